@@ -1,0 +1,107 @@
+"""The consent decision: a pure function of site, regime, record, this request's GPC and time.
+
+No I/O here. The rules, in priority order (DESIGN.md "Decision rules"), are numbered where the
+code applies them; the order is the law's order of precedence, so change it only with the doc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from consent_service.model import DAY_MS, Choice, Decision, DeviceRecord
+from consent_service.sites import Purpose, Site
+from consent_service.vocab import Reason, Regime
+
+ALLOW_NECESSARY = Decision(True, Reason.NECESSARY)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything a decision depends on, gathered once per request."""
+
+    site: Site
+    regime: Regime
+    record: DeviceRecord | None  # None: no device yet (or no token)
+    gpc_now: bool  # this request carries GPC (header or page flag)
+    now_ms: int
+    store_unavailable: bool = False  # the record could not be read in time
+
+    @property
+    def gpc(self) -> bool:
+        """The device's effective GPC state: this request, or recorded earlier."""
+        return self.gpc_now or (self.record is not None and self.record.gpc_first_seen_ms is not None)
+
+    @property
+    def gpc_first_seen_ms(self) -> int:
+        """When GPC was first recorded; a signal first seen now counts as now."""
+        recorded = self.record.gpc_first_seen_ms if self.record else None
+        return recorded if recorded is not None else self.now_ms
+
+
+def decide(ctx: Context, purpose: Purpose) -> Decision:
+    # 1. Necessary purposes are always allowed; no choice or outage ever degrades them.
+    if purpose.necessary:
+        return ALLOW_NECESSARY
+    # 2. Unknown record: fail closed. GPC in this request still names its own reason.
+    if ctx.store_unavailable:
+        if purpose.sale_share and ctx.gpc_now:
+            return Decision(False, Reason.GPC)
+        return Decision(False, Reason.STORE_UNAVAILABLE)
+    choice = _live_choice(ctx, purpose.id)
+    if purpose.sale_share:
+        # 3. An account-wide opt-out covers every linked device.
+        if ctx.record is not None and ctx.record.account_opted_out:
+            return Decision(False, Reason.ACCOUNT_OPT_OUT)
+        # 4. GPC is an opt-out of sale/sharing; only a later explicit opt-in may lift it, and
+        #    only where the site allows that.
+        if ctx.gpc and not _lifts_gpc(ctx, choice):
+            return Decision(False, Reason.GPC)
+    # 5. An explicit, unexpired choice.
+    if choice is not None:
+        return Decision(True, Reason.CONSENT) if choice.granted else Decision(False, Reason.OPT_OUT)
+    # 6. The regime's default.
+    if ctx.regime is Regime.OPT_IN:
+        return Decision(False, Reason.NO_CONSENT)
+    return Decision(True, Reason.DEFAULT)
+
+
+def decide_all(ctx: Context, purpose_ids: Iterable[str]) -> dict[str, Decision]:
+    purposes = ctx.site.purposes
+    return {pid: decide(ctx, purposes[pid]) for pid in purpose_ids}
+
+
+def sale_share_denied(ctx: Context, decisions: dict[str, Decision]) -> bool:
+    """Whether the visitor counts as opted out of sale/sharing (for GPP/USP), failing closed."""
+    opted_out = {Reason.OPT_OUT, Reason.GPC, Reason.ACCOUNT_OPT_OUT, Reason.STORE_UNAVAILABLE}
+    for pid, purpose in ctx.site.purposes.items():
+        if purpose.sale_share:
+            decision = decisions.get(pid) or decide(ctx, purpose)
+            if not decision.allowed and decision.reason in opted_out:
+                return True
+    return False
+
+
+def _live_choice(ctx: Context, purpose_id: str) -> Choice | None:
+    """The explicit choice for a purpose, or None when there is none or an opt-in lapsed.
+
+    An opt-in lapses after the site's lifetime, or in an opt_in region when the policy version
+    changed. An opt-out never lapses.
+    """
+    if ctx.record is None:
+        return None
+    choice = ctx.record.choices.get(purpose_id)
+    if choice is None or not choice.granted:
+        return choice
+    if ctx.now_ms - choice.at_ms > ctx.site.consent_lifetime_days * DAY_MS:
+        return None
+    if ctx.regime is Regime.OPT_IN and choice.policy_version != ctx.site.policy_version:
+        return None
+    return choice
+
+
+def _lifts_gpc(ctx: Context, choice: Choice | None) -> bool:
+    # Strictly after: an opt-in sent in the same request as the first GPC signal does not lift it.
+    return (
+        ctx.site.gpc_lift_by_opt_in and choice is not None and choice.granted and choice.at_ms > ctx.gpc_first_seen_ms
+    )

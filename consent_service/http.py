@@ -1,0 +1,119 @@
+"""HTTP plumbing shared by the routes: JSON answers, bounded bodies, origins, the device cookie.
+
+No business rules here: this module knows HTTP, not consent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from consent_service.errors import ApiError
+from consent_service.identity import DeviceTokens
+from consent_service.settings import Settings
+from consent_service.vocab import ErrorCode
+
+MAX_BODY_BYTES = 16 * 1024
+COOKIE_NAME = "cs_device"
+DEVICE_HEADER = "x-consent-device"
+JSON_TYPE = "application/json"
+# JSON answers are data, never a document: forbid everything a browser could do with them.
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+}
+NO_STORE = {"cache-control": "no-store", **SECURITY_HEADERS}
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, headers=dict(headers or NO_STORE), media_type=JSON_TYPE)
+
+
+def error_response(error: ApiError, extra_headers: Mapping[str, str] | None = None) -> Response:
+    headers = {**NO_STORE, **(extra_headers or {})}
+    if error.retry_after is not None:
+        headers["retry-after"] = str(error.retry_after)
+    return json_response({"error": error.code.value, "detail": error.detail}, error.status, headers)
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, at most MAX_BODY_BYTES, read without buffering more than that."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"the body must be at most {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"the body must be at most {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    try:
+        body = orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError:
+        raise ApiError(ErrorCode.INVALID_JSON, "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(ErrorCode.INVALID_BODY, "the body must be a JSON object")
+    return body
+
+
+def own_origin(request: Request, settings: Settings) -> str:
+    """The service's own origin: configured, else the one this request was addressed to."""
+    if settings.public_origin:
+        return settings.public_origin
+    host = request.headers.get("host", "")
+    return f"{request.url.scheme}://{host}".lower()
+
+
+def origin_allowed(origin: str | None, allowed: frozenset[str], request: Request, settings: Settings) -> bool:
+    """No Origin (a server-side caller) is allowed; `null` and unlisted origins are not."""
+    if origin is None:
+        return True
+    origin = origin.lower()
+    return origin in allowed or origin == own_origin(request, settings)
+
+
+def cors_headers(origin: str) -> dict[str, str]:
+    return {"access-control-allow-origin": origin, "access-control-allow-credentials": "true", "vary": "Origin"}
+
+
+def device_token(request: Request, tokens: DeviceTokens) -> tuple[str | None, tuple[str, int] | None]:
+    """The caller's valid token and its device: the header wins when valid, else the cookie."""
+    for candidate in (request.headers.get(DEVICE_HEADER), _cookie(request)):
+        verified = tokens.verify(candidate)
+        if verified is not None:
+            return candidate, verified
+    return None, None
+
+
+def _cookie(request: Request) -> str | None:
+    # Parsed by hand: only one cookie matters, and a hostile Cookie header must not cost much.
+    raw = request.headers.get("cookie")
+    if not raw or COOKIE_NAME not in raw:
+        return None
+    for part in raw.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE_NAME:
+            return value.strip('"')
+    return None
+
+
+def set_device_cookie(response: Response, token: str, request: Request, settings: Settings) -> None:
+    secure = settings.cookie_secure == "always" or (
+        settings.cookie_secure == "auto" and (request.url.scheme == "https" or settings.cookie_samesite == "none")
+    )
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=settings.cookie_max_age_days * 86_400,
+        path="/",
+        domain=settings.cookie_domain,
+        secure=secure,
+        httponly=True,
+        samesite=settings.cookie_samesite,
+    )

@@ -1,0 +1,61 @@
+"""Device identity: 128 random bits, signed with itsdangerous.
+
+A missing, tampered, expired or garbage token is simply no device: the caller issues a fresh one.
+It never raises and never maps to another device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+
+from itsdangerous import BadSignature, TimestampSigner
+
+DEVICE_ID_BYTES = 16  # 128 bits
+DEVICE_ID_LENGTH = 22  # base64url without padding
+MAX_TOKEN_LENGTH = 128  # id + timestamp + sha256 signature is ~72; anything longer is garbage
+BUCKETS = 1024  # fixed: changing it would move every key
+_ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+_B64_INDEX = {c: i for i, c in enumerate(_ALPHABET)}
+_ID_CHARS = frozenset(_ALPHABET)
+
+
+def new_device_id() -> str:
+    return secrets.token_urlsafe(DEVICE_ID_BYTES)
+
+
+def bucket_of(device_id: str) -> int:
+    """The Redis Cluster bucket: the id's first 12 random bits, mod BUCKETS (uniform: 4096 % 1024 == 0)."""
+    return ((_B64_INDEX[device_id[0]] << 6) | _B64_INDEX[device_id[1]]) % BUCKETS
+
+
+def is_device_id(value: str) -> bool:
+    return len(value) == DEVICE_ID_LENGTH and _ID_CHARS.issuperset(value)
+
+
+class DeviceTokens:
+    """Signs and verifies device tokens; keys newest first (the first signs, all verify)."""
+
+    def __init__(self, keys_newest_first: tuple[str, ...], max_age_s: int) -> None:
+        # itsdangerous signs with the LAST key of its list and tries all: hence the reversal.
+        self._signer = TimestampSigner(
+            list(reversed(keys_newest_first)), salt="cs-device-v1", digest_method=hashlib.sha256
+        )
+        self._max_age_s = max_age_s
+
+    def sign(self, device_id: str) -> str:
+        return self._signer.sign(device_id).decode("ascii")
+
+    def verify(self, token: str | None) -> tuple[str, int] | None:
+        """(device id, signing time in seconds) for a valid token, else None."""
+        if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+            return None
+        try:
+            value, signed_at = self._signer.unsign(token, max_age=self._max_age_s, return_timestamp=True)
+        except BadSignature:  # also SignatureExpired and malformed timestamps
+            return None
+        device_id = value.decode("ascii", "replace")
+        if not is_device_id(device_id):
+            return None
+        return device_id, int(signed_at.timestamp())

@@ -1,0 +1,37 @@
+"""Plain data shared by the layers: a device's record as the decision sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from consent_service.vocab import Reason
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An explicit choice for one purpose: granted (opt-in) or not (opt-out / reject)."""
+
+    granted: bool
+    at_ms: int
+    policy_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """What the store holds for one device on one site."""
+
+    choices: Mapping[str, Choice] = field(default_factory=dict)
+    gpc_first_seen_ms: int | None = None
+    gpc_last_day: int | None = None  # day number (UTC) GPC was last seen, written at most daily
+    account_opted_out: bool = False  # seam: account linking arrives with the rights work
+    refreshed_day: int | None = None  # day number of the last sliding-TTL refresh
+    created_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: Reason

@@ -1,0 +1,164 @@
+"""The OpenAPI 3.1 document of every JSON endpoint, strict enough for a fuzzer to hold us to it.
+
+Built from the same vocabularies the code uses, so reasons, regimes and error codes cannot drift.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from consent_service.http import MAX_BODY_BYTES
+from consent_service.validation import CLIENT_ACTIONS, CLIENT_SOURCES, MAX_ID_LENGTH, MAX_PURPOSES
+from consent_service.vocab import ErrorCode, Reason, Regime
+
+Schema = dict[str, Any]
+
+
+def _obj(properties: Schema, required: list[str]) -> Schema:
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
+_SOURCE = {"type": "string", "enum": list(CLIENT_SOURCES), "description": "who made the change (default api)"}
+_GPC_FLAG = {"type": "boolean", "description": "the page saw navigator.globalPrivacyControl === true"}
+
+SCHEMAS: Schema = {
+    "Decision": _obj(
+        {"allowed": {"type": "boolean"}, "reason": {"type": "string", "enum": list(Reason)}}, ["allowed", "reason"]
+    ),
+    "DecisionAnswer": _obj(
+        {
+            "site": {"type": "string"},
+            "region": {"type": ["string", "null"], "pattern": "^[A-Z]{2}(-[A-Z0-9]{1,3})?$"},
+            "regime": {"type": "string", "enum": list(Regime)},
+            "gpc": {"type": "boolean", "description": "the device's effective GPC state"},
+            "decisions": {"type": "object", "additionalProperties": _ref("Decision")},
+            "gpp": {"type": ["string", "null"], "description": "IAB GPP string (usnat), null outside the US"},
+            "gpp_sid": {"type": "array", "items": {"type": "integer"}},
+            "usp": {"type": "string", "pattern": "^1[YN-]{3}$"},
+            "device": {"type": "string", "description": "the device token (also set as the cs_device cookie)"},
+        },
+        ["site", "region", "regime", "gpc", "decisions", "gpp", "gpp_sid", "usp"],
+    ),
+    "ConsentRequest": _obj(
+        {
+            "site": _ID,
+            "action": {"type": "string", "enum": list(CLIENT_ACTIONS)},
+            "choices": {"type": "object", "additionalProperties": {"type": "boolean"}, "maxProperties": MAX_PURPOSES},
+            "policy_version": _ID,
+            "source": _SOURCE,
+            "gpc": _GPC_FLAG,
+        },
+        ["site", "action"],
+    ),
+    "OptOutRequest": _obj({"site": _ID, "source": _SOURCE, "gpc": _GPC_FLAG}, ["site"]),
+    "Error": _obj(
+        {"error": {"type": "string", "enum": list(ErrorCode)}, "detail": {"type": "string"}}, ["error", "detail"]
+    ),
+    "Status": _obj({"status": {"type": "string", "enum": ["ok", "ready"]}}, ["status"]),
+    "GpcSupport": _obj(
+        {"gpc": {"type": "boolean", "const": True}, "lastUpdate": {"type": "string", "format": "date"}},
+        ["gpc", "lastUpdate"],
+    ),
+}
+
+
+def _json(schema: str, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _errors(*codes: int) -> Schema:
+    text = {
+        400: "invalid JSON or body",
+        403: "origin not allowed",
+        404: "unknown site",
+        413: "body over the limit",
+        422: "unknown purpose",
+        503: "storage unavailable (retry after Retry-After)",
+    }
+    return {str(code): _json("Error", text[code]) for code in codes}
+
+
+_DEVICE_HEADER = {
+    "name": "X-Consent-Device",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "device token; wins over the cs_device cookie when valid",
+}
+_GPC_HEADER = {
+    "name": "Sec-GPC",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Global Privacy Control: `1` is an opt-out of sale and sharing",
+}
+
+
+def _write_op(summary: str, schema: str) -> Schema:
+    return {
+        "summary": summary,
+        "parameters": [_DEVICE_HEADER, _GPC_HEADER],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(schema)}}},
+        "responses": {
+            "200": _json("DecisionAnswer", "recorded; the device's decisions"),
+            **_errors(400, 403, 404, 413, 422, 503),
+        },
+    }
+
+
+@cache
+def openapi_document() -> Schema:
+    decision_params = [
+        {"name": "site", "in": "query", "required": True, "schema": _ID},
+        {
+            "name": "purpose",
+            "in": "query",
+            "required": True,
+            "style": "form",
+            "explode": True,
+            "schema": {"type": "array", "items": _ID, "minItems": 1, "maxItems": MAX_PURPOSES},
+        },
+        {"name": "gpc", "in": "query", "required": False, "schema": {"type": "string", "enum": ["1"]}},
+        _DEVICE_HEADER,
+        _GPC_HEADER,
+    ]
+    paths: Schema = {
+        "/v1/decision": {
+            "get": {
+                "summary": "Decide purposes for this device (tag loaders)",
+                "parameters": decision_params,
+                "responses": {
+                    "200": _json("DecisionAnswer", "decisions; never 5xx when Redis is down"),
+                    **_errors(400, 404, 422),
+                },
+            }
+        },
+        "/v1/consent": {"post": _write_op("Record the visitor's choices", "ConsentRequest")},
+        "/v1/opt-out": {"post": _write_op("One-click opt-out of every sale/share purpose", "OptOutRequest")},
+        "/.well-known/gpc.json": {
+            "get": {"summary": "GPC support statement", "responses": {"200": _json("GpcSupport", "GPC is honoured")}}
+        },
+        "/healthz": {"get": {"summary": "Process is up", "responses": {"200": _json("Status", "up")}}},
+        "/readyz": {
+            "get": {
+                "summary": "Redis is reachable",
+                "responses": {"200": _json("Status", "ready"), "503": _json("Error", "Redis unreachable")},
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Consent service",
+            "version": "1",
+            "description": f"Consent and opt-out-of-sale API. Bodies are limited to {MAX_BODY_BYTES} bytes.",
+        },
+        "paths": paths,
+        "components": {"schemas": SCHEMAS},
+    }

@@ -1,0 +1,209 @@
+"""Use cases: read the record, decide, write what must be written, shape the answer.
+
+The web layer parses requests into a `Visitor` and a validated command; this module holds the
+business rules of *when* to write (GPC sightings, daily refresh, new devices) and never touches
+HTTP or Redis directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from consent_service.decision import Context, decide_all, sale_share_denied
+from consent_service.errors import ApiError
+from consent_service.iab import privacy_strings
+from consent_service.identity import DeviceTokens, new_device_id
+from consent_service.model import DAY_MS, DeviceRecord
+from consent_service.regions import is_us
+from consent_service.signals import device_class
+from consent_service.sites import Site
+from consent_service.store import Change, Store, StoreUnavailable
+from consent_service.vocab import Action, DeviceClass, ErrorCode, Regime, Source
+
+RETRY_AFTER_S = 5
+TOKEN_RESIGN_AFTER_S = 86_400  # re-sign (and so slide the cookie) at most once a day
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """What one request tells us, gathered once by the web layer."""
+
+    site: Site
+    region: str | None
+    regime: Regime
+    gpc_now: bool
+    device: tuple[str, int] | None  # verified (device id, token signing time in s)
+    token: str | None  # the caller's token, when valid (echoed back as `device`)
+    user_agent: str | None
+    now_ms: int
+
+    @property
+    def day(self) -> int:
+        return self.now_ms // DAY_MS
+
+    @property
+    def device_class(self) -> DeviceClass:
+        return device_class(self.user_agent)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    body: dict[str, Any]
+    device_token: str | None = None  # set as the `cs_device` cookie when not None
+
+
+class ConsentService:
+    def __init__(self, store: Store, tokens: DeviceTokens, *, read_timeout_s: float, write_timeout_s: float) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._read_timeout_s = read_timeout_s
+        self._write_timeout_s = write_timeout_s
+
+    async def decision(self, visitor: Visitor, purposes: Iterable[str]) -> Outcome:
+        """Answer a tag loader; writes only a GPC sighting, a new device for it, or the daily refresh."""
+        _check_purposes(visitor.site, purposes := tuple(purposes))
+        record, unavailable = None, False
+        if visitor.device is not None:
+            try:
+                record = await self._store.get(visitor.site.id, visitor.device[0], self._read_timeout_s)
+            except StoreUnavailable:
+                unavailable = True
+        token = None
+        if not unavailable and self._needs_write(visitor, record):
+            record, token = await self._record_sighting(visitor, record)
+        return self._answer(visitor, record, purposes, token, unavailable=unavailable)
+
+    async def consent(
+        self,
+        visitor: Visitor,
+        action: Action,
+        choices: Mapping[str, bool],
+        source: Source,
+        policy_version: str | None = None,
+    ) -> Outcome:
+        site = visitor.site
+        if action is Action.ACCEPT_ALL or action is Action.REJECT_ALL:
+            choices = dict.fromkeys(site.optional_purposes, action is Action.ACCEPT_ALL)
+        elif action is Action.OPT_OUT:
+            choices = {pid: False for pid, p in site.purposes.items() if p.sale_share}
+        else:
+            _check_purposes(site, choices)
+            choices = {pid: v for pid, v in choices.items() if not site.purposes[pid].necessary}
+        return await self._write(visitor, action, choices, source, policy_version or site.policy_version)
+
+    async def _write(
+        self, visitor: Visitor, action: Action, choices: Mapping[str, bool], source: Source, policy_version: str
+    ) -> Outcome:
+        if visitor.device_class is DeviceClass.BOT:
+            # Bots get the answer the choice would give, but nothing is stored or issued for them.
+            return self._answer(visitor, None, visitor.site.purposes, None)
+        device_id = visitor.device[0] if visitor.device else new_device_id()
+        change = self._change(
+            visitor, device_id, choices=choices, action=action, source=source, policy_version=policy_version
+        )
+        try:
+            applied = await self._store.apply(change, self._write_timeout_s)
+        except StoreUnavailable:
+            raise ApiError(
+                ErrorCode.STORE_UNAVAILABLE,
+                "consent storage is unavailable; nothing was recorded, please retry",
+                retry_after=RETRY_AFTER_S,
+            ) from None
+        # Re-signed on every write: the cookie's lifetime slides with the visitor's activity.
+        return self._answer(visitor, applied.record, visitor.site.purposes, self._tokens.sign(device_id))
+
+    def _needs_write(self, visitor: Visitor, record: DeviceRecord | None) -> bool:
+        if visitor.gpc_now and (record is None or record.gpc_last_day != visitor.day):
+            return visitor.device_class is not DeviceClass.BOT
+        # The daily refresh slides the record's TTL, so an opt-out never lapses while the device visits.
+        return record is not None and record.refreshed_day != visitor.day
+
+    async def _record_sighting(
+        self, visitor: Visitor, record: DeviceRecord | None
+    ) -> tuple[DeviceRecord | None, str | None]:
+        """GPC first (or daily) seen, or the daily refresh. A failure changes no answer; a new device is
+        issued only once its record is written."""
+        device_id = visitor.device[0] if visitor.device else new_device_id()
+        change = self._change(visitor, device_id, gpc_seen=visitor.gpc_now)
+        try:
+            applied = await self._store.apply(change, self._read_timeout_s)
+        except StoreUnavailable:
+            return record, None
+        return applied.record, self._fresh_token(visitor, device_id)
+
+    def _fresh_token(self, visitor: Visitor, device_id: str) -> str | None:
+        if visitor.device is None or visitor.now_ms // 1000 - visitor.device[1] >= TOKEN_RESIGN_AFTER_S:
+            return self._tokens.sign(device_id)
+        return None
+
+    @staticmethod
+    def _change(
+        visitor: Visitor,
+        device_id: str,
+        *,
+        gpc_seen: bool | None = None,
+        choices: Mapping[str, bool] = {},
+        action: Action | None = None,
+        source: Source = Source.API,
+        policy_version: str | None = None,
+    ) -> Change:
+        return Change(
+            site=visitor.site.id,
+            device_id=device_id,
+            now_ms=visitor.now_ms,
+            policy_version=policy_version or visitor.site.policy_version,
+            regime=visitor.regime,
+            region=visitor.region,
+            device_class=visitor.device_class,
+            gpc_seen=visitor.gpc_now if gpc_seen is None else gpc_seen,
+            choices=choices,
+            action=action,
+            source=source,
+        )
+
+    def _answer(
+        self,
+        visitor: Visitor,
+        record: DeviceRecord | None,
+        purposes: Iterable[str],
+        new_token: str | None,
+        *,
+        unavailable: bool = False,
+    ) -> Outcome:
+        site = visitor.site
+        ctx = Context(site, visitor.regime, record, visitor.gpc_now, visitor.now_ms, unavailable)
+        decisions = decide_all(ctx, purposes)
+        strings = privacy_strings(
+            us=is_us(visitor.region),
+            has_sale_share=site.has_sale_share,
+            opted_out=sale_share_denied(ctx, decisions),
+            gpc=ctx.gpc,
+            mspa_signatory=site.mspa_signatory,
+        )
+        body: dict[str, Any] = {
+            "site": site.id,
+            "region": visitor.region,
+            "regime": visitor.regime.value,
+            "gpc": ctx.gpc,
+            "decisions": {pid: {"allowed": d.allowed, "reason": d.reason.value} for pid, d in decisions.items()},
+            "gpp": strings.gpp,
+            "gpp_sid": list(strings.gpp_sid),
+            "usp": strings.usp,
+        }
+        shown = new_token or visitor.token
+        if shown is not None:
+            body["device"] = shown
+        return Outcome(body=body, device_token=new_token)
+
+
+def _check_purposes(site: Site, purposes: Iterable[str]) -> None:
+    unknown = sorted(set(purposes) - set(site.purposes))
+    if unknown:
+        raise ApiError(ErrorCode.UNKNOWN_PURPOSE, f"site {site.id!r} has no purpose {unknown[0][:64]!r}")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000

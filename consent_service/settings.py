@@ -1,0 +1,116 @@
+"""Process settings, built once from an environment mapping and passed down.
+
+Nothing else in the package reads `os.environ`: tests inject a mapping instead of patching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, cast
+
+SameSite = Literal["lax", "strict", "none"]
+CookieSecure = Literal["auto", "always", "never"]
+
+# Trusted CDN header sets, by name; `none` trusts no header (the site's default region applies).
+REGION_HEADER_SETS: Mapping[str, tuple[str, str | None]] = {
+    "cloudfront": ("cloudfront-viewer-country", "cloudfront-viewer-country-region"),
+    "cloudflare": ("cf-ipcountry", "cf-region-code"),
+    "vercel": ("x-vercel-ip-country", "x-vercel-ip-country-region"),
+}
+
+
+class SettingsError(ValueError):
+    """A bad environment variable; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    redis_url: str | None = None
+    data_dir: Path = Path(".consent-data")
+    config_path: Path | None = None
+    secret_keys: tuple[str, ...] = ()  # newest first: the first signs, all verify
+    pseudonym_key: str | None = None  # never rotates with the signing keys
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    cookie_samesite: SameSite = "lax"
+    cookie_domain: str | None = None
+    cookie_secure: CookieSecure = "auto"  # auto: Secure when the request came over https
+    cookie_max_age_days: int = 400  # at least 13 months; slides forward while the device visits
+    region_headers: tuple[str, ...] = ("cloudfront", "cloudflare", "vercel")
+    decision_timeout_ms: int = 100
+    write_timeout_ms: int = 2000
+    record_ttl_days: int = 400  # a device record without an opt-out
+    retention_days: int = 750  # opt-out tombstones and audit entries: at least 24 months
+    public_origin: str | None = None  # the service's own origin (its HTML pages are always allowed)
+    log_level: str = "info"
+
+    @property
+    def region_header_pairs(self) -> tuple[tuple[str, str | None], ...]:
+        return tuple(REGION_HEADER_SETS[name] for name in self.region_headers)
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """Read `CONSENT_*` and `REDIS_URL`; unknown values stop the start with a clear message."""
+    d = Settings()
+    region_headers = _csv(env.get("CONSENT_REGION_HEADERS"), d.region_headers)
+    if region_headers == ("none",):
+        region_headers = ()
+    for name in region_headers:
+        if name not in REGION_HEADER_SETS:
+            raise SettingsError(
+                f"CONSENT_REGION_HEADERS: unknown {name!r} (known: {', '.join(REGION_HEADER_SETS)}, none)"
+            )
+    return Settings(
+        redis_url=env.get("REDIS_URL") or None,
+        data_dir=Path(env.get("CONSENT_DATA_DIR") or d.data_dir),
+        config_path=Path(env["CONSENT_CONFIG"]) if env.get("CONSENT_CONFIG") else None,
+        secret_keys=_csv(env.get("CONSENT_SECRET_KEYS"), ()),
+        pseudonym_key=env.get("CONSENT_PSEUDONYM_KEY") or None,
+        host=env.get("CONSENT_HOST") or d.host,
+        port=_int(env, "CONSENT_PORT", d.port, 0, 65535),
+        workers=_int(env, "CONSENT_WORKERS", d.workers, 1, 64),
+        cookie_samesite=cast(
+            SameSite, _choice(env, "CONSENT_COOKIE_SAMESITE", d.cookie_samesite, ("lax", "strict", "none"))
+        ),
+        cookie_domain=env.get("CONSENT_COOKIE_DOMAIN") or None,
+        cookie_secure=cast(
+            CookieSecure, _choice(env, "CONSENT_COOKIE_SECURE", d.cookie_secure, ("auto", "always", "never"))
+        ),
+        cookie_max_age_days=_int(env, "CONSENT_COOKIE_MAX_AGE_DAYS", d.cookie_max_age_days, 396, 3650),
+        region_headers=region_headers,
+        decision_timeout_ms=_int(env, "CONSENT_DECISION_TIMEOUT_MS", d.decision_timeout_ms, 5, 10_000),
+        write_timeout_ms=_int(env, "CONSENT_WRITE_TIMEOUT_MS", d.write_timeout_ms, 10, 60_000),
+        record_ttl_days=_int(env, "CONSENT_RECORD_TTL_DAYS", d.record_ttl_days, 30, 3650),
+        retention_days=_int(env, "CONSENT_RETENTION_DAYS", d.retention_days, 731, 3650),
+        public_origin=(env.get("CONSENT_PUBLIC_ORIGIN") or "").rstrip("/").lower() or None,
+        log_level=_choice(env, "CONSENT_LOG_LEVEL", d.log_level, ("critical", "error", "warning", "info", "debug")),
+    )
+
+
+def _csv(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if raw is None or not raw.strip():
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: {raw!r} is not a whole number") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name}: {value} is out of range ({lo}–{hi})")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).lower()
+    if value not in allowed:
+        raise SettingsError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+    return value

@@ -1,0 +1,239 @@
+"""Routes: parse the request, call the service, shape the HTTP answer. No business rules here."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from consent_service import http
+from consent_service.errors import ApiError
+from consent_service.identity import DeviceTokens
+from consent_service.keys import Keys
+from consent_service.openapi import openapi_document
+from consent_service.regions import regime_for
+from consent_service.service import ConsentService, Outcome, Visitor, now_ms
+from consent_service.settings import Settings
+from consent_service.signals import gpc_signal, region_from_headers
+from consent_service.sites import Site, SiteConfig
+from consent_service.store import Lifetimes, Store
+from consent_service.validation import parse_consent, parse_decision_query, parse_opt_out
+from consent_service.vocab import Action, ErrorCode
+
+log = logging.getLogger("consent_service")
+GPC_JSON_DATE = "2026-11-29"  # when our GPC support statement last changed
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    sites: SiteConfig
+    tokens: DeviceTokens
+    store: Store | None = None
+    service: ConsentService | None = None
+
+    def ready(self) -> tuple[Store, ConsentService]:
+        assert self.store is not None, "lifespan did not run"
+        assert self.service is not None
+        return self.store, self.service
+
+
+def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store | None = None) -> Starlette:
+    """The ASGI app. Without a store, one is made from `settings.redis_url` at startup."""
+    tokens = DeviceTokens(keys.signing, max_age_s=settings.cookie_max_age_days * 86_400)
+    state = AppState(settings, sites, tokens)
+    if store is not None:
+        _attach(state, store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = state.store is None
+        if owned:
+            assert settings.redis_url, "REDIS_URL must be resolved before the app starts"
+            _attach(
+                state,
+                Store.from_url(settings.redis_url, _lifetimes(settings), timeout_s=settings.write_timeout_ms / 1000),
+            )
+        try:
+            yield
+        finally:
+            if owned and state.store is not None:
+                await state.store.close()
+
+    routes = [
+        Route("/v1/decision", _bind(decision, state), methods=["GET"]),
+        Route("/v1/consent", _bind(consent, state), methods=["POST"]),
+        Route("/v1/opt-out", _bind(opt_out, state), methods=["POST"]),
+        Route("/v1/{rest:path}", _bind(preflight, state), methods=["OPTIONS"]),
+        Route("/.well-known/gpc.json", gpc_json, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", _bind(readyz, state), methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    handlers: dict[Any, Any] = {ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected}
+    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+
+
+def _lifetimes(settings: Settings) -> Lifetimes:
+    return Lifetimes(
+        record_ttl_ms=settings.record_ttl_days * 86_400_000, retention_ms=settings.retention_days * 86_400_000
+    )
+
+
+def _attach(state: AppState, store: Store) -> None:
+    s = state.settings
+    state.store = store
+    state.service = ConsentService(
+        store, state.tokens, read_timeout_s=s.decision_timeout_ms / 1000, write_timeout_s=s.write_timeout_ms / 1000
+    )
+
+
+def _bind(handler: Any, state: AppState) -> Any:
+    async def endpoint(request: Request) -> Response:
+        return await handler(request, state)  # type: ignore[no-any-return]
+
+    return endpoint
+
+
+# ---- consent API ------------------------------------------------------------------------------
+
+
+async def decision(request: Request, state: AppState) -> Response:
+    query = parse_decision_query(request.query_params)
+    site = _site(state, query.site)
+    visitor = _visitor(request, state, site, query.gpc)
+    _, service = state.ready()
+    outcome = await service.decision(visitor, query.purposes)
+    return _respond(request, state, site, outcome)
+
+
+async def consent(request: Request, state: AppState) -> Response:
+    body = parse_consent(await http.read_json_object(request))
+    site = _site(state, body.site)
+    _check_origin(request, state, site)
+    visitor = _visitor(request, state, site, body.gpc)
+    _, service = state.ready()
+    outcome = await service.consent(visitor, body.action, body.choices, body.source, body.policy_version)
+    return _respond(request, state, site, outcome)
+
+
+async def opt_out(request: Request, state: AppState) -> Response:
+    body = parse_opt_out(await http.read_json_object(request))
+    site = _site(state, body.site)
+    _check_origin(request, state, site)
+    visitor = _visitor(request, state, site, body.gpc)
+    _, service = state.ready()
+    outcome = await service.consent(visitor, Action.OPT_OUT, {}, body.source)
+    return _respond(request, state, site, outcome)
+
+
+async def preflight(request: Request, state: AppState) -> Response:
+    """CORS preflight: granted to the union of every site's origins (the POST then checks its own site)."""
+    origin = request.headers.get("origin")
+    if origin is None or not http.origin_allowed(origin, state.sites.all_origins, request, state.settings):
+        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, "this origin is not allowed to call the consent API")
+    headers = {
+        **http.cors_headers(origin),
+        "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+        "access-control-allow-headers": "content-type, x-consent-device",
+        "access-control-max-age": "600",
+    }
+    return Response(status_code=204, headers=headers)
+
+
+def _site(state: AppState, site_id: str) -> Site:
+    site = state.sites.sites.get(site_id)
+    if site is None:
+        raise ApiError(ErrorCode.UNKNOWN_SITE, f"no site {site_id[:64]!r} is configured")
+    return site
+
+
+def _check_origin(request: Request, state: AppState, site: Site) -> None:
+    if not http.origin_allowed(request.headers.get("origin"), site.origins, request, state.settings):
+        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, f"this origin may not write for site {site.id!r}")
+
+
+def _visitor(request: Request, state: AppState, site: Site, gpc_flag: bool) -> Visitor:
+    headers = request.headers
+    region = region_from_headers(headers.get, state.settings.region_header_pairs) or site.default_region
+    token, device = http.device_token(request, state.tokens)
+    return Visitor(
+        site=site,
+        region=region,
+        regime=regime_for(region, site.regimes),
+        gpc_now=gpc_flag or gpc_signal(headers.getlist("sec-gpc")),
+        device=device,
+        token=token,
+        user_agent=headers.get("user-agent"),
+        now_ms=now_ms(),
+    )
+
+
+def _respond(request: Request, state: AppState, site: Site, outcome: Outcome) -> Response:
+    headers = dict(http.NO_STORE)
+    origin = request.headers.get("origin")
+    if origin is not None and http.origin_allowed(origin, site.origins, request, state.settings):
+        headers.update(http.cors_headers(origin))
+    response = http.json_response(outcome.body, 200, headers)
+    if outcome.device_token is not None:
+        http.set_device_cookie(response, outcome.device_token, request, state.settings)
+    return response
+
+
+# ---- service endpoints ------------------------------------------------------------------------
+
+
+async def gpc_json(request: Request) -> Response:
+    headers = {"cache-control": "public, max-age=86400", **http.SECURITY_HEADERS}
+    return http.json_response({"gpc": True, "lastUpdate": GPC_JSON_DATE}, 200, headers)
+
+
+async def healthz(request: Request) -> Response:
+    return http.json_response({"status": "ok"})
+
+
+async def readyz(request: Request, state: AppState) -> Response:
+    store, _ = state.ready()
+    if await store.ping(timeout_s=state.settings.decision_timeout_ms / 1000 * 5):
+        return http.json_response({"status": "ready"})
+    raise ApiError(ErrorCode.STORE_UNAVAILABLE, "Redis does not answer", retry_after=5)
+
+
+async def openapi(request: Request) -> Response:
+    headers = {"cache-control": "public, max-age=300", **http.SECURITY_HEADERS}
+    return http.json_response(openapi_document(), 200, headers)
+
+
+# ---- errors, mapped in one place ---------------------------------------------------------------
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return http.error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error = ApiError(ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here")
+        return http.error_response(error, dict(exc.headers or {}))
+    return http.error_response(ApiError(ErrorCode.NOT_FOUND, "no such endpoint"))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Never a stack trace or request data in the answer or the log line (tokens are personal data).
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return http.json_response({"error": "internal", "detail": "unexpected error"}, 500)
+
+
+def today() -> str:
+    return dt.date.today().isoformat()
