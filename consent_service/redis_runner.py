@@ -139,6 +139,7 @@ class EmbeddedRedis:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_handle: IO[bytes] | None = None
         self._verified = False  # we have seen our own pid answer on the port (so SHUTDOWN goes to us)
+        self.version: str | None = None  # the running server's version, once started
 
     @property
     def data_path(self) -> Path:
@@ -191,6 +192,7 @@ class EmbeddedRedis:
             self._kill_child()  # also on Ctrl-C while waiting: no half-started child is left behind
             raise
         atexit.register(self.stop)
+        self.version = version
         if self._persistent:
             self._write_marker(binary, version)
         log.info("redis-server %s (pid %s) listening on %s, data in %s", version, self.pid, self.url, self._data_path)
