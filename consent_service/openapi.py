@@ -55,7 +55,8 @@ SCHEMAS: Schema = {
             "gpc": _GPC_FLAG,
         },
         ["site", "action"],
-    ),
+    )
+    | {"if": {"properties": {"action": {"const": "custom"}}}, "then": {"required": ["choices"]}},
     "OptOutRequest": _obj({"site": _ID, "source": _SOURCE, "gpc": _GPC_FLAG}, ["site"]),
     "Error": _obj(
         {"error": {"type": "string", "enum": list(ErrorCode)}, "detail": {"type": "string"}}, ["error", "detail"]

@@ -1,0 +1,106 @@
+"""Redis stalled (SIGSTOP) or gone: decisions fail closed within their timeout, writes say 503."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from consent_service.redis_runner import EmbeddedRedis
+from consent_service.settings import Settings
+from consent_service.sites import load_sites
+from consent_service.web import create_app
+from tests.conftest import CA, CHROME, TEST_KEYS
+
+PURPOSES = {"site": "demo", "purpose": ["necessary", "analytics", "advertising"]}
+BOUND_S = 2.0  # a bound on waiting, not a speed claim: the configured timeout is 100 ms
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "r", persistent=True, appendfsync="always")
+    server.start()
+    yield server
+    pid = server.pid
+    if pid is not None:
+        os.kill(pid, signal.SIGCONT)  # never leave a stopped process behind
+    server.stop()
+
+
+@pytest.fixture
+def client(own_redis: EmbeddedRedis, tmp_path: Path) -> Iterator[TestClient]:
+    settings = dataclasses.replace(Settings(), redis_url=own_redis.url, data_dir=tmp_path / "d", write_timeout_ms=300)
+    app = create_app(settings, load_sites(None), TEST_KEYS)
+    with TestClient(app, base_url="http://consent.test", headers={"user-agent": CHROME}) as c:
+        yield c
+
+
+def timed_decision(client: TestClient, headers: dict[str, str]) -> tuple[dict, float]:
+    start = time.monotonic()
+    r = client.get("/v1/decision", params=PURPOSES, headers=headers)
+    elapsed = time.monotonic() - start
+    assert r.status_code == 200, r.text
+    return r.json(), elapsed
+
+
+def test_stalled_redis_fails_closed_then_recovers(client: TestClient, own_redis: EmbeddedRedis) -> None:
+    token = client.post("/v1/consent", json={"site": "demo", "action": "accept_all"}, headers=CA).json()["device"]
+    headers = {**CA, "X-Consent-Device": token}
+    assert timed_decision(client, headers)[0]["decisions"]["advertising"] == {"allowed": True, "reason": "consent"}
+    assert own_redis.pid is not None
+    os.kill(own_redis.pid, signal.SIGSTOP)
+    try:
+        answer, elapsed = timed_decision(client, headers)
+        assert elapsed < BOUND_S
+        assert answer["decisions"] == {
+            "necessary": {"allowed": True, "reason": "necessary"},
+            "analytics": {"allowed": False, "reason": "store_unavailable"},
+            "advertising": {"allowed": False, "reason": "store_unavailable"},
+        }
+        assert answer["usp"] == "1YYN"  # fail closed in the IAB strings too
+        gpc_answer, _ = timed_decision(client, {**headers, "Sec-GPC": "1"})
+        assert gpc_answer["decisions"]["advertising"] == {"allowed": False, "reason": "gpc"}
+        r = client.post("/v1/opt-out", json={"site": "demo"}, headers=headers)
+        assert r.status_code == 503 and r.json()["error"] == "store_unavailable" and r.headers["retry-after"]
+        assert client.get("/readyz").status_code == 503
+    finally:
+        os.kill(own_redis.pid, signal.SIGCONT)
+    deadline = time.monotonic() + 5
+    while timed_decision(client, headers)[0]["decisions"]["advertising"]["reason"] != "consent":
+        assert time.monotonic() < deadline, "did not recover after SIGCONT"
+        time.sleep(0.05)
+    assert client.get("/readyz").status_code == 200
+
+
+def test_redis_gone_then_back_reconnects_by_itself(client: TestClient, own_redis: EmbeddedRedis) -> None:
+    token = client.post("/v1/opt-out", json={"site": "demo"}, headers=CA).json()["device"]
+    headers = {**CA, "X-Consent-Device": token}
+    port = own_redis.port
+    own_redis.stop()
+    answer, elapsed = timed_decision(client, headers)
+    assert elapsed < BOUND_S and answer["decisions"]["advertising"]["reason"] == "store_unavailable"
+    assert answer["device"] == token  # the visitor keeps its device
+    r = client.post("/v1/consent", json={"site": "demo", "action": "accept_all"}, headers=headers)
+    assert r.status_code == 503 and "set-cookie" not in r.headers
+    fresh = client.post("/v1/consent", json={"site": "demo", "action": "accept_all"}, headers=CA)
+    assert fresh.status_code == 503 and "set-cookie" not in fresh.headers  # no device issued on a failed write
+    restarted = EmbeddedRedis(own_redis.data_path.parent, port=port, persistent=True)
+    restarted.start()
+    try:
+        deadline = time.monotonic() + 5
+        while (reason := timed_decision(client, headers)[0]["decisions"]["advertising"]["reason"]) != "opt_out":
+            assert reason == "store_unavailable" and time.monotonic() < deadline
+            time.sleep(0.05)
+        # The acknowledged opt-out came back from the AOF.
+        assert (
+            client.post("/v1/consent", json={"site": "demo", "action": "reject_all"}, headers=headers).status_code
+            == 200
+        )
+    finally:
+        restarted.stop()
