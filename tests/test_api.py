@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 from starlette.testclient import TestClient
 
+from consent_service import web
 from tests.conftest import CA, CHROME, DE, GOOGLEBOT, AppFactory
 
 ALL = ["necessary", "analytics", "advertising", "personalization"]
@@ -303,3 +305,32 @@ kind = "advertising"
 sale_share = true
 text.en.label = "Ads"
 """
+
+
+def test_decision_path_is_read_only_except_a_daily_refresh(
+    client: TestClient, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = client.post("/v1/opt-out", json={"site": "demo"}, headers=CA).json()["device"]
+    key = _only(redis_client, "*:dev:*")
+    writes_before = _script_calls(redis_client)
+    for _ in range(5):
+        answer = decide(client, "advertising", headers={**CA, "X-Consent-Device": token})
+        assert answer["decisions"]["advertising"]["reason"] == "opt_out" and answer["device"] == token
+    assert _script_calls(redis_client) == writes_before  # the common case: one read, no write
+    redis_client.pexpire(key, 60_000)  # about to lapse
+    tomorrow = web.now_ms() + 86_400_000 + 1000
+    monkeypatch.setattr(web, "now_ms", lambda: tomorrow)
+    client.cookies.clear()
+    r = client.get(
+        "/v1/decision", params={"site": "demo", "purpose": "advertising"}, headers={**CA, "X-Consent-Device": token}
+    )
+    assert _script_calls(redis_client) == writes_before + 1  # the daily refresh
+    assert redis_client.pttl(key) > 700 * 86_400_000  # an opt-out's record slid forward
+    assert "cs_device=" in r.headers["set-cookie"]  # re-signed: the cookie's lifetime slides too
+    decide(client, "advertising", headers={**CA, "X-Consent-Device": r.json()["device"]})
+    assert _script_calls(redis_client) == writes_before + 1  # at most once a day
+
+
+def _script_calls(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
