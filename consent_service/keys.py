@@ -63,7 +63,7 @@ def _read(path: Path) -> dict[str, str]:
     for _ in range(50):  # another worker may be between create and write
         try:
             data = json.loads(path.read_text("utf-8"))
-        except (json.JSONDecodeError, OSError):
+        except (ValueError, OSError):  # also UnicodeDecodeError
             time.sleep(0.02)
             continue
         if isinstance(data, dict) and isinstance(data.get("signing"), str) and isinstance(data.get("pseudonym"), str):

@@ -41,7 +41,7 @@ _REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 def is_valid_region(region: str) -> bool:
     """`CC` or `CC-RR` (ISO 3166-1 alpha-2, optionally an ISO 3166-2 subdivision part)."""
-    return bool(_REGION_RE.match(region))
+    return bool(_REGION_RE.fullmatch(region))
 
 
 def is_us(region: str | None) -> bool:
@@ -49,15 +49,18 @@ def is_us(region: str | None) -> bool:
 
 
 def regime_for(region: str | None, overrides: Mapping[str, Regime] | None = None) -> Regime:
-    """The regime for `CC-RR` or `CC`: the most specific entry wins, site overrides before defaults.
+    """The regime for `CC-RR` or `CC`: the most specific entry wins, a site override before a default
+    of the same precision. So a site's `CA = "notice"` leaves Quebec's stricter default (`CA-QC`) alone
+    unless the site names `CA-QC` too: privacy-protective where in doubt.
 
-    No region known → `notice` (no duty assumed; GPC is honoured anyway).
+    No region known → the site's `*` entry, else `notice` (no duty assumed; GPC is honoured anyway).
     """
+    table = overrides or {}
     if region is None:
-        return (overrides or {}).get("*", Regime.NOTICE)
+        return table.get("*", Regime.NOTICE)
     country = region.split("-", 1)[0]
-    for table in (overrides or {}, DEFAULT_REGIMES):
-        for key in (region, country):
-            if key in table:
-                return table[key]
-    return (overrides or {}).get("*", Regime.NOTICE)
+    for key in (region, country):
+        for source in (table, DEFAULT_REGIMES):
+            if key in source:
+                return source[key]
+    return table.get("*", Regime.NOTICE)

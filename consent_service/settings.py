@@ -63,6 +63,11 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
             raise SettingsError(
                 f"CONSENT_REGION_HEADERS: unknown {name!r} (known: {', '.join(REGION_HEADER_SETS)}, none)"
             )
+    samesite = _choice(env, "CONSENT_COOKIE_SAMESITE", d.cookie_samesite, ("lax", "strict", "none"))
+    secure = _choice(env, "CONSENT_COOKIE_SECURE", d.cookie_secure, ("auto", "always", "never"))
+    if samesite == "none" and secure == "never":
+        # Browsers drop a SameSite=None cookie that is not Secure: every device would be new each visit.
+        raise SettingsError("CONSENT_COOKIE_SAMESITE=none needs a Secure cookie: CONSENT_COOKIE_SECURE=auto or always")
     return Settings(
         redis_url=env.get("REDIS_URL") or None,
         data_dir=Path(env.get("CONSENT_DATA_DIR") or d.data_dir),
@@ -72,13 +77,9 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         host=env.get("CONSENT_HOST") or d.host,
         port=_int(env, "CONSENT_PORT", d.port, 0, 65535),
         workers=_int(env, "CONSENT_WORKERS", d.workers, 1, 64),
-        cookie_samesite=cast(
-            SameSite, _choice(env, "CONSENT_COOKIE_SAMESITE", d.cookie_samesite, ("lax", "strict", "none"))
-        ),
+        cookie_samesite=cast(SameSite, samesite),
         cookie_domain=env.get("CONSENT_COOKIE_DOMAIN") or None,
-        cookie_secure=cast(
-            CookieSecure, _choice(env, "CONSENT_COOKIE_SECURE", d.cookie_secure, ("auto", "always", "never"))
-        ),
+        cookie_secure=cast(CookieSecure, secure),
         cookie_max_age_days=_int(env, "CONSENT_COOKIE_MAX_AGE_DAYS", d.cookie_max_age_days, 396, 3650),
         region_headers=region_headers,
         decision_timeout_ms=_int(env, "CONSENT_DECISION_TIMEOUT_MS", d.decision_timeout_ms, 5, 10_000),

@@ -38,7 +38,7 @@ def region_from_headers(get: Callable[[str], str | None], pairs: Iterable[tuple[
     """
     for country_header, region_header in pairs:
         country = (get(country_header) or "").strip().upper()
-        if len(country) != 2 or not country.isalpha() or country in ("XX", "ZZ"):
+        if len(country) != 2 or not country.isascii() or not country.isalpha() or country in ("XX", "ZZ"):
             continue
         sub = (get(region_header) or "").strip().upper() if region_header else ""
         region = f"{country}-{sub}" if sub else country

@@ -88,6 +88,8 @@ def load_sites(path: Path | None) -> SiteConfig:
         text = path.read_text("utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the site configuration: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: the site configuration is not UTF-8 text: {exc}") from exc
     return parse_sites(text, source=str(path))
 
 
@@ -166,7 +168,7 @@ def _parse_purpose(v: _Validator, raw: dict[str, Any], where: str) -> Purpose:
     text = _parse_texts(v, raw.get("text"), f"{where}.text")
     cookies = tuple(v.list_of(raw, "cookies", str, where, default=[]))
     for k, pattern in enumerate(cookies):
-        if not COOKIE_PATTERN_RE.match(pattern):
+        if not COOKIE_PATTERN_RE.fullmatch(pattern):
             raise v.error(f"{where}.cookies[{k}]", f"{pattern!r} is not a cookie name pattern (letters, digits, _.-*)")
     return Purpose(id=pid, kind=kind, sale_share=sale_share, text=text, cookies=cookies)
 
@@ -176,7 +178,7 @@ def _parse_texts(v: _Validator, raw: object, where: str) -> dict[str, PurposeTex
         raise v.error(where, "a table of texts per language with at least [text.en] is required")
     texts: dict[str, PurposeText] = {}
     for lang, entry in raw.items():
-        if not LANG_RE.match(lang) or not isinstance(entry, dict):
+        if not LANG_RE.fullmatch(lang) or not isinstance(entry, dict):
             raise v.error(f"{where}.{lang}", "must be a table named by an ISO 639 language code")
         v.no_unknown(entry, {"label", "description"}, f"{where}.{lang}")
         texts[lang] = PurposeText(
@@ -200,10 +202,18 @@ def _parse_regimes(v: _Validator, raw: object, where: str) -> dict[str, Regime]:
 
 
 def _parse_origin(v: _Validator, origin: str, where: str) -> str:
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
-        raise v.error(where, f"{origin!r} is not an origin like https://www.example.com")
-    return origin.lower().rstrip("/")
+    """`scheme://host[:port]`, normalized the way browsers send `Origin` (lowercase, no slash)."""
+    problem = v.error(where, f"{origin!r} is not an origin like https://www.example.com")
+    try:
+        parts = urlsplit(origin)
+        _ = parts.port  # raises on a bad port
+    except ValueError:
+        raise problem from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise problem
+    if any(c in origin for c in "?#@") or not origin.isascii():
+        raise problem
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 class _Validator:
@@ -238,7 +248,7 @@ class _Validator:
 
     def matching(self, raw: dict[str, Any], key: str, pattern: re.Pattern[str], where: str, what: str) -> str:
         value = self.string(raw, key, where)
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise self.error(f"{where}.{key}", f"{value!r} must be {what}")
         return value
 
