@@ -79,7 +79,12 @@ def origin_allowed(origin: str | None, allowed: frozenset[str], request: Request
 
 
 def cors_headers(origin: str) -> dict[str, str]:
-    return {"access-control-allow-origin": origin, "access-control-allow-credentials": "true", "vary": "Origin"}
+    return {
+        "access-control-allow-origin": origin,
+        "access-control-allow-credentials": "true",
+        "access-control-expose-headers": "retry-after",
+        "vary": "Origin",
+    }
 
 
 def device_token(request: Request, tokens: DeviceTokens) -> tuple[str | None, tuple[str, int] | None]:

@@ -7,16 +7,18 @@ HTTP or Redis directly.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from consent_service.decision import Context, decide_all, sale_share_denied
 from consent_service.errors import ApiError
 from consent_service.iab import privacy_strings
 from consent_service.identity import DeviceTokens, new_device_id
-from consent_service.model import DAY_MS, DeviceRecord
+from consent_service.model import DAY_MS, Choice, DeviceRecord
 from consent_service.regions import is_us
 from consent_service.signals import device_class
 from consent_service.sites import Site
@@ -53,6 +55,7 @@ class Visitor:
 class Outcome:
     body: dict[str, Any]
     device_token: str | None = None  # set as the `cs_device` cookie when not None
+    deferred: Callable[[], Awaitable[None]] | None = None  # to run after the answer is sent
 
 
 class ConsentService:
@@ -63,18 +66,27 @@ class ConsentService:
         self._write_timeout_s = write_timeout_s
 
     async def decision(self, visitor: Visitor, purposes: Iterable[str]) -> Outcome:
-        """Answer a tag loader; writes only a GPC sighting, a new device for it, or the daily refresh."""
+        """Answer a tag loader within one time budget: one read, and a write only for a first GPC
+        sighting. The daily refresh runs after the answer (`Outcome.deferred`)."""
         _check_purposes(visitor.site, purposes := tuple(purposes))
+        started = time.monotonic()
         record, unavailable = None, False
         if visitor.device is not None:
             try:
                 record = await self._store.get(visitor.site.id, visitor.device[0], self._read_timeout_s)
             except StoreUnavailable:
                 unavailable = True
-        token = None
-        if not unavailable and self._needs_write(visitor, record):
-            record, token = await self._record_sighting(visitor, record)
-        return self._answer(visitor, record, purposes, token, unavailable=unavailable)
+        if unavailable or not self._write_due(visitor, record) or visitor.device_class is DeviceClass.BOT:
+            return self._answer(visitor, record, purposes, None, unavailable=unavailable)
+        if visitor.gpc_now and (record is None or record.gpc_first_seen_ms is None):
+            budget = self._read_timeout_s - (time.monotonic() - started)
+            record, token = await self._record_first_sighting(visitor, record, budget)
+            return self._answer(visitor, record, purposes, token)
+        assert visitor.device is not None  # a refresh is only due for a known record
+        token = self._fresh_token(visitor, visitor.device[0])
+        return self._answer(
+            visitor, record, purposes, token, deferred=partial(self._refresh, visitor, visitor.device[0])
+        )
 
     async def consent(
         self,
@@ -92,14 +104,16 @@ class ConsentService:
         else:
             _check_purposes(site, choices)
             choices = {pid: v for pid, v in choices.items() if not site.purposes[pid].necessary}
+            if not choices:
+                raise ApiError(ErrorCode.INVALID_BODY, "`choices` names no optional purpose: nothing to record")
         return await self._write(visitor, action, choices, source, policy_version or site.policy_version)
 
     async def _write(
         self, visitor: Visitor, action: Action, choices: Mapping[str, bool], source: Source, policy_version: str
     ) -> Outcome:
         if visitor.device_class is DeviceClass.BOT:
-            # Bots get the answer the choice would give, but nothing is stored or issued for them.
-            return self._answer(visitor, None, visitor.site.purposes, None)
+            # Bots get the answer their choice would give, but nothing is stored or issued for them.
+            return self._answer(visitor, _unstored(visitor, choices, policy_version), visitor.site.purposes, None)
         device_id = visitor.device[0] if visitor.device else new_device_id()
         change = self._change(
             visitor, device_id, choices=choices, action=action, source=source, policy_version=policy_version
@@ -115,29 +129,40 @@ class ConsentService:
         # Re-signed on every write: the cookie's lifetime slides with the visitor's activity.
         return self._answer(visitor, applied.record, visitor.site.purposes, self._tokens.sign(device_id))
 
-    def _needs_write(self, visitor: Visitor, record: DeviceRecord | None) -> bool:
+    @staticmethod
+    def _write_due(visitor: Visitor, record: DeviceRecord | None) -> bool:
+        """A GPC sighting not yet recorded today, or the daily refresh of a known record."""
         if visitor.gpc_now and (record is None or record.gpc_last_day != visitor.day):
-            return visitor.device_class is not DeviceClass.BOT
-        # The daily refresh slides the record's TTL, so an opt-out never lapses while the device visits.
+            return True
+        # The refresh slides the record's TTL, so an opt-out never lapses while the device visits.
         return record is not None and record.refreshed_day != visitor.day
 
-    async def _record_sighting(
-        self, visitor: Visitor, record: DeviceRecord | None
+    async def _record_first_sighting(
+        self, visitor: Visitor, record: DeviceRecord | None, budget_s: float
     ) -> tuple[DeviceRecord | None, str | None]:
-        """GPC first (or daily) seen, or the daily refresh. A failure changes no answer; a new device is
-        issued only once its record is written."""
+        """Record GPC for the device; a new device is issued only once its record is written.
+
+        A failure changes no answer: this request's GPC denies sale/share anyway."""
         device_id = visitor.device[0] if visitor.device else new_device_id()
-        change = self._change(visitor, device_id, gpc_seen=visitor.gpc_now)
         try:
-            applied = await self._store.apply(change, self._read_timeout_s)
+            applied = await self._store.apply(self._change(visitor, device_id, gpc_seen=True), max(budget_s, 0.001))
         except StoreUnavailable:
             return record, None
-        return applied.record, self._fresh_token(visitor, device_id)
+        return applied.record or record, self._fresh_token(visitor, device_id)
+
+    async def _refresh(self, visitor: Visitor, device_id: str) -> None:
+        """After the answer: slide the TTL and note a repeated GPC sighting; best effort."""
+        with contextlib.suppress(StoreUnavailable):
+            await self._store.apply(self._change(visitor, device_id), self._write_timeout_s)
 
     def _fresh_token(self, visitor: Visitor, device_id: str) -> str | None:
         if visitor.device is None or visitor.now_ms // 1000 - visitor.device[1] >= TOKEN_RESIGN_AFTER_S:
             return self._tokens.sign(device_id)
         return None
+
+    async def ready(self) -> bool:
+        """Whether the store answers (for /readyz)."""
+        return await self._store.ping(self._read_timeout_s * 5)
 
     @staticmethod
     def _change(
@@ -172,6 +197,7 @@ class ConsentService:
         new_token: str | None,
         *,
         unavailable: bool = False,
+        deferred: Callable[[], Awaitable[None]] | None = None,
     ) -> Outcome:
         site = visitor.site
         ctx = Context(site, visitor.regime, record, visitor.gpc_now, visitor.now_ms, unavailable)
@@ -196,7 +222,13 @@ class ConsentService:
         shown = new_token or visitor.token
         if shown is not None:
             body["device"] = shown
-        return Outcome(body=body, device_token=new_token)
+        return Outcome(body=body, device_token=new_token, deferred=deferred)
+
+
+def _unstored(visitor: Visitor, choices: Mapping[str, bool], policy_version: str) -> DeviceRecord:
+    """The record a choice would make, for answering a bot without storing anything."""
+    made = {pid: Choice(granted, visitor.now_ms, policy_version) for pid, granted in choices.items()}
+    return DeviceRecord(choices=made, gpc_first_seen_ms=visitor.now_ms if visitor.gpc_now else None)
 
 
 def _check_purposes(site: Site, purposes: Iterable[str]) -> None:

@@ -16,18 +16,17 @@ from consent_service.vocab import DeviceClass
 _OWS = " \t"
 
 
-def gpc_signal(header_values: Iterable[str], *, query_flag: str | None = None) -> bool:
-    """True when a `Sec-GPC` line carries exactly `1`, or the page passed `gpc=1`.
+def gpc_signal(values: Iterable[str]) -> bool:
+    """True when some `Sec-GPC` line (or `gpc` query value) carries exactly `1`.
 
     HTTP joins repeated header lines with commas, and servers disagree on trimming (h11,
-    httptools and test transports differ), so every line is split on commas and each element
+    httptools and test transports differ), so every value is split on commas and each element
     trimmed of spaces and tabs; only an element that is exactly `1` counts (`0`, `true`, `yes`
-    and `1.0` are no signal). The query flag is for pages that read
-    `navigator.globalPrivacyControl` when the browser sends no header (Chromium does not).
+    and `1.0` are no signal). The query parameter is for pages that read
+    `navigator.globalPrivacyControl` when the browser sends no header (Chromium does not), and
+    follows the same rule.
     """
-    if query_flag is not None and query_flag.strip(_OWS) == "1":
-        return True
-    return any(part.strip(_OWS) == "1" for value in header_values for part in value.split(","))
+    return any(part.strip(_OWS) == "1" for value in values for part in value.split(","))
 
 
 def region_from_headers(get: Callable[[str], str | None], pairs: Iterable[tuple[str, str | None]]) -> str | None:
@@ -37,8 +36,11 @@ def region_from_headers(get: Callable[[str], str | None], pairs: Iterable[tuple[
     an invalid subdivision falls back to the country alone.
     """
     for country_header, region_header in pairs:
-        country = (get(country_header) or "").strip().upper()
-        if len(country) != 2 or not country.isascii() or not country.isalpha() or country in ("XX", "ZZ"):
+        country = (get(country_header) or "").strip()
+        if len(country) != 2 or not country.isascii() or not country.isalpha():
+            continue  # checked before upper(): "ß".upper() is "SS"
+        country = country.upper()
+        if country in ("XX", "ZZ"):
             continue
         sub = (get(region_header) or "").strip().upper() if region_header else ""
         region = f"{country}-{sub}" if sub else country

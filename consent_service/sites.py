@@ -213,7 +213,11 @@ def _parse_origin(v: _Validator, origin: str, where: str) -> str:
         raise problem
     if any(c in origin for c in "?#@") or not origin.isascii():
         raise problem
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    host = parts.netloc.lower()
+    default_port = {"http": ":80", "https": ":443"}[parts.scheme]
+    if host.endswith(default_port):  # browsers never send the default port in `Origin`
+        host = host[: -len(default_port)]
+    return f"{parts.scheme}://{host}"
 
 
 class _Validator:

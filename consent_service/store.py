@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,14 +70,23 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    record: DeviceRecord
+    record: DeviceRecord | None  # None: a refresh found no record to refresh (nothing written)
     gpc_first_seen_now: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Lifetimes:
-    record_ttl_ms: int  # a record without an opt-out
-    retention_ms: int  # a record with an opt-out or GPC, history and audit entries
+    record_ttl_ms: int  # a record without an opt-out, sliding while the device visits
+    retention_ms: int  # a record with an opt-out, history and audit entries
+    provisional_ms: int = 30 * DAY_MS  # a device created by a GPC sighting, until it comes back
+
+
+# Status codes returned by the write script.
+_WRITTEN, _REPEATED, _TOO_LATE, _NOTHING = 1, 0, -1, -2
+CLOCK_RECHECK_S = 60.0
+# The script refuses to write once this share of the caller's timeout has passed (on Redis's clock),
+# so a write that stalled in Redis cannot land after its caller was told it failed.
+DEADLINE_SHARE = 0.8
 
 
 class Store:
@@ -86,6 +96,8 @@ class Store:
         self._redis = client
         self._lifetimes = lifetimes
         self._apply = client.register_script(_APPLY_LUA)
+        self._clock_offset_ms = 0  # Redis's clock minus ours
+        self._clock_checked = -CLOCK_RECHECK_S
 
     @classmethod
     def from_url(cls, url: str, lifetimes: Lifetimes, *, timeout_s: float) -> Store:
@@ -94,7 +106,8 @@ class Store:
             decode_responses=True,
             socket_timeout=timeout_s,
             socket_connect_timeout=min(timeout_s, 1.0),
-            # One immediate retry covers a pooled connection that died with a restarted Redis.
+            # One immediate retry covers a pooled connection that died with a restarted Redis; the
+            # write script is idempotent (a change id), so a retried write never applies twice.
             retry=Retry(NoBackoff(), 1),
             health_check_interval=30,
         )
@@ -119,15 +132,42 @@ class Store:
         return parse_record(raw) if raw else None
 
     async def apply(self, change: Change, timeout_s: float) -> Applied:
-        """Write a change with its history and audit entries in one atomic step."""
-        keys = device_keys(change.site, change.device_id)
-        retention = self._lifetimes.retention_ms
+        """Write a change with its history and audit entries in one atomic step, or nothing at all.
+
+        Raises StoreUnavailable when Redis did not answer in time; the script's own deadline then
+        guarantees that the change was not written and will not be.
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                deadline = await self._redis_deadline(timeout_s * DEADLINE_SHARE)
+                keys = list(device_keys(change.site, change.device_id))
+                status, gpc_new, flat = await self._apply(keys=keys, args=self._args(change, deadline))
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+        if status == _TOO_LATE:
+            raise StoreUnavailable("the write reached Redis after its deadline and was not applied")
+        record = parse_record(dict(zip(flat[::2], flat[1::2], strict=True))) if status != _NOTHING else None
+        return Applied(record=record, gpc_first_seen_now=gpc_new == 1)
+
+    async def _redis_deadline(self, budget_s: float) -> int:
+        """The deadline on Redis's clock; the offset is re-measured at most once a minute."""
+        if time.monotonic() - self._clock_checked > CLOCK_RECHECK_S:
+            before = time.time()
+            seconds, micros = await self._redis.time()
+            after = time.time()
+            self._clock_offset_ms = int(seconds * 1000 + micros // 1000 - (before + after) * 500)
+            self._clock_checked = time.monotonic()
+        return int(time.time() * 1000) + self._clock_offset_ms + int(budget_s * 1000)
+
+    def _args(self, change: Change, deadline_ms: int) -> list[str | int]:
+        lt = self._lifetimes
         args: list[str | int] = [
             change.now_ms,
             change.now_ms // DAY_MS,
-            self._lifetimes.record_ttl_ms,
-            retention,
-            change.now_ms - retention,
+            lt.record_ttl_ms,
+            lt.retention_ms,
+            lt.provisional_ms,
+            change.now_ms - lt.retention_ms,
             secrets.token_hex(8),
             int(change.gpc_seen),
             change.policy_version,
@@ -137,17 +177,13 @@ class Store:
             change.region or "",
             change.device_class,
             change.site,
+            deadline_ms,
+            secrets.token_hex(8),
             len(change.choices),
         ]
         for purpose, granted in change.choices.items():
             args += [purpose, int(granted)]
-        try:
-            gpc_new, flat = await asyncio.wait_for(self._apply(keys=list(keys), args=args), timeout_s)
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
-        return Applied(
-            record=parse_record(dict(zip(flat[::2], flat[1::2], strict=True))), gpc_first_seen_now=gpc_new == 1
-        )
+        return args
 
 
 def parse_record(raw: Mapping[Any, Any]) -> DeviceRecord:
@@ -174,67 +210,106 @@ def _int(value: str | None) -> int | None:
 
 
 # KEYS: record, history, audit.
-# ARGV: 1 now_ms, 2 day, 3 record ttl ms, 4 retention ms, 5 stream min id (ms), 6 new audit ref,
-#       7 gpc seen (0/1), 8 policy version, 9 action ('' = none), 10 source, 11 regime,
-#       12 region, 13 device class, 14 site, 15 number of choices, then purpose/granted pairs.
-# Returns {1 if GPC was first recorded now else 0, the record as a flat HGETALL list}.
+# ARGV: 1 now_ms, 2 day, 3 record ttl ms, 4 retention ms, 5 provisional ttl ms, 6 stream min id (ms),
+#       7 new audit ref, 8 gpc seen (0/1), 9 policy version, 10 action ('' = none), 11 source,
+#       12 regime, 13 region, 14 device class, 15 site, 16 deadline (Redis clock, ms), 17 change id,
+#       18 number of choices, then purpose/granted pairs.
+# Returns {status, 1 if GPC was first recorded now else 0, the record as a flat HGETALL list}.
+#
+# Timestamps are ordered by the sequence of writes, not by the callers' clocks (replicas' clocks
+# differ): GPC's first-seen time is later than every earlier choice, and a choice made after GPC
+# was recorded is later than it, unless it came in the same request as the first GPC signal.
 _APPLY_LUA = """
 local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
-local now, day = ARGV[1], ARGV[2]
-local minid = ARGV[5]
+local t = redis.call('TIME')
+if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[16]) then
+  return {-1, 0, {}}
+end
+if redis.call('HGET', dev, 'lc') == ARGV[17] then
+  return {0, 0, redis.call('HGETALL', dev)}
+end
+local fresh = redis.call('EXISTS', dev) == 0
+if fresh and ARGV[10] == '' and ARGV[8] ~= '1' then
+  return {-2, 0, {}}  -- a refresh of a record that expired or was deleted meanwhile: keep it gone
+end
+local now, day = tonumber(ARGV[1]), ARGV[2]
+local function ms(n) return string.format('%.0f', n) end
 local ref = redis.call('HGET', dev, 'ar')
 if not ref then
-  ref = ARGV[6]
-  redis.call('HSET', dev, 'ar', ref, 'ct', now)
+  ref = ARGV[7]
+  redis.call('HSET', dev, 'ar', ref, 'ct', ms(now))
 end
-local function trail(action, source, choices_after)
-  local entry = {'t', now, 'site', ARGV[14], 'ref', ref, 'a', action, 's', source, 'rm', ARGV[11],
-                 'rg', ARGV[12], 'pv', ARGV[8], 'c', choices_after, 'dc', ARGV[13]}
-  redis.call('XADD', audit, 'MINID', '~', minid, '*', unpack(entry))
-  redis.call('XADD', log, 'MINID', '~', minid, '*', unpack(entry))
+redis.call('HSET', dev, 'lc', ARGV[17])
+local function fields()
+  local flat = redis.call('HGETALL', dev)
+  local out = {}
+  for i = 1, #flat, 2 do out[flat[i]] = flat[i + 1] end
+  return out
 end
 local function choices_now()
   local out = {}
-  local flat = redis.call('HGETALL', dev)
-  for i = 1, #flat, 2 do
-    local name = flat[i]
+  for name, value in pairs(fields()) do
     if string.sub(name, 1, 2) == 'c:' then
-      table.insert(out, string.sub(name, 3) .. '=' .. string.sub(flat[i + 1], 1, 1))
+      table.insert(out, string.sub(name, 3) .. '=' .. string.sub(value, 1, 1))
     end
   end
   table.sort(out)
   return table.concat(out, ',')
 end
--- GPC first: its first-seen time is written before any choice of the same request.
-local gpc_new = 0
-if ARGV[7] == '1' then
-  gpc_new = redis.call('HSETNX', dev, 'g1', now)
-  redis.call('HSET', dev, 'gd', day)
-  if gpc_new == 1 then trail('gpc', 'gpc', choices_now()) end
+local function trail(action, source, stamp)
+  local entry = {'t', ms(stamp), 'site', ARGV[15], 'ref', ref, 'a', action, 's', source, 'rm', ARGV[12],
+                 'rg', ARGV[13], 'pv', ARGV[9], 'c', choices_now(), 'dc', ARGV[14]}
+  redis.call('XADD', audit, 'MINID', '~', ARGV[6], '*', unpack(entry))
+  redis.call('XADD', log, 'MINID', '~', ARGV[6], '*', unpack(entry))
 end
-local n = tonumber(ARGV[15])
+-- GPC first: its first-seen time is written before any choice of the same request, and after
+-- every earlier choice.
+local gpc_new = 0
+local g1 = tonumber(redis.call('HGET', dev, 'g1') or '')
+if ARGV[8] == '1' then
+  if not g1 then
+    g1 = now
+    for name, value in pairs(fields()) do
+      if string.sub(name, 1, 2) == 'c:' then
+        local at = tonumber(string.match(value, '^[01]:(%d+)') or '0')
+        if at >= g1 then g1 = at + 1 end
+      end
+    end
+    redis.call('HSET', dev, 'g1', ms(g1))
+    gpc_new = 1
+    trail('gpc', 'gpc', g1)
+  end
+  redis.call('HSET', dev, 'gd', day)
+end
+local stamp = now
+if g1 and gpc_new == 0 and stamp <= g1 then stamp = g1 + 1 end
+if gpc_new == 1 then stamp = g1 end
+local n = tonumber(ARGV[18])
 for i = 0, n - 1 do
-  local purpose, granted = ARGV[16 + 2 * i], ARGV[17 + 2 * i]
-  redis.call('HSET', dev, 'c:' .. purpose, granted .. ':' .. now .. ':' .. ARGV[8])
+  local purpose, granted = ARGV[19 + 2 * i], ARGV[20 + 2 * i]
+  redis.call('HSET', dev, 'c:' .. purpose, granted .. ':' .. ms(stamp) .. ':' .. ARGV[9])
 end
 redis.call('HSET', dev, 'rf', day)
-if ARGV[9] ~= '' then
-  redis.call('HSET', dev, 'ut', now, 'pv', ARGV[8], 'src', ARGV[10], 'rm', ARGV[11], 'rg', ARGV[12], 'dc', ARGV[13])
-  trail(ARGV[9], ARGV[10], choices_now())
+if ARGV[10] ~= '' then
+  redis.call('HSET', dev, 'ut', ms(stamp), 'pv', ARGV[9], 'src', ARGV[11], 'rm', ARGV[12], 'rg', ARGV[13],
+             'dc', ARGV[14])
+  trail(ARGV[10], ARGV[11], stamp)
 end
--- An opt-out (or GPC) is kept for the retention period; anything else for the record TTL.
+-- An opt-out is kept for the retention period; a device first seen by a GPC sighting only
+-- provisionally (until it comes back with its token); anything else for the record TTL.
 local ttl = tonumber(ARGV[3])
+if fresh and ARGV[10] == '' then ttl = tonumber(ARGV[5]) end
 local flat = redis.call('HGETALL', dev)
 for i = 1, #flat, 2 do
   local name, value = flat[i], flat[i + 1]
-  if name == 'g1' or name == 'ao' or (string.sub(name, 1, 2) == 'c:' and string.sub(value, 1, 1) == '0') then
+  if name == 'ao' or (string.sub(name, 1, 2) == 'c:' and string.sub(value, 1, 1) == '0') then
     ttl = tonumber(ARGV[4])
   end
 end
--- Slide forward, never shorten (Redis 6.2 has no EXPIRE GT).
-for _, key in ipairs({dev, log}) do
+-- Slide forward, never shorten (Redis 6.2 has no EXPIRE GT). History lives as long as the audit.
+for key, keep in pairs({[dev] = ttl, [log] = tonumber(ARGV[4])}) do
   local current = redis.call('PTTL', key)
-  if current == -1 or (current >= 0 and current < ttl) then redis.call('PEXPIRE', key, ttl) end
+  if current == -1 or (current >= 0 and current < keep) then redis.call('PEXPIRE', key, keep) end
 end
-return {gpc_new, flat}
+return {1, gpc_new, flat}
 """

@@ -58,7 +58,7 @@ def parse_decision_query(query: QueryParams) -> DecisionQuery:
     return DecisionQuery(
         site=_bounded(site, "site"),
         purposes=tuple(dict.fromkeys(purposes)),
-        gpc=gpc_signal((), query_flag=query.get("gpc")),
+        gpc=gpc_signal(query.getlist("gpc")),
     )
 
 

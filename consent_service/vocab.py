@@ -82,3 +82,4 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     STORE_UNAVAILABLE = "store_unavailable"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    INTERNAL = "internal"  # a bug of ours: never expected, always a 500

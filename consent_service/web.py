@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -80,7 +80,9 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     handlers: dict[Any, Any] = {ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected}
-    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app.state.consent = state
+    return app
 
 
 def _lifetimes(settings: Settings) -> Lifetimes:
@@ -184,6 +186,8 @@ def _respond(request: Request, state: AppState, site: Site, outcome: Outcome) ->
     if origin is not None and http.origin_allowed(origin, site.origins, request, state.settings):
         headers.update(http.cors_headers(origin))
     response = http.json_response(outcome.body, 200, headers)
+    if outcome.deferred is not None:
+        response.background = BackgroundTask(outcome.deferred)
     if outcome.device_token is not None:
         http.set_device_cookie(response, outcome.device_token, request, state.settings)
     return response
@@ -202,8 +206,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request, state: AppState) -> Response:
-    store, _ = state.ready()
-    if await store.ping(timeout_s=state.settings.decision_timeout_ms / 1000 * 5):
+    _, service = state.ready()
+    if await service.ready():
         return http.json_response({"status": "ready"})
     raise ApiError(ErrorCode.STORE_UNAVAILABLE, "Redis does not answer", retry_after=5)
 
@@ -218,7 +222,18 @@ async def openapi(request: Request) -> Response:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return http.error_response(exc)
+    return http.error_response(exc, _error_cors(request))
+
+
+def _error_cors(request: Request) -> dict[str, str]:
+    """Errors are readable by every configured origin, so a banner can see a 503 and its Retry-After."""
+    origin = request.headers.get("origin")
+    state: AppState | None = getattr(request.app.state, "consent", None)
+    if origin is None or state is None:
+        return {}
+    if not http.origin_allowed(origin, state.sites.all_origins, request, state.settings):
+        return {}
+    return http.cors_headers(origin)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -232,8 +247,4 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Never a stack trace or request data in the answer or the log line (tokens are personal data).
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    return http.json_response({"error": "internal", "detail": "unexpected error"}, 500)
-
-
-def today() -> str:
-    return dt.date.today().isoformat()
+    return http.json_response({"error": ErrorCode.INTERNAL.value, "detail": "unexpected error"}, 500)

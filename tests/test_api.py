@@ -334,3 +334,75 @@ def test_decision_path_is_read_only_except_a_daily_refresh(
 def _script_calls(client: redis.Redis) -> int:
     stats = client.info("commandstats")
     return sum(int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
+
+
+def test_errors_are_readable_cross_origin_with_retry_after_exposed(client: TestClient) -> None:
+    origin = "http://localhost:8000"
+    r = client.post(
+        "/v1/consent", json={"site": "demo", "action": "custom", "choices": {"x": True}}, headers={"Origin": origin}
+    )
+    assert r.status_code == 422 and r.headers["access-control-allow-origin"] == origin
+    assert "retry-after" in r.headers["access-control-expose-headers"]
+    r = client.post("/v1/opt-out", json={"site": "demo"}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and "access-control-allow-origin" not in r.headers
+
+
+def test_gpc_query_values_follow_the_header_rule(client: TestClient) -> None:
+    for query, expected in [
+        ("gpc=1&gpc=0", True),
+        ("gpc=0&gpc=1", True),
+        ("gpc=1,0", True),
+        ("gpc=0", False),
+        ("gpc=true", False),
+    ]:
+        r = client.get(f"/v1/decision?site=demo&purpose=advertising&{query}", headers=CA)
+        assert r.json()["gpc"] is expected, query
+        client.cookies.clear()
+
+
+def test_bots_choices_answer_as_made_and_their_refresh_writes_nothing(
+    client: TestClient, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = client.post("/v1/opt-out", json={"site": "demo"}, headers={**CA, "User-Agent": GOOGLEBOT})
+    assert reasons(r.json())["advertising"] == (False, "opt_out") and r.json()["usp"] == "1YYN"
+    assert redis_client.dbsize() == 0
+    token = client.post("/v1/opt-out", json={"site": "demo"}, headers=CA).json()["device"]
+    snapshot = redis_client.hgetall(_only(redis_client, "*:dev:*"))
+    tomorrow = web.now_ms() + 86_400_000
+    monkeypatch.setattr(web, "now_ms", lambda: tomorrow)
+    decide(client, headers={**CA, "User-Agent": GOOGLEBOT, "X-Consent-Device": token, "Sec-GPC": "1"})
+    assert redis_client.hgetall(_only(redis_client, "*:dev:*")) == snapshot
+
+
+def test_a_device_minted_by_a_cookieless_gpc_sighting_is_provisional_until_it_returns(
+    client: TestClient, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = decide(client, "advertising", headers={**CA, "Sec-GPC": "1"})["device"]
+    key = _only(redis_client, "*:dev:*")
+    assert redis_client.pttl(key) <= 30 * 86_400_000  # server-side callers cannot pile up long-lived records
+    tomorrow = web.now_ms() + 86_400_000
+    monkeypatch.setattr(web, "now_ms", lambda: tomorrow)
+    decide(client, "advertising", headers={**CA, "X-Consent-Device": token})  # it came back
+    assert redis_client.pttl(key) > 390 * 86_400_000
+
+
+def test_a_valid_header_wins_over_a_valid_cookie(client: TestClient) -> None:
+    opted_out = client.post("/v1/opt-out", json={"site": "demo"}, headers=CA).json()["device"]
+    client.cookies.clear()
+    client.post("/v1/consent", json={"site": "demo", "action": "accept_all"}, headers=CA)  # cookie: another device
+    answer = decide(client, "advertising", headers={**CA, "X-Consent-Device": opted_out})
+    assert reasons(answer)["advertising"] == (False, "opt_out") and answer["device"] == opted_out
+
+
+def test_cookie_is_secure_over_https(make_client: AppFactory) -> None:
+    client = make_client()
+    client.base_url = client.base_url.copy_with(scheme="https")  # type: ignore[assignment]
+    cookie = client.post("/v1/opt-out", json={"site": "demo"}).headers["set-cookie"].lower()
+    assert "secure" in cookie and "samesite=lax" in cookie and "httponly" in cookie
+
+
+def test_custom_choice_naming_nothing_optional_is_refused(client: TestClient, redis_client: redis.Redis) -> None:
+    for choices in [{}, {"necessary": False}]:
+        r = client.post("/v1/consent", json={"site": "demo", "action": "custom", "choices": choices})
+        assert r.status_code == 400 and r.json()["error"] == "invalid_body"
+    assert redis_client.dbsize() == 0

@@ -6,10 +6,11 @@ import dataclasses
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from starlette.testclient import TestClient
 
 from consent_service.redis_runner import EmbeddedRedis
@@ -31,6 +32,25 @@ def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
     if pid is not None:
         os.kill(pid, signal.SIGCONT)  # never leave a stopped process behind
     server.stop()
+
+
+KeyCounter = Callable[[], dict[str, int]]
+
+
+@pytest.fixture
+def redis_keys(own_redis: EmbeddedRedis) -> KeyCounter:
+    """A snapshot of every key and its size (hash fields / stream entries)."""
+
+    def snapshot() -> dict[str, int]:
+        with redis.Redis.from_url(own_redis.url, decode_responses=True) as r:
+            sizes = {}
+            for key in r.scan_iter():
+                sizes[key] = r.hlen(key) if r.type(key) == "hash" else r.xlen(key)
+                if r.type(key) == "hash":
+                    sizes[key + "#c"] = hash(tuple(sorted(r.hgetall(key).items())))
+            return sizes
+
+    return snapshot
 
 
 @pytest.fixture
@@ -104,3 +124,38 @@ def test_redis_gone_then_back_reconnects_by_itself(client: TestClient, own_redis
         )
     finally:
         restarted.stop()
+
+
+def test_a_write_that_stalled_in_redis_never_lands_after_its_503(
+    client: TestClient, own_redis: EmbeddedRedis, redis_keys: KeyCounter
+) -> None:
+    token = client.post("/v1/consent", json={"site": "demo", "action": "reject_all"}, headers=CA).json()["device"]
+    before = redis_keys()
+    assert own_redis.pid is not None
+    os.kill(own_redis.pid, signal.SIGSTOP)
+    try:
+        r = client.post(
+            "/v1/consent", json={"site": "demo", "action": "accept_all"}, headers={"X-Consent-Device": token}
+        )
+        assert r.status_code == 503
+        fresh = client.post("/v1/opt-out", json={"site": "demo"})
+        assert fresh.status_code == 503
+    finally:
+        os.kill(own_redis.pid, signal.SIGCONT)
+    time.sleep(0.3)  # let Redis run what was queued while it was stopped
+    assert redis_keys() == before  # the queued scripts saw their deadline pass and wrote nothing
+    answer, _ = timed_decision(client, {**CA, "X-Consent-Device": token})
+    assert answer["decisions"]["advertising"]["reason"] == "opt_out"  # not the accept the client was told failed
+
+
+def test_decision_does_not_wait_for_a_paused_write(client: TestClient, own_redis: EmbeddedRedis) -> None:
+    """CLIENT PAUSE WRITE holds writes, not reads: a first GPC sighting must not hold the answer long."""
+    with redis.Redis.from_url(own_redis.url) as admin:
+        admin.execute_command("CLIENT", "PAUSE", "3000", "WRITE")
+        try:
+            answer, elapsed = timed_decision(client, {**CA, "Sec-GPC": "1"})
+        finally:
+            admin.execute_command("CLIENT", "UNPAUSE")
+    assert elapsed < 1.0  # bounded by the decision timeout (100 ms), far below the 3 s pause
+    assert answer["decisions"]["advertising"] == {"allowed": False, "reason": "gpc"}
+    assert "device" not in answer  # the write did not happen in time: no device issued

@@ -120,6 +120,9 @@ consent_lifetime_days = 180
         ("http://localhost:8080", "http://localhost:8080"),
         ("https://www.example.com/", "https://www.example.com"),  # a trailing slash is dropped
         ("https://Shop.Example/", "https://shop.example"),
+        ("https://shop.example:443", "https://shop.example"),  # browsers omit the default port
+        ("http://shop.example:80", "http://shop.example"),
+        ("https://shop.example:8443", "https://shop.example:8443"),
     ],
 )
 def test_origins_are_normalized(origin: str, normalized: str) -> None:

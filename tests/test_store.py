@@ -143,3 +143,27 @@ def test_store_runs_on_redis_6_2(redis62: str) -> None:
     assert applied.gpc_first_seen_now
     record = run(lambda s: s.get("demo", dev, 1.0), redis62)
     assert record is not None and not record.choices["advertising"].granted
+
+
+def test_gpc_and_choice_order_follows_the_writes_not_the_callers_clocks(redis_url: str) -> None:
+    """Replicas' clocks differ: an opt-in written before GPC must stay earlier than GPC's first-seen
+    time even when its replica's clock ran ahead, and one written after GPC must be later."""
+    dev = new_device_id()
+    run(
+        lambda s: s.apply(change(dev, choices={"advertising": True}, action=Action.CUSTOM, now_ms=NOW + 60_000), 1.0),
+        redis_url,
+    )
+    gpc = run(lambda s: s.apply(change(dev, gpc_seen=True, now_ms=NOW), 1.0), redis_url).record
+    assert gpc is not None and gpc.gpc_first_seen_ms is not None
+    assert gpc.choices["advertising"].at_ms < gpc.gpc_first_seen_ms
+    later = run(
+        lambda s: s.apply(change(dev, choices={"advertising": True}, action=Action.CUSTOM, now_ms=NOW - 60_000), 1.0),
+        redis_url,
+    ).record
+    assert later is not None and later.gpc_first_seen_ms is not None
+    assert later.choices["advertising"].at_ms > later.gpc_first_seen_ms
+
+
+def test_a_refresh_never_resurrects_a_record(redis_url: str, redis_client: redis.Redis) -> None:
+    applied = run(lambda s: s.apply(change(new_device_id()), 1.0), redis_url)
+    assert applied.record is None and redis_client.dbsize() == 0
