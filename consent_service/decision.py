@@ -16,7 +16,7 @@ from consent_service.vocab import Reason, Regime
 ALLOW_NECESSARY = Decision(True, Reason.NECESSARY)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every request, and frozen dataclasses are slower to build
 class Context:
     """Everything a decision depends on, gathered once per request."""
 

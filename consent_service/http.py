@@ -30,8 +30,51 @@ SECURITY_HEADERS = {
 NO_STORE = {"cache-control": "no-store", **SECURITY_HEADERS}
 
 
+_HEADERS_KEY = "consent_service.headers"
+
+
+def headers_of(request: Request) -> dict[str, str]:
+    """The request's headers in one dict, built once per request in one pass.
+
+    Starlette's `request.headers.get` scans every header on each call, and the decision path asks
+    for about eight. Repeated fields are joined as HTTP joins them (with commas; cookies with `; `),
+    which is also what the GPC parsing rule expects.
+    """
+    cached: dict[str, str] | None = request.scope.get(_HEADERS_KEY)
+    if cached is not None:
+        return cached
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in request.scope["headers"]:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if name in headers:
+            value = f"{headers[name]}{'; ' if name == 'cookie' else ','}{value}"
+        headers[name] = value
+    request.scope[_HEADERS_KEY] = headers
+    return headers
+
+
+class JSONAnswer(Response):
+    """A JSON response whose headers are assembled as bytes directly (the hot path's answers)."""
+
+    media_type = JSON_TYPE
+
+    def __init__(self, body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = orjson.dumps(body)
+        self.raw_headers = [
+            *_encoded(headers or NO_STORE),
+            (b"content-length", str(len(self.body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+
+
+def _encoded(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=dict(headers or NO_STORE), media_type=JSON_TYPE)
+    return JSONAnswer(body, status, headers)
 
 
 def error_response(error: ApiError, extra_headers: Mapping[str, str] | None = None) -> Response:
@@ -43,7 +86,7 @@ def error_response(error: ApiError, extra_headers: Mapping[str, str] | None = No
 
 async def read_json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object, at most MAX_BODY_BYTES, read without buffering more than that."""
-    declared = request.headers.get("content-length")
+    declared = headers_of(request).get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"the body must be at most {MAX_BODY_BYTES} bytes")
     chunks: list[bytes] = []
@@ -66,7 +109,7 @@ def own_origin(request: Request, settings: Settings) -> str:
     """The service's own origin: configured, else the one this request was addressed to."""
     if settings.public_origin:
         return settings.public_origin
-    host = request.headers.get("host", "")
+    host = headers_of(request).get("host", "")
     return f"{request.url.scheme}://{host}".lower()
 
 
@@ -89,16 +132,18 @@ def cors_headers(origin: str) -> dict[str, str]:
 
 def device_token(request: Request, tokens: DeviceTokens) -> tuple[str | None, tuple[str, int] | None]:
     """The caller's valid token and its device: the header wins when valid, else the cookie."""
-    for candidate in (request.headers.get(DEVICE_HEADER), _cookie(request)):
-        verified = tokens.verify(candidate)
-        if verified is not None:
-            return candidate, verified
-    return None, None
+    header = headers_of(request).get(DEVICE_HEADER)
+    verified = tokens.verify(header)
+    if verified is not None:
+        return header, verified
+    cookie = _cookie(request)  # only parsed when the header did not identify the device
+    verified = tokens.verify(cookie)
+    return (cookie, verified) if verified is not None else (None, None)
 
 
 def _cookie(request: Request) -> str | None:
     # Parsed by hand: only one cookie matters, and a hostile Cookie header must not cost much.
-    raw = request.headers.get("cookie")
+    raw = headers_of(request).get("cookie")
     if not raw or COOKIE_NAME not in raw:
         return None
     for part in raw.split(";"):

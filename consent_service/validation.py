@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -46,7 +47,12 @@ class OptOutBody:
     gpc: bool
 
 
-def parse_decision_query(query: QueryParams) -> DecisionQuery:
+@lru_cache(maxsize=1024)
+def parse_decision_query(query_string: bytes) -> DecisionQuery:
+    """Memoized by the raw query string: tag loaders ask the same few questions millions of times.
+
+    Only valid queries are cached (a raised error is not), and the cache is bounded."""
+    query = QueryParams(query_string.decode("latin-1"))
     site = query.get("site")
     purposes = query.getlist("purpose")
     if not site:

@@ -110,7 +110,7 @@ def _bind(handler: Any, state: AppState) -> Any:
 
 
 async def decision(request: Request, state: AppState) -> Response:
-    query = parse_decision_query(request.query_params)
+    query = parse_decision_query(request.scope["query_string"])
     site = _site(state, query.site)
     visitor = _visitor(request, state, site, query.gpc)
     _, service = state.ready()
@@ -140,7 +140,7 @@ async def opt_out(request: Request, state: AppState) -> Response:
 
 async def preflight(request: Request, state: AppState) -> Response:
     """CORS preflight: granted to the union of every site's origins (the POST then checks its own site)."""
-    origin = request.headers.get("origin")
+    origin = http.headers_of(request).get("origin")
     if origin is None or not http.origin_allowed(origin, state.sites.all_origins, request, state.settings):
         raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, "this origin is not allowed to call the consent API")
     headers = {
@@ -160,19 +160,19 @@ def _site(state: AppState, site_id: str) -> Site:
 
 
 def _check_origin(request: Request, state: AppState, site: Site) -> None:
-    if not http.origin_allowed(request.headers.get("origin"), site.origins, request, state.settings):
+    if not http.origin_allowed(http.headers_of(request).get("origin"), site.origins, request, state.settings):
         raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, f"this origin may not write for site {site.id!r}")
 
 
 def _visitor(request: Request, state: AppState, site: Site, gpc_flag: bool) -> Visitor:
-    headers = request.headers
+    headers = http.headers_of(request)
     region = region_from_headers(headers.get, state.settings.region_header_pairs) or site.default_region
     token, device = http.device_token(request, state.tokens)
     return Visitor(
         site=site,
         region=region,
         regime=regime_for(region, site.regimes),
-        gpc_now=gpc_flag or gpc_signal(headers.getlist("sec-gpc")),
+        gpc_now=gpc_flag or gpc_signal((headers.get("sec-gpc", ""),)),
         device=device,
         token=token,
         user_agent=headers.get("user-agent"),
@@ -182,7 +182,7 @@ def _visitor(request: Request, state: AppState, site: Site, gpc_flag: bool) -> V
 
 def _respond(request: Request, state: AppState, site: Site, outcome: Outcome) -> Response:
     headers = dict(http.NO_STORE)
-    origin = request.headers.get("origin")
+    origin = http.headers_of(request).get("origin")
     if origin is not None and http.origin_allowed(origin, site.origins, request, state.settings):
         headers.update(http.cors_headers(origin))
     response = http.json_response(outcome.body, 200, headers)
@@ -227,7 +227,7 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 def _error_cors(request: Request) -> dict[str, str]:
     """Errors are readable by every configured origin, so a banner can see a 503 and its Retry-After."""
-    origin = request.headers.get("origin")
+    origin = http.headers_of(request).get("origin")
     state: AppState | None = getattr(request.app.state, "consent", None)
     if origin is None or state is None:
         return {}

