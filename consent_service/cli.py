@@ -101,6 +101,7 @@ def _announce(settings: Settings, source: str, data_dir: Path, embedded: Embedde
     base = f"http://{host}:{settings.port}"
     lines = [
         f"Consent service:  {base}   (decision: {base}/v1/decision?site=demo&purpose=advertising)",
+        *([f"Demo page:        {base}/demo   (try {base}/demo?region=DE)"] if settings.demo_enabled else []),
         f"Sites:            {source}",
         f"Data directory:   {data_dir}  (generated keys, when not configured)",
     ]

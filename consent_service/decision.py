@@ -82,6 +82,33 @@ def sale_share_denied(ctx: Context, decisions: dict[str, Decision]) -> bool:
     return False
 
 
+def live_choices(ctx: Context) -> dict[str, bool]:
+    """The explicit choices still in force (lapsed opt-ins left out)."""
+    if ctx.record is None:
+        return {}
+    return {pid: c.granted for pid in ctx.record.choices if (c := _live_choice(ctx, pid)) is not None}
+
+
+def should_prompt(ctx: Context) -> bool:
+    """Whether the banner asks now (DESIGN "When the banner asks").
+
+    - No choice yet: ask where the regime shows a banner, except that GPC alone is never a reason for
+      a pop-up (frictionless): in opt_out and notice regions the opt-out is already done.
+    - Any explicit choice: never ask again to opt back in (an opt-out never lapses, so the 12 months
+      hold by construction), except in opt_in regions when an opt-in lapsed (lifetime or a new policy
+      version), and only for visitors who had granted something.
+    - Record unknown (store down): do not ask; the banner keeps its local state.
+    """
+    if ctx.store_unavailable:
+        return False
+    choices = ctx.record.choices if ctx.record else {}
+    if not choices:
+        return ctx.regime is Regime.OPT_IN or not ctx.gpc
+    if ctx.regime is not Regime.OPT_IN:
+        return False
+    return any(c.granted and _live_choice(ctx, pid) is None for pid, c in choices.items())
+
+
 def _live_choice(ctx: Context, purpose_id: str) -> Choice | None:
     """The explicit choice for a purpose, or None when there is none or an opt-in lapsed.
 

@@ -9,8 +9,9 @@ from functools import cache
 from typing import Any
 
 from consent_service.http import MAX_BODY_BYTES
+from consent_service.texts import LANGUAGES, TEXT_KEYS
 from consent_service.validation import CLIENT_ACTIONS, CLIENT_SOURCES, MAX_ID_LENGTH, MAX_PURPOSES
-from consent_service.vocab import ErrorCode, Reason, Regime
+from consent_service.vocab import ErrorCode, PurposeKind, Reason, Regime
 
 Schema = dict[str, Any]
 
@@ -24,6 +25,22 @@ def _ref(name: str) -> Schema:
 
 
 _ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
+_GCM_KEYS = [
+    "ad_storage",
+    "ad_user_data",
+    "ad_personalization",
+    "analytics_storage",
+    "functionality_storage",
+    "personalization_storage",
+    "security_storage",
+]
+_CONSENT_MODE = {
+    "type": "object",
+    "description": "Google Consent Mode v2 values",
+    "properties": {k: {"type": "string", "enum": ["granted", "denied"]} for k in _GCM_KEYS},
+    "required": _GCM_KEYS,
+    "additionalProperties": False,
+}
 _SOURCE = {"type": "string", "enum": list(CLIENT_SOURCES), "description": "who made the change (default api)"}
 _GPC_FLAG = {"type": "boolean", "description": "the page saw navigator.globalPrivacyControl === true"}
 
@@ -42,6 +59,7 @@ SCHEMAS: Schema = {
             "gpp_sid": {"type": "array", "items": {"type": "integer"}},
             "usp": {"type": "string", "pattern": "^1[YN-]{3}$"},
             "device": {"type": "string", "description": "the device token (also set as the cs_device cookie)"},
+            "consent_mode": _CONSENT_MODE,
         },
         ["site", "region", "regime", "gpc", "decisions", "gpp", "gpp_sid", "usp"],
     ),
@@ -57,6 +75,17 @@ SCHEMAS: Schema = {
         ["site", "action"],
     )
     | {"if": {"properties": {"action": {"const": "custom"}}}, "then": {"required": ["choices"]}},
+    "Purpose": _obj(
+        {
+            "id": {"type": "string"},
+            "kind": {"type": "string", "enum": list(PurposeKind)},
+            "sale_share": {"type": "boolean"},
+            "label": {"type": "string"},
+            "description": {"type": "string"},
+            "cookies": {"type": "array", "items": {"type": "string"}},
+        },
+        ["id", "kind", "sale_share", "label", "description", "cookies"],
+    ),
     "OptOutRequest": _obj({"site": _ID, "source": _SOURCE, "gpc": _GPC_FLAG}, ["site"]),
     "Error": _obj(
         {"error": {"type": "string", "enum": list(ErrorCode)}, "detail": {"type": "string"}}, ["error", "detail"]
@@ -67,6 +96,27 @@ SCHEMAS: Schema = {
         ["gpc", "lastUpdate"],
     ),
 }
+
+
+def _experience_schema() -> Schema:
+    answer = SCHEMAS["DecisionAnswer"]
+    extra = {
+        "language": {"type": "string", "enum": list(LANGUAGES)},
+        "show": {"type": "boolean", "description": "whether the banner should ask now"},
+        "policy_version": {"type": "string"},
+        "texts": {
+            "type": "object",
+            "properties": {k: {"type": "string"} for k in TEXT_KEYS},
+            "required": list(TEXT_KEYS),
+            "additionalProperties": False,
+        },
+        "purposes": {"type": "array", "items": _ref("Purpose")},
+        "choices": {"type": "object", "additionalProperties": {"type": "boolean"}},
+    }
+    return _obj({**answer["properties"], **extra}, [*answer["required"], *extra, "consent_mode"])
+
+
+SCHEMAS["Experience"] = _experience_schema()
 
 
 def _json(schema: str, description: str) -> Schema:
@@ -141,6 +191,19 @@ def openapi_document() -> Schema:
             }
         },
         "/v1/consent": {"post": _write_op("Record the visitor's choices", "ConsentRequest")},
+        "/v1/sites/{site}/experience": {
+            "get": {
+                "summary": "What the banner needs: regime, texts, purposes, choices, decisions, IAB strings",
+                "parameters": [
+                    {"name": "site", "in": "path", "required": True, "schema": _ID},
+                    {"name": "gpc", "in": "query", "required": False, "schema": {"type": "string", "enum": ["1"]}},
+                    {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"}},
+                    _DEVICE_HEADER,
+                    _GPC_HEADER,
+                ],
+                "responses": {"200": _json("Experience", "the banner's experience"), **_errors(404)},
+            }
+        },
         "/v1/opt-out": {"post": _write_op("One-click opt-out of every sale/share purpose", "OptOutRequest")},
         "/.well-known/gpc.json": {
             "get": {"summary": "GPC support statement", "responses": {"200": _json("GpcSupport", "GPC is honoured")}}

@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from consent_service.decision import Context, decide_all, sale_share_denied
+from consent_service.decision import Context, decide, decide_all, live_choices, sale_share_denied, should_prompt
 from consent_service.errors import ApiError
 from consent_service.iab import privacy_strings
 from consent_service.identity import DeviceTokens, new_device_id
-from consent_service.model import DAY_MS, Choice, DeviceRecord
+from consent_service.model import DAY_MS, Choice, Decision, DeviceRecord
 from consent_service.regions import is_us
 from consent_service.signals import device_class
-from consent_service.sites import Site
+from consent_service.sites import Purpose, Site
 from consent_service.store import Change, Store, StoreUnavailable
-from consent_service.vocab import Action, DeviceClass, ErrorCode, Regime, Source
+from consent_service.texts import texts_for
+from consent_service.vocab import Action, DeviceClass, ErrorCode, PurposeKind, Regime, Source
 
 RETRY_AFTER_S = 5
 TOKEN_RESIGN_AFTER_S = 86_400  # re-sign (and so slide the cookie) at most once a day
@@ -58,6 +59,14 @@ class Outcome:
     deferred: Callable[[], Awaitable[None]] | None = None  # to run after the answer is sent
 
 
+@dataclass(slots=True)
+class _Seen:
+    record: DeviceRecord | None
+    unavailable: bool
+    token: str | None = None
+    deferred: Callable[[], Awaitable[None]] | None = None
+
+
 class ConsentService:
     def __init__(self, store: Store, tokens: DeviceTokens, *, read_timeout_s: float, write_timeout_s: float) -> None:
         self._store = store
@@ -69,6 +78,31 @@ class ConsentService:
         """Answer a tag loader within one time budget: one read, and a write only for a first GPC
         sighting. The daily refresh runs after the answer (`Outcome.deferred`)."""
         _check_purposes(visitor.site, purposes := tuple(purposes))
+        seen = await self._observe(visitor)
+        return self._answer(
+            visitor, seen.record, purposes, seen.token, unavailable=seen.unavailable, deferred=seen.deferred
+        )
+
+    async def experience(self, visitor: Visitor, language: str) -> Outcome:
+        """Everything the banner needs in one answer (and a GPC sighting recorded, like a decision)."""
+        site = visitor.site
+        seen = await self._observe(visitor)
+        outcome = self._answer(
+            visitor, seen.record, site.purposes, seen.token, unavailable=seen.unavailable, deferred=seen.deferred
+        )
+        ctx = Context(site, visitor.regime, seen.record, visitor.gpc_now, visitor.now_ms, seen.unavailable)
+        outcome.body.update(
+            language=language,
+            show=should_prompt(ctx),
+            policy_version=site.policy_version,
+            texts=texts_for(language, site.texts),
+            purposes=[_purpose_view(p, language) for p in site.purposes.values()],
+            choices=live_choices(ctx),
+        )
+        return outcome
+
+    async def _observe(self, visitor: Visitor) -> _Seen:
+        """Read the device's record and write what a visit must write (GPC first seen; daily refresh)."""
         started = time.monotonic()
         record, unavailable = None, False
         if visitor.device is not None:
@@ -77,16 +111,14 @@ class ConsentService:
             except StoreUnavailable:
                 unavailable = True
         if unavailable or not self._write_due(visitor, record) or visitor.device_class is DeviceClass.BOT:
-            return self._answer(visitor, record, purposes, None, unavailable=unavailable)
+            return _Seen(record, unavailable)
         if visitor.gpc_now and (record is None or record.gpc_first_seen_ms is None):
             budget = self._read_timeout_s - (time.monotonic() - started)
             record, token = await self._record_first_sighting(visitor, record, budget)
-            return self._answer(visitor, record, purposes, token)
+            return _Seen(record, False, token)
         assert visitor.device is not None  # a refresh is only due for a known record
-        token = self._fresh_token(visitor, visitor.device[0])
-        return self._answer(
-            visitor, record, purposes, token, deferred=partial(self._refresh, visitor, visitor.device[0])
-        )
+        device_id = visitor.device[0]
+        return _Seen(record, False, self._fresh_token(visitor, device_id), partial(self._refresh, visitor, device_id))
 
     async def consent(
         self,
@@ -218,11 +250,48 @@ class ConsentService:
             "gpp": strings.gpp,
             "gpp_sid": list(strings.gpp_sid),
             "usp": strings.usp,
+            "consent_mode": consent_mode(site, decisions, ctx),
         }
         shown = new_token or visitor.token
         if shown is not None:
             body["device"] = shown
         return Outcome(body=body, device_token=new_token, deferred=deferred)
+
+
+_CONSENT_MODE_KEYS: dict[PurposeKind, tuple[str, ...]] = {
+    PurposeKind.ADVERTISING: ("ad_storage", "ad_user_data", "ad_personalization"),
+    PurposeKind.ANALYTICS: ("analytics_storage",),
+    PurposeKind.FUNCTIONAL: ("functionality_storage",),
+    PurposeKind.PERSONALIZATION: ("personalization_storage",),
+}
+
+
+def consent_mode(site: Site, decisions: Mapping[str, Decision], ctx: Context) -> dict[str, str]:
+    """Google Consent Mode v2 from the decisions (DESIGN's mapping by purpose kind).
+
+    A key is granted only when the site has purposes of its kind and every one is allowed; a kind the
+    site does not declare stays denied. `security_storage` is always granted (necessary).
+    """
+    granted: dict[str, bool] = {}
+    for pid, purpose in site.purposes.items():
+        decision = decisions.get(pid) or decide(ctx, purpose)
+        for key in _CONSENT_MODE_KEYS.get(purpose.kind, ()):
+            granted[key] = granted.get(key, True) and decision.allowed
+    mode = {key: "granted" if granted.get(key) else "denied" for keys in _CONSENT_MODE_KEYS.values() for key in keys}
+    mode["security_storage"] = "granted"
+    return mode
+
+
+def _purpose_view(purpose: Purpose, language: str) -> dict[str, Any]:
+    text = purpose.text.get(language) or purpose.text["en"]
+    return {
+        "id": purpose.id,
+        "kind": purpose.kind.value,
+        "sale_share": purpose.sale_share,
+        "label": text.label,
+        "description": text.description,
+        "cookies": list(purpose.cookies),
+    }
 
 
 def _unstored(visitor: Visitor, choices: Mapping[str, bool], policy_version: str) -> DeviceRecord:

@@ -46,6 +46,7 @@ class Settings:
     retention_days: int = 750  # opt-out tombstones and audit entries: at least 24 months
     public_origin: str | None = None  # the service's own origin (its HTML pages are always allowed)
     log_level: str = "info"
+    demo_enabled: bool = True  # GET /demo, and its ?region= override for the bundled demo site
 
     @property
     def region_header_pairs(self) -> tuple[tuple[str, str | None], ...]:
@@ -88,6 +89,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         retention_days=_int(env, "CONSENT_RETENTION_DAYS", d.retention_days, 731, 3650),
         public_origin=(env.get("CONSENT_PUBLIC_ORIGIN") or "").rstrip("/").lower() or None,
         log_level=_choice(env, "CONSENT_LOG_LEVEL", d.log_level, ("critical", "error", "warning", "info", "debug")),
+        demo_enabled=_choice(env, "CONSENT_DEMO", "on", ("on", "off", "true", "false", "1", "0"))
+        in ("on", "true", "1"),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from consent_service.regions import is_valid_region
+from consent_service.texts import TEXT_KEYS
 from consent_service.vocab import PurposeKind, Regime
 
 SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -59,6 +60,7 @@ class Site:
     gpc_lift_by_opt_in: bool = False  # may a later explicit opt-in lift a GPC opt-out?
     mspa_signatory: bool = False
     consent_lifetime_days: int = 365  # an opt-in consent lapses after this; opt-outs never do
+    texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # UI text overrides per language
 
     @property
     def has_sale_share(self) -> bool:
@@ -121,6 +123,7 @@ _SITE_KEYS = {
     "gpc_lift_by_opt_in",
     "mspa_signatory",
     "consent_lifetime_days",
+    "texts",
 }
 _PURPOSE_KEYS = {"id", "kind", "sale_share", "text", "cookies"}
 
@@ -152,7 +155,20 @@ def _parse_site(v: _Validator, raw: dict[str, Any], where: str) -> Site:
         gpc_lift_by_opt_in=v.boolean(raw, "gpc_lift_by_opt_in", where, default=False),
         mspa_signatory=v.boolean(raw, "mspa_signatory", where, default=False),
         consent_lifetime_days=v.int_range(raw, "consent_lifetime_days", where, (1, 3650), default=365),
+        texts=_parse_ui_texts(v, raw.get("texts", {}), f"{where}.texts"),
     )
+
+
+def _parse_ui_texts(v: _Validator, raw: object, where: str) -> dict[str, dict[str, str]]:
+    if not isinstance(raw, dict):
+        raise v.error(where, "must be a table of [texts.<language>] tables")
+    out: dict[str, dict[str, str]] = {}
+    for lang, entries in raw.items():
+        if not LANG_RE.fullmatch(lang) or not isinstance(entries, dict):
+            raise v.error(f"{where}.{lang}", "must be a table named by an ISO 639 language code")
+        v.no_unknown(entries, set(TEXT_KEYS), f"{where}.{lang}")
+        out[lang] = {key: v.string(entries, key, f"{where}.{lang}") for key in entries}
+    return out
 
 
 def _parse_purpose(v: _Validator, raw: dict[str, Any], where: str) -> Purpose:

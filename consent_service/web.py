@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_service import http
+from consent_service import demo, http
+from consent_service.assets import BANNER, LONG_CACHE, SHORT_CACHE, Asset, load_asset, serve
 from consent_service.errors import ApiError
 from consent_service.identity import DeviceTokens
 from consent_service.keys import Keys
@@ -23,14 +24,16 @@ from consent_service.openapi import openapi_document
 from consent_service.regions import regime_for
 from consent_service.service import ConsentService, Outcome, Visitor, now_ms
 from consent_service.settings import Settings
-from consent_service.signals import gpc_signal, region_from_headers
+from consent_service.signals import gpc_signal, negotiate_language, region_from_headers
 from consent_service.sites import Site, SiteConfig
 from consent_service.store import Lifetimes, Store
+from consent_service.texts import LANGUAGES
 from consent_service.validation import parse_consent, parse_decision_query, parse_opt_out
 from consent_service.vocab import Action, ErrorCode
 
 log = logging.getLogger("consent_service")
-GPC_JSON_DATE = "2026-11-29"  # when our GPC support statement last changed
+GPC_JSON_DATE = "2026-11-29"
+JS_TYPE = "text/javascript; charset=utf-8"  # when our GPC support statement last changed
 
 
 @dataclass
@@ -38,8 +41,15 @@ class AppState:
     settings: Settings
     sites: SiteConfig
     tokens: DeviceTokens
+    banner: Asset
+    demo_files: dict[str, Asset]
     store: Store | None = None
     service: ConsentService | None = None
+
+    @property
+    def demo_site_active(self) -> bool:
+        """The ?region= override applies to the bundled demo site only, and only with the demo on."""
+        return self.settings.demo_enabled and self.sites.source.startswith("<bundled")
 
     def ready(self) -> tuple[Store, ConsentService]:
         assert self.store is not None, "lifespan did not run"
@@ -50,7 +60,7 @@ class AppState:
 def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store | None = None) -> Starlette:
     """The ASGI app. Without a store, one is made from `settings.redis_url` at startup."""
     tokens = DeviceTokens(keys.signing, max_age_s=settings.cookie_max_age_days * 86_400)
-    state = AppState(settings, sites, tokens)
+    state = AppState(settings, sites, tokens, load_asset(BANNER, JS_TYPE), demo.load_files())
     if store is not None:
         _attach(state, store)
 
@@ -73,12 +83,20 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
         Route("/v1/decision", _bind(decision, state), methods=["GET"]),
         Route("/v1/consent", _bind(consent, state), methods=["POST"]),
         Route("/v1/opt-out", _bind(opt_out, state), methods=["POST"]),
+        Route("/v1/sites/{site}/experience", _bind(experience, state), methods=["GET"]),
         Route("/v1/{rest:path}", _bind(preflight, state), methods=["OPTIONS"]),
+        Route("/v1/banner.js", _bind(banner, state), methods=["GET"]),
+        Route("/v1/banner.{digest}.js", _bind(banner, state), methods=["GET"]),
         Route("/.well-known/gpc.json", gpc_json, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", _bind(readyz, state), methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
+    if settings.demo_enabled:
+        routes += [
+            Route("/demo", _bind(demo_page, state), methods=["GET"]),
+            Route("/demo/{name}", _bind(demo_file, state), methods=["GET"]),
+        ]
     handlers: dict[Any, Any] = {ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected}
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.consent = state
@@ -138,6 +156,16 @@ async def opt_out(request: Request, state: AppState) -> Response:
     return _respond(request, state, site, outcome)
 
 
+async def experience(request: Request, state: AppState) -> Response:
+    site = _site(state, request.path_params["site"])
+    query = request.query_params
+    visitor = _visitor(request, state, site, gpc_signal(query.getlist("gpc")))
+    accept = query.get("lang") or http.headers_of(request).get("accept-language")
+    language = negotiate_language(accept, LANGUAGES)
+    _, service = state.ready()
+    return _respond(request, state, site, await service.experience(visitor, language))
+
+
 async def preflight(request: Request, state: AppState) -> Response:
     """CORS preflight: granted to the union of every site's origins (the POST then checks its own site)."""
     origin = http.headers_of(request).get("origin")
@@ -167,6 +195,8 @@ def _check_origin(request: Request, state: AppState, site: Site) -> None:
 def _visitor(request: Request, state: AppState, site: Site, gpc_flag: bool) -> Visitor:
     headers = http.headers_of(request)
     region = region_from_headers(headers.get, state.settings.region_header_pairs) or site.default_region
+    if state.demo_site_active and site.id == "demo":
+        region = demo.demo_region(request) or region
     token, device = http.device_token(request, state.tokens)
     return Visitor(
         site=site,
@@ -194,6 +224,22 @@ def _respond(request: Request, state: AppState, site: Site, outcome: Outcome) ->
 
 
 # ---- service endpoints ------------------------------------------------------------------------
+
+
+async def banner(request: Request, state: AppState) -> Response:
+    """The banner script: the plain URL for embedding, the content-hashed one cacheable forever."""
+    digest = request.path_params.get("digest")
+    if digest is not None and digest != state.banner.digest:
+        raise ApiError(ErrorCode.NOT_FOUND, "no such banner version; use /v1/banner.js")
+    return serve(state.banner, request, SHORT_CACHE if digest is None else LONG_CACHE)
+
+
+async def demo_page(request: Request, state: AppState) -> Response:
+    return demo.page(request, state.banner.digest)
+
+
+async def demo_file(request: Request, state: AppState) -> Response:
+    return demo.file(request, state.demo_files)
 
 
 async def gpc_json(request: Request) -> Response:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent_service.decision import Context, decide, decide_all, sale_share_denied
+from consent_service.decision import Context, decide, decide_all, live_choices, sale_share_denied, should_prompt
 from consent_service.model import DAY_MS, Choice, Decision, DeviceRecord
 from consent_service.sites import Site, load_sites
 from consent_service.vocab import Reason, Regime
@@ -178,3 +178,32 @@ def test_store_unavailable_allows_nothing_optional(c: Context) -> None:
     c = dataclasses.replace(c, store_unavailable=True)
     for pid, d in decide_all(c, c.site.purposes).items():
         assert d.allowed == (pid == "necessary")
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        (ctx(regime=Regime.OPT_IN), True),
+        (ctx(regime=Regime.OPT_OUT), True),
+        (ctx(regime=Regime.NOTICE), True),
+        (ctx(regime=Regime.OPT_OUT, gpc_now=True), False),  # GPC: no pop-up because of it
+        (ctx(regime=Regime.NOTICE, record=rec(gpc_at=1)), False),
+        (ctx(regime=Regime.OPT_IN, gpc_now=True), True),  # other purposes still need consent
+        (ctx(regime=Regime.OPT_OUT, record=rec(advertising=no())), False),
+        (ctx(regime=Regime.OPT_IN, record=rec(analytics=no(NOW - 400 * DAY_MS))), False),  # never re-ask an opt-out
+        (ctx(regime=Regime.OPT_IN, record=rec(analytics=yes())), False),
+        (ctx(regime=Regime.OPT_IN, record=rec(analytics=yes(pv="old"))), True),  # new policy version
+        (ctx(regime=Regime.OPT_IN, record=rec(analytics=yes(NOW - 366 * DAY_MS))), True),  # expired
+        (ctx(regime=Regime.OPT_OUT, record=rec(analytics=yes(pv="old"))), False),
+        (ctx(regime=Regime.OPT_IN, unavailable=True), False),
+    ],
+)
+def test_when_the_banner_asks(context: Context, expected: bool) -> None:
+
+    assert should_prompt(context) is expected
+
+
+def test_live_choices_leave_out_lapsed_opt_ins() -> None:
+
+    c = ctx(regime=Regime.OPT_IN, record=rec(analytics=yes(pv="old"), advertising=no(), personalization=yes()))
+    assert live_choices(c) == {"advertising": False, "personalization": True}

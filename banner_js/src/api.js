@@ -1,0 +1,65 @@
+// Talking to the service. Calls run one after another; a choice the service has not accepted yet
+// stays in `S.pending` and is sent first on the next sync (next page load, or the `online` event).
+import { DAY, DEVICE_HEADER, TIMEOUT, experiencePath } from "./constants.js";
+import { PAGE_GPC, S, bannerDue, live, merge } from "./state.js";
+
+let cfg; // {site, api, lang}
+let chain = Promise.resolve(true);
+
+export const configure = (config) => (cfg = config);
+
+// Resolves when every sync started so far has finished.
+export const settled = () => chain;
+
+async function call(path, body) {
+  const headers = {};
+  if (S.device) headers[DEVICE_HEADER] = S.device;
+  if (body) headers["Content-Type"] = "application/json";
+  const response = await fetch(cfg.api + path, {
+    method: body ? "POST" : "GET",
+    credentials: "include",
+    headers,
+    body: body && JSON.stringify(body),
+    signal: AbortSignal.timeout?.(TIMEOUT),
+  });
+  if (!response.ok) throw response.status;
+  merge(await response.json());
+}
+
+function experience() {
+  const query = new URLSearchParams();
+  if (PAGE_GPC) query.set("gpc", "1"); // Chromium does not send Sec-GPC by itself
+  if (cfg.lang) query.set("lang", cfg.lang);
+  return experiencePath(cfg.site) + "?" + query;
+}
+
+// Due: a first visit, a day since the last answer, a banner still to show, or a new GPC signal.
+const due = () => !S.fetched_at || Date.now() - S.fetched_at > DAY || bannerDue() || live.gpcUnsent;
+
+// Sends the pending choice, then fetches the experience when due; then `done()`.
+// Resolves to whether the service answered.
+export function sync(done) {
+  return (chain = chain.then(async () => {
+    const pending = S.pending;
+    try {
+      if (pending) {
+        await call(pending.path, pending.body);
+        if (S.pending === pending) S.pending = null;
+      }
+      if (due()) {
+        await call(experience());
+        S.fetched_at = Date.now();
+        live.gpcUnsent = false;
+      }
+      live.failed = false;
+    } catch (status) {
+      live.failed = true;
+      // Refused (4xx other than rate limiting): retrying the same body cannot succeed.
+      if (S.pending === pending && status >= 400 && status < 500 && status !== 429) S.pending = null;
+      // A first visit without an answer still gets a banner, with the English texts.
+      if (!S.fetched_at) S.show = true;
+    }
+    done();
+    return !live.failed;
+  }).catch(() => false));
+}

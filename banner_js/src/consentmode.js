@@ -1,0 +1,20 @@
+// Google Consent Mode v2: a `default` before any tag, an `update` on every decision.
+import { WAIT_FOR_UPDATE } from "./constants.js";
+import { S } from "./state.js";
+
+let defaulted = false;
+
+// Calls the page's gtag, or pushes an arguments object the way gtag itself does; false when the
+// page has neither (then nothing is sent until it has).
+function gtag() {
+  const w = window;
+  if (typeof w.gtag === "function") w.gtag.apply(w, arguments);
+  else if (w.dataLayer?.push) w.dataLayer.push(arguments);
+  else return false;
+  return true;
+}
+
+export function syncConsentMode() {
+  if (!defaulted) defaulted = gtag("consent", "default", { ...S.consent_mode, wait_for_update: WAIT_FOR_UPDATE });
+  else gtag("consent", "update", S.consent_mode);
+}

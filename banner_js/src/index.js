@@ -1,0 +1,123 @@
+// Entry point: reads the embedding tag, decides at once from first-party state, installs the page
+// APIs, then talks to the service in the background. Nothing here throws into the host page.
+import { sync, configure, settled } from "./api.js";
+import {
+  ACCEPT_ALL, CHANGE_EVENT, CUSTOM, NECESSARY, OPEN_ATTR, PATH_CONSENT, PATH_OPT_OUT, SOURCE,
+} from "./constants.js";
+import { syncConsentMode } from "./consentmode.js";
+import { syncCookies } from "./cookies.js";
+import { doc, safe, whenParsed } from "./dom.js";
+import { gate } from "./gating.js";
+import { gppUpdate, installIab } from "./iab.js";
+import {
+  PAGE_GPC, S, allowed, applyGpc, bannerDue, copy, decideLocally, decided, live, load, markDecided, save,
+} from "./state.js";
+import { hideBanner, openPrefs, setActions, showBanner, showStatus, texts } from "./ui.js";
+
+const w = window;
+const subscribers = new Set();
+let site;
+let lastSignal;
+
+// After every change of state: persist it, then tell tags, Google, IAB listeners and the page.
+function apply() {
+  save();
+  syncCookies();
+  gate();
+  syncConsentMode();
+  gppUpdate();
+  const signal = JSON.stringify([S.decisions, S.gpc, S.gpp, S.usp]);
+  if (signal !== lastSignal) {
+    lastSignal = signal;
+    doc.dispatchEvent(new CustomEvent(CHANGE_EVENT, { detail: copy() }));
+    subscribers.forEach((cb) => safe(cb)(copy()));
+  }
+  markDecided();
+}
+
+const refresh = () => sync(apply);
+
+// A choice takes effect here at once, then goes to the service; kept as pending if it cannot.
+async function record(path, body, choices, doneKey) {
+  const now = Date.now();
+  Object.assign(S.choices, choices);
+  decideLocally();
+  S.chosen_at = now;
+  S.show = false;
+  if (S.purposes.some((p) => p.sale_share && S.choices[p.id] === false)) S.opted_out_at = now;
+  S.pending = { path, body: { site, source: SOURCE, gpc: PAGE_GPC, ...body } };
+  apply();
+  const sent = await refresh();
+  const t = texts();
+  // Offline, an opt-out still applies here at once: confirm it, and say it is not sent yet.
+  showStatus(sent ? t[doneKey] : (doneKey === "saved" ? "" : t[doneKey] + " ") + t.offline);
+}
+
+const choicesFor = (test, value) => Object.fromEntries(S.purposes.filter(test).map((p) => [p.id, value]));
+
+const actions = {
+  choose(action, choices) {
+    const all = choicesFor((p) => p.kind !== NECESSARY, action === ACCEPT_ALL);
+    const chosen = action === CUSTOM ? choices : all;
+    record(PATH_CONSENT, { action, choices: chosen, policy_version: S.policy_version || undefined }, chosen, "saved");
+  },
+  optOut() {
+    record(PATH_OPT_OUT, {}, choicesFor((p) => p.sale_share, false), "opt_out_done");
+  },
+  dismiss() {
+    S.dismissed_at = Date.now();
+    S.show = false;
+    save();
+    hideBanner();
+  },
+};
+
+const open = () => settled().then(() => whenParsed(openPrefs));
+
+const publicApi = {
+  decide: (purpose) => decided.then(() => allowed(purpose)),
+  onChange(cb) {
+    subscribers.add(cb);
+    return () => subscribers.delete(cb);
+  },
+  open: safe(open),
+  state: copy,
+};
+
+function config() {
+  const script = doc.currentScript || doc.querySelector("script[data-site]");
+  const data = script.dataset;
+  const api = data.api || new URL(script.src, location.href).origin;
+  return { site: data.site, api: api.replace(/\/+$/, ""), lang: data.lang };
+}
+
+const afterLoad = (fn) => (doc.readyState === "complete" ? fn() : w.addEventListener("load", fn));
+
+safe(() => {
+  if (w.consentService) return; // included twice
+  const cfg = config();
+  site = cfg.site;
+  configure(cfg);
+  const returning = load(site);
+  if (PAGE_GPC && !S.gpc) {
+    applyGpc(); // a GPC signal the service has not seen: sale/share off before any answer
+    live.gpcUnsent = true;
+  }
+  setActions(actions);
+  w.consentService = publicApi;
+  syncConsentMode(); // the default, before any tag
+  installIab();
+  if (returning) apply(); // decisions from first-party state, no request first
+  whenParsed(gate);
+  doc.addEventListener("click", safe((e) => {
+    if (e.target.closest?.(`[${OPEN_ATTR}]`)) {
+      e.preventDefault();
+      open();
+    }
+  }));
+  w.addEventListener("online", safe(() => S.pending && refresh()));
+  const start = () => refresh().then(() => bannerDue() && whenParsed(showBanner));
+  // A returning visitor's refresh waits for the page's load: it is never on the critical path.
+  if (returning && !bannerDue() && !live.gpcUnsent) afterLoad(safe(start));
+  else start();
+})();

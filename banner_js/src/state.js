@@ -1,0 +1,141 @@
+// The one state object, its first-party storage, and the decisions the browser may compute itself
+// (before the first answer, for a GPC signal the service has not seen yet, and for a choice made
+// while the API cannot be reached). The service's answers always win once they arrive.
+import {
+  CONSENT_MODE_KEYS, DENIED, GRANTED, NECESSARY, OPT_IN, REASON_ACCOUNT, REASON_CONSENT, REASON_DEFAULT,
+  REASON_GPC, REASON_NO_CONSENT, REASON_OPT_OUT, SECURITY_STORAGE, STORAGE_PREFIX, YEAR,
+} from "./constants.js";
+
+// A page-level GPC signal is an opt-out of sale/sharing before any network answer.
+export const PAGE_GPC = navigator.globalPrivacyControl === true;
+
+const decision = (allowed, reason) => ({ allowed, reason });
+
+// Before the first answer the site's purposes are unknown: the safe default names the standard
+// ids (the purpose kinds), all denied but necessary; with GPC, advertising (sale/share) says so.
+function firstVisit() {
+  const d = { [NECESSARY]: decision(true, NECESSARY) };
+  for (const kind in CONSENT_MODE_KEYS) d[kind] = decision(false, REASON_NO_CONSENT);
+  if (PAGE_GPC) d.advertising = decision(false, REASON_GPC);
+  return d;
+}
+
+// Everything here is saved under localStorage `cs:<site>`; the README documents the shape.
+export const S = {
+  device: null, // signed device token, sent as X-Consent-Device
+  regime: null, // opt_in | opt_out | notice; null until the service answers
+  region: null,
+  language: null,
+  gpc: PAGE_GPC, // effective GPC: this page's signal or the service's record
+  show: false, // the service wants the banner shown
+  policy_version: null,
+  texts: {},
+  purposes: [], // [{id, kind, sale_share, label, description, cookies}]
+  choices: {}, // the visitor's explicit choices {purpose: bool}
+  decisions: firstVisit(), // {purpose: {allowed, reason}}
+  consent_mode: null, // Google Consent Mode v2 values (the service's, or computed here)
+  gpp: null,
+  gpp_sid: [],
+  usp: null,
+  fetched_at: 0, // ms of the last experience answer
+  chosen_at: 0, // ms of the visitor's last choice
+  dismissed_at: 0, // ms the notice was dismissed
+  opted_out_at: 0, // ms of the visitor's last opt-out of sale/sharing (no re-prompt for 12 months)
+  pending: null, // {path, body}: a choice not yet accepted by the service
+};
+
+S.consent_mode = consentMode(); // the first visit's: everything but security_storage denied
+
+// This page's flags, never saved.
+export const live = {
+  failed: false, // the last API call failed
+  gpcUnsent: false, // the page has GPC the service has not recorded yet
+  shown: false, // the banner or the preferences are on screen
+};
+
+// Resolves once decisions are known: from saved state, the service, or the safe default.
+export let markDecided;
+export const decided = new Promise((resolve) => (markDecided = resolve));
+
+let key;
+
+// Loads the saved state for `site`; true when there was one (a returning visitor).
+export function load(site) {
+  key = STORAGE_PREFIX + site;
+  try {
+    const saved = JSON.parse(localStorage.getItem(key));
+    if (saved?.decisions) return !!Object.assign(S, saved);
+  } catch (e) {
+    // storage blocked or corrupt: start as a first visit
+  }
+  return false;
+}
+
+export function save() {
+  try {
+    localStorage.setItem(key, JSON.stringify(S));
+  } catch (e) {
+    // storage blocked or full: the state lives for this page only
+  }
+}
+
+export const copy = () => JSON.parse(JSON.stringify(S));
+
+// Before any answer only necessary runs: an unknown decision is a denial.
+export const allowed = (id) => id === NECESSARY || !!S.decisions[id]?.allowed;
+
+// DESIGN "When the banner asks": the service decides (`show`), but never after a choice that is not
+// yet sent, within 12 months of an opt-out, or after the visitor dismissed a notice.
+export const bannerDue = () =>
+  S.show && !S.pending && !(Date.now() - S.opted_out_at < YEAR) && !(S.dismissed_at && S.regime !== OPT_IN);
+
+// Takes an answer of the service (experience or decision shape): its fields replace ours.
+export function merge(answer) {
+  Object.assign(S, answer);
+  if (!answer.consent_mode) S.consent_mode = consentMode();
+  // The page's signal was sent (gpc=1 or "gpc": true); should an answer not reflect it, it still holds.
+  if (PAGE_GPC && !answer.gpc) applyGpc();
+}
+
+// GPC seen in the page: every sale/share purpose off with reason gpc.
+export function applyGpc() {
+  S.gpc = true;
+  for (const p of S.purposes) if (p.sale_share) S.decisions[p.id] = decision(false, REASON_GPC);
+  settle();
+}
+
+// Decisions from the visitor's choices, the service's rules in short: necessary, GPC, an account
+// opt-out the service reported, the choice, the regime's default (opt_in or unknown: denied).
+export function decideLocally() {
+  for (const p of S.purposes) {
+    const c = S.choices[p.id];
+    const d = S.decisions[p.id];
+    S.decisions[p.id] =
+      p.kind === NECESSARY ? decision(true, NECESSARY)
+      : p.sale_share && S.gpc ? decision(false, REASON_GPC)
+      : p.sale_share && d?.reason === REASON_ACCOUNT ? d
+      : c != null ? decision(c, c ? REASON_CONSENT : REASON_OPT_OUT)
+      : !S.regime || S.regime === OPT_IN ? decision(false, REASON_NO_CONSENT)
+      : decision(true, REASON_DEFAULT);
+  }
+  settle();
+}
+
+// After a local change: Consent Mode from the decisions, and USP says "opted out" where a
+// sale/share purpose is denied (the GPP string is the service's and stays until it answers).
+function settle() {
+  S.consent_mode = consentMode();
+  if (S.usp && S.purposes.some((p) => p.sale_share && !allowed(p.id))) S.usp = S.usp.replace(/^(1.)N/, "$1Y");
+}
+
+// As the service computes it: a key is granted when the site has purposes of its kind and every
+// one is allowed (a kind it does not declare, or any kind before the purposes are known, is denied).
+export function consentMode() {
+  const m = { [SECURITY_STORAGE]: GRANTED };
+  for (const kind in CONSENT_MODE_KEYS) {
+    const mine = S.purposes.filter((p) => p.kind === kind);
+    const ok = mine.length > 0 && mine.every((p) => allowed(p.id));
+    for (const k of CONSENT_MODE_KEYS[kind]) m[k] = ok ? GRANTED : DENIED;
+  }
+  return m;
+}

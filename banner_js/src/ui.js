@@ -1,0 +1,171 @@
+// The banner (a labelled region) and the preferences (a modal dialog), inside an open shadow root.
+// Stable hooks for tests: host #consent-service, buttons [data-cs=accept|reject|customize|save|close|
+// dismiss|optout], toggles [data-cs-purpose=<id>], the GPC message [data-cs=gpc], [data-cs=status].
+import CSS from "./banner.css";
+import { ACCEPT_ALL, CUSTOM, EN_TEXTS, HOST_ID, NECESSARY, NOTICE, OPT_OUT, REJECT_ALL } from "./constants.js";
+import { doc, h } from "./dom.js";
+import { gppUpdate } from "./iab.js";
+import { S, allowed, live } from "./state.js";
+
+let act; // {choose(action, choices), optOut(), dismiss()} from index.js
+let root, banner, prefs, returnFocus, bannerBack;
+
+export const setActions = (actions) => (act = actions);
+
+export const texts = () => Object.assign({}, EN_TEXTS, S.texts);
+
+function mount() {
+  if (root) return;
+  const host = h("div", { id: HOST_ID });
+  root = host.attachShadow({ mode: "open" });
+  try {
+    // A constructable sheet works under `style-src 'self'`, where a <style> element would not.
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } catch (e) {
+    root.append(h("style", {}, CSS));
+  }
+  // First in the body, so keyboard and screen-reader users meet it before the page.
+  doc.body.prepend(host);
+}
+
+const button = (label, cs, onclick) => h("button", { type: "button", "data-cs": cs, onclick }, label);
+
+const gpcNote = (t) =>
+  S.gpc && h("p", { "data-cs": "gpc" }, [h("strong", {}, t.gpc_honored), " ", t.gpc_detail]);
+
+const intro = (t) => t["intro_" + S.regime] || t.intro_opt_in;
+
+// Tells IAB listeners whether the CMP is on screen.
+function displayed() {
+  live.shown = !!(banner || prefs);
+  gppUpdate();
+}
+
+// Shows the banner with the regime's buttons, or with `body` (a status message) instead.
+export function showBanner(body) {
+  if (prefs) return (bannerBack = true); // it comes back when the preferences close
+  mount();
+  if (banner) banner.remove();
+  const t = texts();
+  banner = h("div", { class: "b", role: "region", "aria-labelledby": "cs-bt", lang: S.language }, [
+    h("h2", { id: "cs-bt" }, t.title),
+    ...(body || [gpcNote(t), h("p", {}, intro(t)), h("div", {}, regimeButtons(t))]),
+  ]);
+  root.append(banner);
+  displayed();
+}
+
+function regimeButtons(t) {
+  const customize = button(t.customize, "customize", openPrefs);
+  if (S.regime === OPT_OUT) {
+    return [button(t.do_not_sell, "optout", act.optOut), customize, button(t.dismiss, "dismiss", act.dismiss)];
+  }
+  if (S.regime === NOTICE) return [button(t.dismiss, "dismiss", act.dismiss), customize];
+  // opt_in, and any visitor the service could not place: three buttons alike, reject as easy as accept.
+  return [
+    button(t.accept_all, "accept", () => act.choose(ACCEPT_ALL)),
+    button(t.reject_all, "reject", () => act.choose(REJECT_ALL)),
+    customize,
+  ];
+}
+
+export function hideBanner() {
+  if (banner) banner.remove();
+  banner = null;
+  displayed();
+}
+
+// The outcome of a choice, in the banner's place; it takes the focus if the banner had it (or if
+// the focus was lost with the preferences).
+export function showStatus(message) {
+  const hadFocus = !!root.activeElement || doc.activeElement === doc.body;
+  showBanner([h("p", { role: "status", "data-cs": "status" }, message), button(texts().close, "close", hideBanner)]);
+  if (hadFocus) banner.querySelector("button").focus();
+}
+
+export function openPrefs() {
+  mount();
+  if (prefs) return;
+  const t = texts();
+  returnFocus = root.activeElement || doc.activeElement;
+  // The banner leaves while the preferences are open, so each control exists once on the page.
+  bannerBack = !!banner;
+  if (banner) banner.remove();
+  banner = null;
+  const choose = (action, read) => () => {
+    const choices = read && readToggles();
+    closePrefs(true);
+    act.choose(action, choices);
+  };
+  const attrs = { class: "d", role: "dialog", "aria-modal": "true", "aria-labelledby": "cs-pt", lang: S.language };
+  const dialog = h("div", { ...attrs, onkeydown: onKey }, [
+    h("h2", { id: "cs-pt" }, t.title),
+    gpcNote(t),
+    h("p", {}, intro(t)),
+    ...S.purposes.map((p) => purposeRow(p, t)),
+    h("div", {}, [
+      button(t.accept_all, "accept", choose(ACCEPT_ALL)),
+      button(t.reject_all, "reject", choose(REJECT_ALL)),
+      button(t.save, "save", choose(CUSTOM, true)),
+      button(t.close, "close", () => closePrefs()),
+    ]),
+  ]);
+  prefs = h("div", { class: "o" }, dialog);
+  root.append(prefs);
+  focusables()[0].focus();
+  displayed();
+}
+
+// One toggle per purpose, ticked only where the purpose is allowed now (so none in opt_in before
+// a choice); necessary is always on, and a sale/share purpose GPC turned off is shown off.
+function purposeRow(p, t) {
+  const fixed = p.kind === NECESSARY ? t.always_on : p.sale_share && S.gpc && !allowed(p.id) && t.gpc_honored;
+  const id = "cs-d-" + p.id;
+  return h("div", { class: "p" }, [
+    h("label", {}, [
+      h("input", {
+        type: "checkbox",
+        "data-cs-purpose": p.id,
+        "aria-describedby": id,
+        checked: p.kind === NECESSARY || allowed(p.id),
+        disabled: !!fixed,
+      }),
+      p.label,
+      fixed && h("small", {}, fixed),
+    ]),
+    h("p", { id }, p.description),
+  ]);
+}
+
+function readToggles() {
+  const choices = {};
+  for (const i of prefs.querySelectorAll("input:not([disabled])")) choices[i.dataset.csPurpose] = i.checked;
+  return choices;
+}
+
+// Closing without a choice brings the banner back; the focus returns where it was (or to the
+// banner's Customize button, which opened the preferences).
+function closePrefs(chose) {
+  if (!prefs) return;
+  prefs.remove();
+  prefs = null;
+  if (bannerBack && !chose) showBanner();
+  (returnFocus?.isConnected ? returnFocus : banner?.querySelector("[data-cs=customize]"))?.focus();
+  displayed();
+}
+
+const focusables = () => [...prefs.querySelectorAll("input:not([disabled]),button")];
+
+// Escape closes; Tab and Shift+Tab stay inside the modal dialog.
+function onKey(e) {
+  if (e.key === "Escape") return closePrefs();
+  if (e.key !== "Tab") return;
+  const all = focusables();
+  const edge = e.shiftKey ? all[0] : all[all.length - 1];
+  if (root.activeElement === edge) {
+    e.preventDefault();
+    (e.shiftKey ? all[all.length - 1] : all[0]).focus();
+  }
+}

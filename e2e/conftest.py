@@ -1,0 +1,243 @@
+"""Browser-test fixtures: a real Redis, the service under uvicorn on 127.0.0.1, a publisher page on
+`localhost` (another origin, so CORS, cookies and the X-Consent-Device path are really used), and
+Debian's Chromium driven by Playwright.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+import redis
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
+
+from consent_service.redis_runner import EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE = ROOT / "e2e" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+BOUND_S = 20.0  # how long a start may take at most; not a speed claim
+CA = {"cloudfront-viewer-country": "US", "cloudfront-viewer-country-region": "CA"}
+DE = {"cloudfront-viewer-country": "DE"}
+JP = {"cloudfront-viewer-country": "JP"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def e2e_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("e2e-redis"), persistent=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def publisher_port() -> int:
+    return free_port()
+
+
+class Service:
+    """The consent service under uvicorn (one worker), on 127.0.0.1."""
+
+    def __init__(self, tmp: Path, redis_url: str, publisher_origin: str) -> None:
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        config = tmp / "sites.toml"
+        demo = (ROOT / "consent_service" / "demo_site.toml").read_text()
+        config.write_text(demo.replace('origins = ["http://localhost:8000"', f'origins = ["{publisher_origin}"'))
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")},
+            "REDIS_URL": redis_url,
+            "CONSENT_DATA_DIR": str(tmp / "data"),
+            "CONSENT_CONFIG": str(config),
+            "CONSENT_SECRET_KEYS": "e2e-signing-key-" + "x" * 32,
+            "CONSENT_PSEUDONYM_KEY": "e2e-pseudonym-key-" + "y" * 32,
+            "CONSENT_LOG_LEVEL": "warning",
+        }
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", "consent_service.app:app_from_env",
+               "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + BOUND_S
+        while not self._ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail("the service did not start")
+            time.sleep(0.1)
+
+    def _ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.origin}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=BOUND_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def service(
+    tmp_path_factory: pytest.TempPathFactory, e2e_redis: EmbeddedRedis, publisher_port: int
+) -> Iterator[Service]:
+    svc = Service(tmp_path_factory.mktemp("e2e-service"), e2e_redis.url, f"http://localhost:{publisher_port}")
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(e2e_redis: EmbeddedRedis) -> None:
+    with redis.Redis.from_url(e2e_redis.url) as client:
+        client.flushall()
+
+
+class Publisher:
+    """A publisher's pages on http://localhost:<port>: the banner embedded from the service's origin."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.origin = f"http://localhost:{port}"
+        self.pages: dict[str, tuple[str, dict[str, str]]] = {}
+        self.requests: list[str] = []
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def page(self, path: str, html: str, headers: dict[str, str] | None = None) -> str:
+        self.pages[path] = (html, headers or {})
+        return f"{self.origin}{path}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        publisher = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                publisher.requests.append(self.path)
+                found = publisher.pages.get(self.path.split("?")[0])
+                if found is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                body, headers = found
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("content-type", _type(self.path))
+                self.send_header("content-length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        return Handler
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _type(path: str) -> str:
+    if path.endswith(".js"):
+        return "text/javascript"
+    if path.endswith(".css"):
+        return "text/css"
+    return "text/html; charset=utf-8"
+
+
+@pytest.fixture(scope="session")
+def publisher(publisher_port: int) -> Iterator[Publisher]:
+    pub = Publisher(publisher_port)
+    yield pub
+    pub.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    # Debian's Chromium (Playwright's own download does not work here); Playwright's browser otherwise.
+    browser = playwright_instance.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+    yield browser
+    browser.close()
+
+
+ContextFactory = Callable[..., BrowserContext]
+
+
+@pytest.fixture
+def make_context(browser: Browser, request: pytest.FixtureRequest) -> Iterator[ContextFactory]:
+    """A fresh browser profile; `region` headers are added to the service's requests the way a CDN would,
+    and `gpc=True` makes the browser send Sec-GPC and expose navigator.globalPrivacyControl."""
+    made: list[BrowserContext] = []
+
+    def factory(*, region: dict[str, str] | None = None, gpc: bool = False, **options: Any) -> BrowserContext:
+        if gpc:
+            # Chromium drops `Sec-` headers that request interception adds (route.continue_), so the
+            # header goes in as an extra HTTP header (on every request, as a GPC browser sends it).
+            options["extra_http_headers"] = {"Sec-GPC": "1", **options.get("extra_http_headers", {})}
+        context = browser.new_context(**options)
+        if gpc:
+            context.add_init_script(
+                "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true});"
+            )
+        extra = region or {}
+        if extra:
+
+            def add_headers(route: Route) -> None:
+                route.continue_(headers={**route.request.headers, **extra})
+
+            context.route("http://127.0.0.1:*/**", add_headers)
+        made.append(context)
+        return context
+
+    yield factory
+    out = ROOT / "e2e" / "screenshots"
+    for context in made:
+        for index, page in enumerate(context.pages):
+            if not page.is_closed():
+                out.mkdir(exist_ok=True)
+                page.screenshot(path=str(out / f"{request.node.name}-{index}.png"))
+        context.close()
+
+
+def new_page(context: BrowserContext) -> Page:
+    page = context.new_page()
+    page.set_default_timeout(5000)  # nothing answered in a few seconds is a failure
+    return page
