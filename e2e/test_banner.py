@@ -254,9 +254,15 @@ def test_customize(service: Service, publisher: Publisher, make_context: Context
     expect(toggle(page, "personalization")).not_to_be_checked()
     # After unsubscribing, onChange is quiet; the DOM event still fires.
     page.evaluate("() => { seen.unsubscribe(); seen.quiet = seen.changes.length; }")
-    cs(page, "accept").click()
+    with choice_posted(page) as posted:
+        cs(page, "accept").click()
     page.wait_for_function("() => seen.events.some(s => s.decisions.advertising.allowed)")
     assert page.evaluate("() => seen.changes.length === seen.quiet")
+    # Cross-site, the device is named by the X-Consent-Device header (its cookie is not sent here), so
+    # the second choice lands on the same device.
+    assert posted.value.request.headers.get("x-consent-device") == token
+    assert device_token(page, context, service.origin) == token
+    assert decided(server_decision(service.origin, token, DE)) == dict.fromkeys(OPTIONAL, (True, "consent"))
 
 
 # ---- 3. GPC -------------------------------------------------------------------------------------
