@@ -104,6 +104,7 @@ def _experience_schema() -> Schema:
         "language": {"type": "string", "enum": list(LANGUAGES)},
         "show": {"type": "boolean", "description": "whether the banner should ask now"},
         "policy_version": {"type": "string"},
+        "gpc_lift": {"type": "boolean", "description": "a later explicit opt-in may lift GPC on this site"},
         "texts": {
             "type": "object",
             "properties": {k: {"type": "string"} for k in TEXT_KEYS},

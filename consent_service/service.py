@@ -95,6 +95,7 @@ class ConsentService:
             language=language,
             show=should_prompt(ctx),
             policy_version=site.policy_version,
+            gpc_lift=site.gpc_lift_by_opt_in,
             texts=texts_for(language, site.texts),
             purposes=[_purpose_view(p, language) for p in site.purposes.values()],
             choices=live_choices(ctx),

@@ -36,6 +36,7 @@ def test_first_visit_in_california(client: TestClient) -> None:
     assert exp["choices"] == {} and exp["decisions"]["advertising"] == {"allowed": True, "reason": "default"}
     assert exp["consent_mode"]["ad_storage"] == "granted" and exp["consent_mode"]["security_storage"] == "granted"
     assert exp["usp"] == "1YNN" and "device" not in exp
+    assert exp["gpc_lift"] is False and exp["policy_version"] == "2026-11"
 
 
 def test_gpc_is_recorded_and_frictionless(client: TestClient, redis_client: redis.Redis) -> None:

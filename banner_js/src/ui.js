@@ -106,6 +106,8 @@ export function openPrefs() {
     h("p", {}, intro(t)),
     ...S.purposes.map((p) => purposeRow(p, t)),
     h("div", {}, [
+      // Where the law asks for it, the "Do Not Sell or Share" link leads to a one-step opt-out.
+      S.regime === OPT_OUT && button(t.do_not_sell, "optout", () => closePrefs(true) || act.optOut()),
       button(t.accept_all, "accept", choose(ACCEPT_ALL)),
       button(t.reject_all, "reject", choose(REJECT_ALL)),
       button(t.save, "save", choose(CUSTOM, true)),
@@ -121,7 +123,10 @@ export function openPrefs() {
 // One toggle per purpose, ticked only where the purpose is allowed now (so none in opt_in before
 // a choice); necessary is always on, and a sale/share purpose GPC turned off is shown off.
 function purposeRow(p, t) {
-  const fixed = p.kind === NECESSARY ? t.always_on : p.sale_share && S.gpc && !allowed(p.id) && t.gpc_honored;
+  // Where the site allows a later explicit opt-in to lift GPC (`gpc_lift`), the toggle stays usable:
+  // this dialog, opened by the visitor, is the only place that offer appears.
+  const fixed =
+    p.kind === NECESSARY ? t.always_on : p.sale_share && S.gpc && !allowed(p.id) && !S.gpc_lift && t.gpc_honored;
   const id = "cs-d-" + p.id;
   return h("div", { class: "p" }, [
     h("label", {}, [
