@@ -14,17 +14,18 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from consent_service.decision import Context, decide, decide_all, live_choices, sale_share_denied, should_prompt
+from consent_service.decision import Context, decide_all, live_choices, sale_share_denied, should_prompt
 from consent_service.errors import ApiError
 from consent_service.iab import privacy_strings
 from consent_service.identity import DeviceTokens, new_device_id
-from consent_service.model import DAY_MS, Choice, Decision, DeviceRecord
+from consent_service.model import DAY_MS, Choice, DeviceRecord
+from consent_service.presentation import consent_mode, purpose_view
 from consent_service.regions import is_us
 from consent_service.signals import device_class
-from consent_service.sites import Purpose, Site
+from consent_service.sites import Site
 from consent_service.store import Change, Store, StoreUnavailable
 from consent_service.texts import texts_for
-from consent_service.vocab import Action, DeviceClass, ErrorCode, PurposeKind, Regime, Source
+from consent_service.vocab import Action, DeviceClass, ErrorCode, Regime, Source
 
 RETRY_AFTER_S = 5
 TOKEN_RESIGN_AFTER_S = 86_400  # re-sign (and so slide the cookie) at most once a day
@@ -97,7 +98,7 @@ class ConsentService:
             policy_version=site.policy_version,
             gpc_lift=site.gpc_lift_by_opt_in,
             texts=texts_for(language, site.texts),
-            purposes=[_purpose_view(p, language) for p in site.purposes.values()],
+            purposes=[purpose_view(p, language) for p in site.purposes.values()],
             choices=live_choices(ctx),
         )
         return outcome
@@ -257,42 +258,6 @@ class ConsentService:
         if shown is not None:
             body["device"] = shown
         return Outcome(body=body, device_token=new_token, deferred=deferred)
-
-
-_CONSENT_MODE_KEYS: dict[PurposeKind, tuple[str, ...]] = {
-    PurposeKind.ADVERTISING: ("ad_storage", "ad_user_data", "ad_personalization"),
-    PurposeKind.ANALYTICS: ("analytics_storage",),
-    PurposeKind.FUNCTIONAL: ("functionality_storage",),
-    PurposeKind.PERSONALIZATION: ("personalization_storage",),
-}
-
-
-def consent_mode(site: Site, decisions: Mapping[str, Decision], ctx: Context) -> dict[str, str]:
-    """Google Consent Mode v2 from the decisions (DESIGN's mapping by purpose kind).
-
-    A key is granted only when the site has purposes of its kind and every one is allowed; a kind the
-    site does not declare stays denied. `security_storage` is always granted (necessary).
-    """
-    granted: dict[str, bool] = {}
-    for pid, purpose in site.purposes.items():
-        decision = decisions.get(pid) or decide(ctx, purpose)
-        for key in _CONSENT_MODE_KEYS.get(purpose.kind, ()):
-            granted[key] = granted.get(key, True) and decision.allowed
-    mode = {key: "granted" if granted.get(key) else "denied" for keys in _CONSENT_MODE_KEYS.values() for key in keys}
-    mode["security_storage"] = "granted"
-    return mode
-
-
-def _purpose_view(purpose: Purpose, language: str) -> dict[str, Any]:
-    text = purpose.text.get(language) or purpose.text["en"]
-    return {
-        "id": purpose.id,
-        "kind": purpose.kind.value,
-        "sale_share": purpose.sale_share,
-        "label": text.label,
-        "description": text.description,
-        "cookies": list(purpose.cookies),
-    }
 
 
 def _unstored(visitor: Visitor, choices: Mapping[str, bool], policy_version: str) -> DeviceRecord:
