@@ -14,6 +14,7 @@ from consent_service.sites import Purpose, Site
 from consent_service.vocab import Reason, Regime
 
 ALLOW_NECESSARY = Decision(True, Reason.NECESSARY)
+NO_REPROMPT_MS = 365 * DAY_MS  # no asking to opt back in for 12 months after an opt-out
 
 
 @dataclass(slots=True)  # not frozen: built on every request, and frozen dataclasses are slower to build
@@ -106,6 +107,8 @@ def should_prompt(ctx: Context) -> bool:
         return ctx.regime is Regime.OPT_IN or not ctx.gpc
     if ctx.regime is not Regime.OPT_IN:
         return False
+    if any(not c.granted and ctx.now_ms - c.at_ms < NO_REPROMPT_MS for c in choices.values()):
+        return False  # asking again would offer "Accept all", an opt-back-in, within 12 months
     return any(c.granted and _live_choice(ctx, pid) is None for pid, c in choices.items())
 
 

@@ -9,9 +9,10 @@ modes are 0 (not applicable): they only mean something inside a covered transact
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 
 _ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -235,3 +236,17 @@ def decode_gpp(gpp: str) -> dict[str, object]:
             raise ValueError(f"section {section_id} is not decoded here")
         decoded["usnat"] = _decode_usnat(section)
     return decoded
+
+
+@lru_cache(maxsize=64)
+def _parsed(gpp: str) -> str:
+    decoded = decode_gpp(gpp)
+    usnat = dict(decoded["usnat"])  # type: ignore[call-overload]
+    gpc = {"SubsectionType": usnat.pop("SubsectionType"), "Gpc": usnat.pop("Gpc")}
+    return json.dumps({"usnat": [usnat, gpc]})
+
+
+def parsed_sections(gpp: str | None) -> dict[str, object]:
+    """The GPP string's sections as the CMP API's `getSection` gives them (core, then subsections),
+    decoded here so the browser needs no decoder. Memoized: there are only a few distinct strings."""
+    return {} if gpp is None else json.loads(_parsed(gpp))  # a fresh copy: callers may not share it

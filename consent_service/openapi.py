@@ -60,6 +60,7 @@ SCHEMAS: Schema = {
             "usp": {"type": "string", "pattern": "^1[YN-]{3}$"},
             "device": {"type": "string", "description": "the device token (also set as the cs_device cookie)"},
             "consent_mode": _CONSENT_MODE,
+            "gpp_parsed": {"type": "object", "description": "the GPP sections as __gpp getSection gives them"},
         },
         ["site", "region", "regime", "gpc", "decisions", "gpp", "gpp_sid", "usp"],
     ),
@@ -105,6 +106,7 @@ def _experience_schema() -> Schema:
         "show": {"type": "boolean", "description": "whether the banner should ask now"},
         "policy_version": {"type": "string"},
         "gpc_lift": {"type": "boolean", "description": "a later explicit opt-in may lift GPC on this site"},
+        "gpp_parsed": {"type": "object", "description": "the GPP sections as __gpp getSection gives them"},
         "texts": {
             "type": "object",
             "properties": {k: {"type": "string"} for k in TEXT_KEYS},

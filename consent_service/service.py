@@ -16,7 +16,7 @@ from typing import Any
 
 from consent_service.decision import Context, decide_all, live_choices, sale_share_denied, should_prompt
 from consent_service.errors import ApiError
-from consent_service.iab import privacy_strings
+from consent_service.iab import parsed_sections, privacy_strings
 from consent_service.identity import DeviceTokens, new_device_id
 from consent_service.model import DAY_MS, Choice, DeviceRecord
 from consent_service.presentation import consent_mode, purpose_view
@@ -97,6 +97,7 @@ class ConsentService:
             show=should_prompt(ctx),
             policy_version=site.policy_version,
             gpc_lift=site.gpc_lift_by_opt_in,
+            gpp_parsed=parsed_sections(outcome.body["gpp"]),
             texts=texts_for(language, site.texts),
             purposes=[purpose_view(p, language) for p in site.purposes.values()],
             choices=live_choices(ctx),
@@ -131,8 +132,12 @@ class ConsentService:
         policy_version: str | None = None,
     ) -> Outcome:
         site = visitor.site
-        if action is Action.ACCEPT_ALL or action is Action.REJECT_ALL:
-            choices = dict.fromkeys(site.optional_purposes, action is Action.ACCEPT_ALL)
+        if action is Action.REJECT_ALL:
+            choices = dict.fromkeys(site.optional_purposes, False)
+        elif action is Action.ACCEPT_ALL:
+            # "Accept all" from a browser sending GPC does not include sale/share: only an explicit
+            # choice of that purpose (in preferences the visitor opened) may lift GPC (DESIGN).
+            choices = {p: True for p in site.optional_purposes if not (visitor.gpc_now and site.purposes[p].sale_share)}
         elif action is Action.OPT_OUT:
             choices = {pid: False for pid, p in site.purposes.items() if p.sale_share}
         else:
@@ -161,7 +166,9 @@ class ConsentService:
                 retry_after=RETRY_AFTER_S,
             ) from None
         # Re-signed on every write: the cookie's lifetime slides with the visitor's activity.
-        return self._answer(visitor, applied.record, visitor.site.purposes, self._tokens.sign(device_id))
+        outcome = self._answer(visitor, applied.record, visitor.site.purposes, self._tokens.sign(device_id))
+        outcome.body["gpp_parsed"] = parsed_sections(outcome.body["gpp"])
+        return outcome
 
     @staticmethod
     def _write_due(visitor: Visitor, record: DeviceRecord | None) -> bool:

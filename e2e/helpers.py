@@ -128,13 +128,23 @@ def wait_ready(page: Page) -> dict[str, Any]:
     return state(page)
 
 
+# state() as the page's tags see it, plus the unsent choice (`pending`), which tags never see but the
+# tests follow through the banner's first-party storage.
+STATE_JS = """(() => {
+  const s = JSON.parse(JSON.stringify(window.consentService.state()));
+  const saved = JSON.parse(localStorage.getItem('cs:demo') || 'null');
+  s.pending = saved ? saved.pending : null;
+  return s;
+})()"""
+
+
 def state(page: Page) -> dict[str, Any]:
-    return page.evaluate("() => JSON.parse(JSON.stringify(window.consentService.state()))")  # type: ignore[no-any-return]
+    return page.evaluate(f"() => {STATE_JS}")  # type: ignore[no-any-return]
 
 
 def wait_state(page: Page, predicate_js: str) -> dict[str, Any]:
     """Waits until `predicate_js` (a function of the state) holds, and returns the state."""
-    page.wait_for_function(f"() => window.consentService && ({predicate_js})(window.consentService.state())")
+    page.wait_for_function(f"() => window.consentService && ({predicate_js})({STATE_JS})")
     return state(page)
 
 

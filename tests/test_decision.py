@@ -196,6 +196,9 @@ def test_store_unavailable_allows_nothing_optional(c: Context) -> None:
         (ctx(regime=Regime.OPT_IN, record=rec(analytics=yes(NOW - 366 * DAY_MS))), True),  # expired
         (ctx(regime=Regime.OPT_OUT, record=rec(analytics=yes(pv="old"))), False),
         (ctx(regime=Regime.OPT_IN, unavailable=True), False),
+        # a lapsed opt-in next to a recent opt-out: asking would offer an opt-back-in within 12 months
+        (ctx(regime=Regime.OPT_IN, record=rec(analytics=yes(pv="old"), advertising=no(NOW - 30 * DAY_MS))), False),
+        (ctx(regime=Regime.OPT_IN, record=rec(analytics=yes(pv="old"), advertising=no(NOW - 400 * DAY_MS))), True),
     ],
 )
 def test_when_the_banner_asks(context: Context, expected: bool) -> None:

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 from consent_service.openapi import openapi_document
 from consent_service.texts import LANGUAGES, TEXT_KEYS, TEXTS
 from tests.conftest import CA, DE, AppFactory
+from tests.test_api import _LIFT_SITE
 
 DENIED_ADS = {"ad_storage": "denied", "ad_user_data": "denied", "ad_personalization": "denied"}
 
@@ -47,6 +48,23 @@ def test_gpc_is_recorded_and_frictionless(client: TestClient, redis_client: redi
     assert exp["device"] and redis_client.dbsize() > 0
     flag = experience(client, CA, gpc="1")  # the page flag counts like the header
     assert flag["gpc"] is True
+    core, sub = exp["gpp_parsed"]["usnat"]  # decoded for __gpp getSection/getField in the browser
+    assert (core["SaleOptOut"], core["SharingOptOut"], core["TargetedAdvertisingOptOut"]) == (1, 1, 1)
+    assert sub == {"SubsectionType": 1, "Gpc": True}
+
+
+def test_accept_all_with_gpc_leaves_sale_share_alone(make_client: AppFactory) -> None:
+
+    client = make_client(_LIFT_SITE)
+    client.get("/v1/sites/lift/experience", headers={**CA, "Sec-GPC": "1"})  # GPC recorded first
+    r = client.post("/v1/consent", json={"site": "lift", "action": "accept_all"}, headers={**CA, "Sec-GPC": "1"})
+    assert r.json()["decisions"]["ads"] == {"allowed": False, "reason": "gpc"}  # "Accept all" is no lift
+    r = client.post(
+        "/v1/consent",
+        json={"site": "lift", "action": "custom", "choices": {"ads": True}},
+        headers={**CA, "Sec-GPC": "1"},
+    )
+    assert r.json()["decisions"]["ads"] == {"allowed": True, "reason": "consent"}  # an explicit choice is
 
 
 def test_germany_opt_in_localized(client: TestClient) -> None:

@@ -34,7 +34,7 @@ function experience() {
 }
 
 // Due: a first visit, a day since the last answer, a banner still to show, or a new GPC signal.
-const due = () => !S.fetched_at || Date.now() - S.fetched_at > DAY || bannerDue() || live.gpcUnsent;
+const due = () => !S.fetched_at || Date.now() - S.fetched_at > DAY || bannerDue() || live.gpcUnsent || live.stale;
 
 // Sends the pending choice, then fetches the experience when due; then `done()`.
 // Resolves to whether the service answered.

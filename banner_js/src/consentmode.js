@@ -4,17 +4,16 @@ import { S } from "./state.js";
 
 let defaulted = false;
 
-// Calls the page's gtag, or pushes an arguments object the way gtag itself does; false when the
-// page has neither (then nothing is sent until it has).
+// Calls the page's gtag, or pushes an arguments object the way gtag itself does. The dataLayer is
+// made when missing, so the default is queued before a Google tag loaded after this script.
 function gtag() {
   const w = window;
   if (typeof w.gtag === "function") w.gtag.apply(w, arguments);
-  else if (w.dataLayer?.push) w.dataLayer.push(arguments);
-  else return false;
-  return true;
+  else (w.dataLayer = w.dataLayer || []).push(arguments);
 }
 
 export function syncConsentMode() {
-  if (!defaulted) defaulted = gtag("consent", "default", { ...S.consent_mode, wait_for_update: WAIT_FOR_UPDATE });
+  if (!defaulted) gtag("consent", "default", { ...S.consent_mode, wait_for_update: WAIT_FOR_UPDATE });
   else gtag("consent", "update", S.consent_mode);
+  defaulted = true;
 }

@@ -1,7 +1,7 @@
 // The IAB page APIs: `__gpp` (GPP CMP API 1.1) and `__uspapi`, calls queued by their stubs, and the
 // `__gppLocator` / `__uspapiLocator` frames with postMessage answers for ads in iframes.
-// The strings are the service's: there is no GPP decoder in the browser, so `parsedSections` is {}
-// and getSection/getField answer null (success false); hasSection answers from gpp_sid.
+// The strings are the service's, and so are their parsed sections (`gpp_parsed`, decoded by the
+// service): there is no GPP encoder or decoder in the browser. hasSection answers from gpp_sid.
 import { CMP_ID, GPP_LOCATOR, GPP_VERSION, USNAT, USP_LOCATOR } from "./constants.js";
 import { doc, h, safe, whenParsed } from "./dom.js";
 import { S, decided, live } from "./state.js";
@@ -24,7 +24,7 @@ function ping() {
     sectionList: sid,
     applicableSections: sid.length ? sid : [-1],
     gppString: S.gpp || "",
-    parsedSections: {},
+    parsedSections: S.gpp_parsed || {},
   };
 }
 
@@ -40,6 +40,11 @@ function gpp(command, cb, parameter) {
     value = event("listenerRegistered", nextId++, true);
   } else if (command === "removeEventListener") {
     value = event("listenerRemoved", parameter, listeners.delete(parameter));
+  } else if (command === "getSection") {
+    value = S.gpp_parsed?.[String(parameter).replace(/^\d+:/, "")] || null;
+  } else if (command === "getField") {
+    const [section, field] = String(parameter).split(".");
+    for (const part of S.gpp_parsed?.[section] || []) if (field in part) value = part[field];
   } else if (command === "hasSection") {
     value = S.gpp_sid.includes(7) && /^(7:)?usnat(\.\d+)?$/.test(parameter);
   }

@@ -118,6 +118,6 @@ safe(() => {
   w.addEventListener("online", safe(() => S.pending && refresh()));
   const start = () => refresh().then(() => bannerDue() && whenParsed(showBanner));
   // A returning visitor's refresh waits for the page's load: it is never on the critical path.
-  if (returning && !bannerDue() && !live.gpcUnsent) afterLoad(safe(start));
+  if (returning && !bannerDue() && !live.gpcUnsent && !live.stale) afterLoad(safe(start));
   else start();
 })();

@@ -22,6 +22,7 @@ function firstVisit() {
 
 // Everything here is saved under localStorage `cs:<site>`; the README documents the shape.
 export const S = {
+  v: 1, // the shape's version: a saved state of another shape is ignored
   device: null, // signed device token, sent as X-Consent-Device
   regime: null, // opt_in | opt_out | notice; null until the service answers
   region: null,
@@ -51,6 +52,7 @@ export const live = {
   failed: false, // the last API call failed
   gpcUnsent: false, // the page has GPC the service has not recorded yet
   shown: false, // the banner or the preferences are on screen
+  stale: 0, // saved decisions were reset to "no consent": ask the service now, not after the page loads
 };
 
 // Resolves once decisions are known: from saved state, the service, or the safe default.
@@ -64,7 +66,19 @@ export function load(site) {
   key = STORAGE_PREFIX + site;
   try {
     const saved = JSON.parse(localStorage.getItem(key));
-    if (saved?.decisions) return !!Object.assign(S, saved);
+    if (saved?.v === S.v && saved.decisions && Array.isArray(saved.purposes)) {
+      Object.assign(S, saved);
+      // A saved "default" is the regime of the place the visitor was in then: until the service
+      // answers for today's place, it counts as no consent (a US default must not run ads in Germany).
+      for (const id in S.decisions) {
+        if (S.decisions[id].reason === REASON_DEFAULT) {
+          S.decisions[id] = decision(false, REASON_NO_CONSENT);
+          live.stale = 1;
+        }
+      }
+      S.consent_mode = consentMode();
+      return true;
+    }
   } catch (e) {
     // storage blocked or corrupt: start as a first visit
   }
@@ -79,7 +93,8 @@ export function save() {
   }
 }
 
-export const copy = () => JSON.parse(JSON.stringify(S));
+// What tags may read: never the device token (a stable identifier) or an unsent choice.
+export const copy = () => JSON.parse(JSON.stringify(S, (k, v) => (k === "device" || k === "pending" ? void 0 : v)));
 
 // Before any answer only necessary runs: an unknown decision is a denial.
 export const allowed = (id) => id === NECESSARY || !!S.decisions[id]?.allowed;
