@@ -4,7 +4,7 @@ import { DAY, DEVICE_HEADER, TIMEOUT, experiencePath } from "./constants.js";
 import { PAGE_GPC, S, bannerDue, live, merge } from "./state.js";
 
 let cfg; // {site, api, lang}
-let chain = Promise.resolve(true);
+let chain = Promise.resolve();
 
 export const configure = (config) => (cfg = config);
 
@@ -16,7 +16,7 @@ async function call(path, body) {
   if (S.device) headers[DEVICE_HEADER] = S.device;
   if (body) headers["Content-Type"] = "application/json";
   const response = await fetch(cfg.api + path, {
-    method: body ? "POST" : "GET",
+    method: body && "POST", // else the default, GET
     credentials: "include",
     headers,
     body: body && JSON.stringify(body),
@@ -34,10 +34,9 @@ function experience() {
 }
 
 // Due: a first visit, a day since the last answer, a banner still to show, or a new GPC signal.
-const due = () => !S.fetched_at || Date.now() - S.fetched_at > DAY || bannerDue() || live.gpcUnsent || live.stale;
+const due = () => !S.fetched_at || Date.now() - S.fetched_at > DAY || bannerDue() || live.ask;
 
 // Sends the pending choice, then fetches the experience when due; then `done()`.
-// Resolves to whether the service answered.
 export function sync(done) {
   return (chain = chain.then(async () => {
     const pending = S.pending;
@@ -49,17 +48,17 @@ export function sync(done) {
       if (due()) {
         await call(experience());
         S.fetched_at = Date.now();
-        live.gpcUnsent = false;
+        live.ask = false;
       }
       live.failed = false;
     } catch (status) {
       live.failed = true;
-      // Refused (4xx other than rate limiting): retrying the same body cannot succeed.
+      // Refused (4xx other than rate limiting): retrying the same body cannot succeed. What the
+      // choice changed on this device stays (merge() keeps a refused opt-out in force).
       if (S.pending === pending && status >= 400 && status < 500 && status !== 429) S.pending = null;
       // A first visit without an answer still gets a banner, with the English texts.
       if (!S.fetched_at) S.show = true;
     }
     done();
-    return !live.failed;
-  }).catch(() => false));
+  }).catch(() => {}));
 }

@@ -63,6 +63,7 @@ export const experiencePath = (site) => `/v1/sites/${encodeURIComponent(site)}/e
 export const DAY = 864e5; // ms
 export const YEAR = 31536e6; // 365 days, ms
 export const TIMEOUT = 8000; // ms before an API call counts as unreachable
+export const OPEN_WAIT = 1500; // ms open() waits for a first answer before it opens with what is known
 
 // Google Consent Mode v2: the keys each purpose kind controls (DESIGN.md's mapping);
 // security_storage is always granted.

@@ -3,22 +3,22 @@
 // The strings are the service's, and so are their parsed sections (`gpp_parsed`, decoded by the
 // service): there is no GPP encoder or decoder in the browser. hasSection answers from gpp_sid.
 import { CMP_ID, GPP_LOCATOR, GPP_VERSION, USNAT, USP_LOCATOR } from "./constants.js";
-import { doc, h, safe, whenParsed } from "./dom.js";
+import { doc, h, safe, w, whenParsed } from "./dom.js";
 import { S, decided, live } from "./state.js";
 
-const w = window;
 const listeners = new Map();
+const senders = new WeakMap(); // postMessage reply → the window that sent the call
 let nextId = 1;
 let last = {};
 
 function ping() {
-  const sid = S.gpp_sid || [];
+  const sid = S.gpp_sid;
   return {
     gppVersion: GPP_VERSION,
     cmpStatus: S.fetched_at ? "loaded" : live.failed ? "error" : "loading",
     cmpDisplayStatus: live.shown ? "visible" : "hidden",
     // Not ready while a change is not confirmed by the service: its string would be stale.
-    signalStatus: S.fetched_at && !S.pending && !live.gpcUnsent ? "ready" : "not ready",
+    signalStatus: S.fetched_at && !S.pending && !live.ask && !live.busy ? "ready" : "not ready",
     supportedAPIs: ["7:" + USNAT],
     cmpId: CMP_ID,
     sectionList: sid,
@@ -35,11 +35,15 @@ const answer = (cb, value, success) => typeof cb === "function" && safe(cb)(valu
 function gpp(command, cb, parameter) {
   let value = null;
   if (command === "ping") value = ping();
-  else if (command === "addEventListener" && typeof cb === "function") {
+  else if (command === "addEventListener") {
+    // (events go through answer(), which calls only a function)
     listeners.set(nextId, cb);
     value = event("listenerRegistered", nextId++, true);
   } else if (command === "removeEventListener") {
-    value = event("listenerRemoved", parameter, listeners.delete(parameter));
+    // A frame may remove only the listeners it added itself; the page, any.
+    const from = senders.get(cb);
+    const mine = !from || senders.get(listeners.get(parameter)) === from;
+    value = event("listenerRemoved", parameter, mine && listeners.delete(parameter));
   } else if (command === "getSection") {
     value = S.gpp_parsed?.[String(parameter).replace(/^\d+:/, "")] || null;
   } else if (command === "getField") {
@@ -60,12 +64,15 @@ function usp(command, version, cb) {
 
 const notify = (name, data) => listeners.forEach((cb, id) => answer(cb, event(name, id, data), true));
 
-// Tells GPP listeners what changed since the last call (after every state change).
+// Tells GPP listeners what changed since the last call (after every state change). As GPP 1.1
+// asks, a change starts with signalStatus "not ready" and ends with "ready", after the others.
 export function gppUpdate() {
   const p = ping();
+  const signal = p.signalStatus !== last.signalStatus && p.signalStatus;
+  if (signal === "not ready") notify("signalStatus", signal);
   for (const k of ["cmpStatus", "cmpDisplayStatus"]) if (p[k] !== last[k]) notify(k, p[k]);
   if (last.gppString != null && p.gppString !== last.gppString) notify("sectionChange", USNAT);
-  if (p.signalStatus !== last.signalStatus) notify("signalStatus", p.signalStatus);
+  if (signal === "ready") notify("signalStatus", signal);
   last = p;
 }
 
@@ -113,6 +120,7 @@ function onMessage(e) {
     const msg = { [isGpp ? "__gppReturn" : "__uspapiReturn"]: { returnValue, success, callId: call.callId } };
     e.source.postMessage(isString ? JSON.stringify(msg) : msg, "*");
   };
+  senders.set(reply, e.source);
   if (isGpp) gpp(call.command, reply, call.parameter);
   else usp(call.command, call.version, reply);
 }

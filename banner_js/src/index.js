@@ -2,11 +2,11 @@
 // APIs, then talks to the service in the background. Nothing here throws into the host page.
 import { sync, configure, settled } from "./api.js";
 import {
-  ACCEPT_ALL, CHANGE_EVENT, CUSTOM, NECESSARY, OPEN_ATTR, PATH_CONSENT, PATH_OPT_OUT, SOURCE,
+  ACCEPT_ALL, CHANGE_EVENT, NECESSARY, OPEN_ATTR, OPEN_WAIT, PATH_CONSENT, PATH_OPT_OUT, SOURCE,
 } from "./constants.js";
 import { syncConsentMode } from "./consentmode.js";
 import { syncCookies } from "./cookies.js";
-import { doc, safe, whenParsed } from "./dom.js";
+import { doc, safe, w, whenParsed } from "./dom.js";
 import { gate } from "./gating.js";
 import { gppUpdate, installIab } from "./iab.js";
 import {
@@ -14,7 +14,6 @@ import {
 } from "./state.js";
 import { hideBanner, openPrefs, setActions, showBanner, showStatus, texts } from "./ui.js";
 
-const w = window;
 const subscribers = new Set();
 let site;
 let lastSignal;
@@ -40,6 +39,7 @@ const refresh = () => sync(apply);
 // A choice takes effect here at once, then goes to the service; kept as pending if it cannot.
 async function record(path, body, choices, doneKey) {
   const now = Date.now();
+  live.busy = 1;
   Object.assign(S.choices, choices);
   decideLocally();
   S.chosen_at = now;
@@ -47,18 +47,20 @@ async function record(path, body, choices, doneKey) {
   if (S.purposes.some((p) => p.sale_share && S.choices[p.id] === false)) S.opted_out_at = now;
   S.pending = { path, body: { site, source: SOURCE, gpc: PAGE_GPC, ...body } };
   apply();
-  const sent = await refresh();
+  await refresh();
+  live.busy = 0;
   const t = texts();
-  // Offline, an opt-out still applies here at once: confirm it, and say it is not sent yet.
-  showStatus(sent ? t[doneKey] : (doneKey === "saved" ? "" : t[doneKey] + " ") + t.offline);
+  // Still pending (offline): an opt-out applies here at once, so confirm it and say it is not sent
+  // yet. Sent, or refused (a 4xx): the plain confirmation of what applies on this device.
+  showStatus(S.pending ? (doneKey === "saved" ? "" : t[doneKey] + " ") + t.offline : t[doneKey]);
 }
 
 const choicesFor = (test, value) => Object.fromEntries(S.purposes.filter(test).map((p) => [p.id, value]));
 
 const actions = {
+  // `choices` come with CUSTOM (the toggles); accept and reject all name every optional purpose.
   choose(action, choices) {
-    const all = choicesFor((p) => p.kind !== NECESSARY, action === ACCEPT_ALL);
-    const chosen = action === CUSTOM ? choices : all;
+    const chosen = choices || choicesFor((p) => p.kind !== NECESSARY, action === ACCEPT_ALL);
     record(PATH_CONSENT, { action, choices: chosen, policy_version: S.policy_version || undefined }, chosen, "saved");
   },
   optOut() {
@@ -72,7 +74,12 @@ const actions = {
   },
 };
 
-const open = () => settled().then(() => whenParsed(openPrefs));
+// From local state at once when the site's purposes are known (a returning visitor, or after any
+// answer). On a first visit it waits for the first answer, but OPEN_WAIT at most: then it opens with
+// what is known (the English texts). Never the full API timeout.
+const open = () =>
+  Promise.race([settled(), new Promise((r) => setTimeout(r, S.purposes[0] ? 0 : OPEN_WAIT))]).then(() =>
+    whenParsed(openPrefs));
 
 const publicApi = {
   decide: (purpose) => decided.then(() => allowed(purpose)),
@@ -87,7 +94,7 @@ const publicApi = {
 function config() {
   const script = doc.currentScript || doc.querySelector("script[data-site]");
   const data = script.dataset;
-  const api = data.api || new URL(script.src, location.href).origin;
+  const api = data.api || new URL(script.src).origin;
   return { site: data.site, api: api.replace(/\/+$/, ""), lang: data.lang };
 }
 
@@ -101,7 +108,7 @@ safe(() => {
   const returning = load(site);
   if (PAGE_GPC && !S.gpc) {
     applyGpc(); // a GPC signal the service has not seen: sale/share off before any answer
-    live.gpcUnsent = true;
+    live.ask = true;
   }
   setActions(actions);
   w.consentService = publicApi;
@@ -118,6 +125,6 @@ safe(() => {
   w.addEventListener("online", safe(() => S.pending && refresh()));
   const start = () => refresh().then(() => bannerDue() && whenParsed(showBanner));
   // A returning visitor's refresh waits for the page's load: it is never on the critical path.
-  if (returning && !bannerDue() && !live.gpcUnsent && !live.stale) afterLoad(safe(start));
+  if (returning && !bannerDue() && !live.ask) afterLoad(safe(start));
   else start();
 })();

@@ -20,40 +20,39 @@ function firstVisit() {
   return d;
 }
 
-// Everything here is saved under localStorage `cs:<site>`; the README documents the shape.
+// Everything here is saved under localStorage `cs:<site>`; the README documents the shape. A key
+// that is not known yet is absent (undefined), and so left out of the saved JSON:
+//   device          signed device token, sent as X-Consent-Device
+//   region, language, policy_version, gpp, usp, gpp_parsed, gpc_lift: the service's
+//   show            the service wants the banner shown
+//   chosen_at       ms of the visitor's last choice
+//   dismissed_at    ms the notice was dismissed
+//   opted_out_at    ms of the visitor's last opt-out of sale/sharing (no re-prompt for 12 months)
 export const S = {
   v: 1, // the shape's version: a saved state of another shape is ignored
-  device: null, // signed device token, sent as X-Consent-Device
   regime: null, // opt_in | opt_out | notice; null until the service answers
-  region: null,
-  language: null,
   gpc: PAGE_GPC, // effective GPC: this page's signal or the service's record
-  show: false, // the service wants the banner shown
-  policy_version: null,
   texts: {},
   purposes: [], // [{id, kind, sale_share, label, description, cookies}]
   choices: {}, // the visitor's explicit choices {purpose: bool}
   decisions: firstVisit(), // {purpose: {allowed, reason}}
-  consent_mode: null, // Google Consent Mode v2 values (the service's, or computed here)
-  gpp: null,
   gpp_sid: [],
-  usp: null,
   fetched_at: 0, // ms of the last experience answer
-  chosen_at: 0, // ms of the visitor's last choice
-  dismissed_at: 0, // ms the notice was dismissed
-  opted_out_at: 0, // ms of the visitor's last opt-out of sale/sharing (no re-prompt for 12 months)
   pending: null, // {path, body}: a choice not yet accepted by the service
 };
 
-S.consent_mode = consentMode(); // the first visit's: everything but security_storage denied
+// Google Consent Mode v2 values (the service's, or computed here); on a first visit everything but
+// security_storage is denied.
+S.consent_mode = consentMode();
 
-// This page's flags, never saved.
-export const live = {
-  failed: false, // the last API call failed
-  gpcUnsent: false, // the page has GPC the service has not recorded yet
-  shown: false, // the banner or the preferences are on screen
-  stale: 0, // saved decisions were reset to "no consent": ask the service now, not after the page loads
-};
+// This page's flags, never saved (absent is false):
+//   failed  the last API call failed
+//   ask     ask the service now, not after the page loads: the page has a GPC signal the service
+//           has not recorded yet, or saved decisions were reset to "no consent"
+//   shown   the banner or the preferences are on screen
+//   busy    a change is under way (the preferences are open, or a choice is being recorded): GPP
+//           signalStatus is "not ready"
+export const live = {};
 
 // Resolves once decisions are known: from saved state, the service, or the safe default.
 export let markDecided;
@@ -66,14 +65,14 @@ export function load(site) {
   key = STORAGE_PREFIX + site;
   try {
     const saved = JSON.parse(localStorage.getItem(key));
-    if (saved?.v === S.v && saved.decisions && Array.isArray(saved.purposes)) {
+    if (saved?.v === S.v) {
       Object.assign(S, saved);
       // A saved "default" is the regime of the place the visitor was in then: until the service
       // answers for today's place, it counts as no consent (a US default must not run ads in Germany).
       for (const id in S.decisions) {
         if (S.decisions[id].reason === REASON_DEFAULT) {
           S.decisions[id] = decision(false, REASON_NO_CONSENT);
-          live.stale = 1;
+          live.ask = 1;
         }
       }
       S.consent_mode = consentMode();
@@ -106,8 +105,24 @@ export const bannerDue = () =>
 
 // Takes an answer of the service (experience or decision shape): its fields replace ours.
 export function merge(answer) {
+  const mine = S.choices;
   Object.assign(S, answer);
   if (!answer.consent_mode) S.consent_mode = consentMode();
+  // An opt-out of sale/sharing made here within 12 months holds even when the service refused it
+  // (a 4xx drops the pending call) or never got it: the local choice stays, and an answer that
+  // allows the purpose without an explicit consent of the visitor's is a denial here.
+  if (Date.now() - S.opted_out_at < YEAR) {
+    for (const p of S.purposes) {
+      const d = S.decisions[p.id];
+      if (p.sale_share && mine[p.id] === false && d?.reason !== REASON_CONSENT) {
+        S.choices[p.id] = false;
+        if (d?.allowed) {
+          S.decisions[p.id] = decision(false, REASON_OPT_OUT);
+          settle();
+        }
+      }
+    }
+  }
   // The page's signal was sent (gpc=1 or "gpc": true); should an answer not reflect it, it still holds.
   if (PAGE_GPC && !answer.gpc) applyGpc();
 }

@@ -9,14 +9,18 @@ import { S, allowed, live } from "./state.js";
 
 let act; // {choose(action, choices), optOut(), dismiss()} from index.js
 let root, banner, prefs, returnFocus, bannerBack;
+let back; // the page's element focused before the focus entered the banner or the preferences
 
 export const setActions = (actions) => (act = actions);
 
-export const texts = () => Object.assign({}, EN_TEXTS, S.texts);
+export const texts = () => ({ ...EN_TEXTS, ...S.texts });
 
 function mount() {
   if (root) return;
-  const host = h("div", { id: HOST_ID });
+  // Focus moving in from the page: remember where it came from. Within the shadow root the related
+  // target is the host itself; none when the focused control was just replaced (then keep `back`).
+  const from = (e) => e.relatedTarget !== host && (back = e.relatedTarget || back);
+  const host = h("div", { id: HOST_ID, onfocusin: from });
   root = host.attachShadow({ mode: "open" });
   try {
     // A constructable sheet works under `style-src 'self'`, where a <style> element would not.
@@ -30,16 +34,23 @@ function mount() {
   doc.body.prepend(host);
 }
 
-const button = (label, cs, onclick) => h("button", { type: "button", "data-cs": cs, onclick }, label);
+// No form around them here, so no `type` is needed.
+const button = (label, cs, onclick) => h("button", { "data-cs": cs, onclick }, label);
 
-const gpcNote = (t) =>
-  S.gpc && h("p", { "data-cs": "gpc" }, [h("strong", {}, t.gpc_honored), " ", t.gpc_detail]);
+// The banner and the preferences alike: a container labelled by its title. They never show
+// together, so they share the heading's id.
+const panel = (attrs, t, body) =>
+  h("div", { ...attrs, "aria-labelledby": "cs-t", lang: S.language }, [h("h2", { id: "cs-t" }, t.title), ...body]);
 
-const intro = (t) => t["intro_" + S.regime] || t.intro_opt_in;
+// The GPC message (when GPC is on) and the regime's introduction.
+const lead = (t) => [
+  S.gpc && h("p", { "data-cs": "gpc" }, [h("strong", {}, t.gpc_honored), " ", t.gpc_detail]),
+  h("p", {}, t["intro_" + S.regime] || t.intro_opt_in),
+];
 
 // Tells IAB listeners whether the CMP is on screen.
 function displayed() {
-  live.shown = !!(banner || prefs);
+  live.shown = banner || prefs;
   gppUpdate();
 }
 
@@ -47,12 +58,9 @@ function displayed() {
 export function showBanner(body) {
   if (prefs) return (bannerBack = true); // it comes back when the preferences close
   mount();
-  if (banner) banner.remove();
+  banner?.remove();
   const t = texts();
-  banner = h("div", { class: "b", role: "region", "aria-labelledby": "cs-bt", lang: S.language }, [
-    h("h2", { id: "cs-bt" }, t.title),
-    ...(body || [gpcNote(t), h("p", {}, intro(t)), h("div", {}, regimeButtons(t))]),
-  ]);
+  banner = panel({ class: "b", role: "region" }, t, body || [...lead(t), h("div", {}, regimeButtons(t))]);
   root.append(banner);
   displayed();
 }
@@ -72,16 +80,18 @@ function regimeButtons(t) {
 }
 
 export function hideBanner() {
-  if (banner) banner.remove();
+  banner?.remove();
   banner = null;
   displayed();
 }
 
 // The outcome of a choice, in the banner's place; it takes the focus if the banner had it (or if
-// the focus was lost with the preferences).
+// the focus was lost with the preferences). Closing it returns the focus to where it was before the
+// banner or the preferences took it (to <body> only when that element is gone).
 export function showStatus(message) {
-  const hadFocus = !!root.activeElement || doc.activeElement === doc.body;
-  showBanner([h("p", { role: "status", "data-cs": "status" }, message), button(texts().close, "close", hideBanner)]);
+  const hadFocus = root.activeElement || doc.activeElement === doc.body;
+  const close = () => hideBanner() || back?.focus();
+  showBanner([h("p", { role: "status", "data-cs": "status" }, message), button(texts().close, "close", close)]);
   if (hadFocus) banner.querySelector("button").focus();
 }
 
@@ -89,21 +99,19 @@ export function openPrefs() {
   mount();
   if (prefs) return;
   const t = texts();
+  live.busy = 1;
   returnFocus = root.activeElement || doc.activeElement;
   // The banner leaves while the preferences are open, so each control exists once on the page.
   bannerBack = !!banner;
-  if (banner) banner.remove();
+  banner?.remove();
   banner = null;
   const choose = (action, read) => () => {
     const choices = read && readToggles();
     closePrefs(true);
     act.choose(action, choices);
   };
-  const attrs = { class: "d", role: "dialog", "aria-modal": "true", "aria-labelledby": "cs-pt", lang: S.language };
-  const dialog = h("div", { ...attrs, onkeydown: onKey }, [
-    h("h2", { id: "cs-pt" }, t.title),
-    gpcNote(t),
-    h("p", {}, intro(t)),
+  const dialog = panel({ class: "d", role: "dialog", "aria-modal": "true", onkeydown: onKey }, t, [
+    ...lead(t),
     ...S.purposes.map((p) => purposeRow(p, t)),
     h("div", {}, [
       // Where the law asks for it, the "Do Not Sell or Share" link leads to a one-step opt-out.
@@ -151,12 +159,15 @@ function readToggles() {
 }
 
 // Closing without a choice brings the banner back; the focus returns where it was (or to the
-// banner's Customize button, which opened the preferences).
+// banner's Customize button, which opened the preferences). With a choice, the change goes on until
+// the choice is recorded.
 function closePrefs(chose) {
-  if (!prefs) return;
   prefs.remove();
   prefs = null;
-  if (bannerBack && !chose) showBanner();
+  if (!chose) {
+    live.busy = 0;
+    if (bannerBack) showBanner();
+  }
   (returnFocus?.isConnected ? returnFocus : banner?.querySelector("[data-cs=customize]"))?.focus();
   displayed();
 }
