@@ -123,7 +123,7 @@ tag never runs.</p>
 </dl>
 </main>
 <footer>
-<p><a href="#privacy-choices" data-consent-open>Do Not Sell or Share My Personal Information</a> ·
+<p><a href="/privacy/demo/opt-out" data-consent-open>Do Not Sell or Share My Personal Information</a> ·
 <a href="#privacy-choices" data-consent-open>Your Privacy Choices</a></p>
 </footer>
 <script type="text/plain" data-consent="analytics" src="/demo/analytics.js"></script>

@@ -85,7 +85,18 @@ def error_response(error: ApiError, extra_headers: Mapping[str, str] | None = No
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, at most MAX_BODY_BYTES, read without buffering more than that."""
+    """The body as a JSON object, at most MAX_BODY_BYTES."""
+    try:
+        body = orjson.loads(await read_body(request))
+    except orjson.JSONDecodeError:
+        raise ApiError(ErrorCode.INVALID_JSON, "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(ErrorCode.INVALID_BODY, "the body must be a JSON object")
+    return body
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, at most MAX_BODY_BYTES, read without buffering more than that."""
     declared = headers_of(request).get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"the body must be at most {MAX_BODY_BYTES} bytes")
@@ -96,13 +107,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         if size > MAX_BODY_BYTES:
             raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"the body must be at most {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
-    try:
-        body = orjson.loads(b"".join(chunks))
-    except orjson.JSONDecodeError:
-        raise ApiError(ErrorCode.INVALID_JSON, "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(ErrorCode.INVALID_BODY, "the body must be a JSON object")
-    return body
+    return b"".join(chunks)
 
 
 def own_origin(request: Request, settings: Settings) -> str:

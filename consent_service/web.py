@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -15,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_service import demo, http
+from consent_service import demo, http, privacy_pages
 from consent_service.assets import BANNER, LONG_CACHE, SHORT_CACHE, Asset, load_asset, serve
 from consent_service.errors import ApiError
-from consent_service.identity import DeviceTokens
+from consent_service.identity import DeviceTokens, FormTokens
 from consent_service.keys import Keys
 from consent_service.openapi import openapi_document
 from consent_service.regions import regime_for
@@ -29,7 +30,7 @@ from consent_service.sites import Site, SiteConfig
 from consent_service.store import Lifetimes, Store
 from consent_service.texts import LANGUAGES
 from consent_service.validation import parse_consent, parse_decision_query, parse_opt_out
-from consent_service.vocab import Action, ErrorCode
+from consent_service.vocab import Action, ErrorCode, Source
 
 log = logging.getLogger("consent_service")
 GPC_JSON_DATE = "2026-11-29"
@@ -41,6 +42,7 @@ class AppState:
     settings: Settings
     sites: SiteConfig
     tokens: DeviceTokens
+    forms: FormTokens
     banner: Asset
     demo_files: dict[str, Asset]
     store: Store | None = None
@@ -60,7 +62,8 @@ class AppState:
 def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store | None = None) -> Starlette:
     """The ASGI app. Without a store, one is made from `settings.redis_url` at startup."""
     tokens = DeviceTokens(keys.signing, max_age_s=settings.cookie_max_age_days * 86_400)
-    state = AppState(settings, sites, tokens, load_asset(BANNER, JS_TYPE), demo.load_files())
+    forms = FormTokens(keys.signing)
+    state = AppState(settings, sites, tokens, forms, load_asset(BANNER, JS_TYPE), demo.load_files())
     if store is not None:
         _attach(state, store)
 
@@ -85,6 +88,8 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
         Route("/v1/opt-out", _bind(opt_out, state), methods=["POST"]),
         Route("/v1/sites/{site}/experience", _bind(experience, state), methods=["GET"]),
         Route("/v1/{rest:path}", _bind(preflight, state), methods=["OPTIONS"]),
+        Route("/privacy/privacy.css", privacy_css, methods=["GET"]),
+        Route("/privacy/{site}/opt-out", _bind(opt_out_page, state), methods=["GET", "POST"]),
         Route("/v1/banner.js", _bind(banner, state), methods=["GET"]),
         Route("/v1/banner.{digest}.js", _bind(banner, state), methods=["GET"]),
         Route("/.well-known/gpc.json", gpc_json, methods=["GET"]),
@@ -232,6 +237,86 @@ async def banner(request: Request, state: AppState) -> Response:
     if digest is not None and digest != state.banner.digest:
         raise ApiError(ErrorCode.NOT_FOUND, "no such banner version; use /v1/banner.js")
     return serve(state.banner, request, SHORT_CACHE if digest is None else LONG_CACHE)
+
+
+async def opt_out_page(request: Request, state: AppState) -> Response:
+    """The one-step opt-out without JavaScript: a page with one button, its form posting back here."""
+    site = state.sites.sites.get(request.path_params["site"])
+    if site is None:
+        return Response(
+            "<!doctype html><title>Not found</title><p>No such site.</p>",
+            404,
+            media_type="text/html; charset=utf-8",
+            headers=privacy_pages.HEADERS,
+        )
+    _, service = state.ready()
+    if request.method == "GET":
+        language = _language(request, request.query_params.get("lang"))
+        return await _render_opt_out(request, state, site, service, language)
+    form = parse_qs((await http.read_body(request)).decode("utf-8", "replace"), max_num_fields=10)
+    language = _language(request, form.get("lang", [""])[0] or None)
+    origin = http.headers_of(request).get("origin")
+    csrf = form.get("csrf", [""])[0] or None
+    if not state.forms.valid(csrf, site.id, "opt-out") or not http.origin_allowed(
+        origin, frozenset(), request, state.settings
+    ):
+        problem = "This form has expired or did not come from this page. Please press the button again."
+        return await _render_opt_out(request, state, site, service, language, status=403, problem=problem)
+    visitor = _visitor(request, state, site, False)
+    try:
+        outcome = await service.consent(visitor, Action.OPT_OUT, {}, Source.NO_JS_FORM)
+    except ApiError:
+        problem = "Your opt-out could not be recorded just now. Please press the button again in a moment."
+        return await _render_opt_out(request, state, site, service, language, status=503, problem=problem)
+    response = _opt_out_html(state, site, language, done=True, gpc=bool(outcome.body["gpc"]), opted_out=True)
+    if outcome.device_token is not None:
+        http.set_device_cookie(response, outcome.device_token, request, state.settings)
+    return response
+
+
+async def _render_opt_out(
+    request: Request,
+    state: AppState,
+    site: Site,
+    service: ConsentService,
+    language: str,
+    *,
+    status: int = 200,
+    problem: str | None = None,
+) -> Response:
+    seen = await service.experience(_visitor(request, state, site, False), language)
+    opted_out = any(
+        not d["allowed"] and d["reason"] in ("opt_out", "gpc", "account_opt_out")
+        for pid, d in seen.body["decisions"].items()
+        if site.purposes[pid].sale_share
+    )
+    response = _opt_out_html(
+        state,
+        site,
+        language,
+        done=False,
+        gpc=bool(seen.body["gpc"]),
+        opted_out=opted_out,
+        status=status,
+        problem=problem,
+    )
+    if seen.device_token is not None:
+        http.set_device_cookie(response, seen.device_token, request, state.settings)
+    return response
+
+
+def _opt_out_html(state: AppState, site: Site, language: str, **kwargs: Any) -> Response:
+    csrf = state.forms.issue(site.id, "opt-out")
+    return privacy_pages.opt_out_page(site=site.id, language=language, overrides=site.texts, csrf=csrf, **kwargs)
+
+
+def _language(request: Request, requested: str | None) -> str:
+    return negotiate_language(requested or http.headers_of(request).get("accept-language"), LANGUAGES)
+
+
+async def privacy_css(request: Request) -> Response:
+    headers = {"cache-control": "public, max-age=3600", "x-content-type-options": "nosniff"}
+    return Response(privacy_pages.STYLESHEET, media_type="text/css; charset=utf-8", headers=headers)
 
 
 async def demo_page(request: Request, state: AppState) -> Response:
