@@ -194,6 +194,30 @@ def openapi_document() -> Schema:
             }
         },
         "/v1/consent": {"post": _write_op("Record the visitor's choices", "ConsentRequest")},
+        "/v1/me": {
+            "get": {
+                "summary": "A copy of everything held about this device (`download=1`: as a file)",
+                "parameters": [{"name": "site", "in": "query", "required": True, "schema": _ID}, _DEVICE_HEADER],
+                "responses": {
+                    "200": {
+                        "description": "record, history, account link, note",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(404, 503),
+                },
+            },
+            "delete": {
+                "summary": "Delete this device's data, keeping an opt-out as a tombstone",
+                "parameters": [{"name": "site", "in": "query", "required": True, "schema": _ID}, _DEVICE_HEADER],
+                "responses": {
+                    "200": {
+                        "description": "what was deleted and what was kept, and why",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(403, 404, 503),
+                },
+            },
+        },
         "/v1/sites/{site}/experience": {
             "get": {
                 "summary": "What the banner needs: regime, texts, purposes, choices, decisions, IAB strings",

@@ -23,6 +23,7 @@ from consent_service.identity import DeviceTokens, FormTokens
 from consent_service.keys import Keys
 from consent_service.openapi import openapi_document
 from consent_service.regions import regime_for
+from consent_service.rights import Rights
 from consent_service.service import ConsentService, Outcome, Visitor, now_ms
 from consent_service.settings import Settings
 from consent_service.signals import gpc_signal, negotiate_language, region_from_headers
@@ -47,6 +48,7 @@ class AppState:
     demo_files: dict[str, Asset]
     store: Store | None = None
     service: ConsentService | None = None
+    rights: Rights | None = None
 
     @property
     def demo_site_active(self) -> bool:
@@ -87,6 +89,7 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
         Route("/v1/consent", _bind(consent, state), methods=["POST"]),
         Route("/v1/opt-out", _bind(opt_out, state), methods=["POST"]),
         Route("/v1/sites/{site}/experience", _bind(experience, state), methods=["GET"]),
+        Route("/v1/me", _bind(me, state), methods=["GET", "DELETE"]),
         Route("/v1/{rest:path}", _bind(preflight, state), methods=["OPTIONS"]),
         Route("/privacy/privacy.css", privacy_css, methods=["GET"]),
         Route("/privacy/{site}/opt-out", _bind(opt_out_page, state), methods=["GET", "POST"]),
@@ -117,6 +120,7 @@ def _lifetimes(settings: Settings) -> Lifetimes:
 def _attach(state: AppState, store: Store) -> None:
     s = state.settings
     state.store = store
+    state.rights = Rights(store, timeout_s=s.write_timeout_ms / 1000)
     state.service = ConsentService(
         store, state.tokens, read_timeout_s=s.decision_timeout_ms / 1000, write_timeout_s=s.write_timeout_ms / 1000
     )
@@ -169,6 +173,22 @@ async def experience(request: Request, state: AppState) -> Response:
     language = negotiate_language(accept, LANGUAGES)
     _, service = state.ready()
     return _respond(request, state, site, await service.experience(visitor, language))
+
+
+async def me(request: Request, state: AppState) -> Response:
+    """The device's own data: GET a copy of everything held (`?download=1` as a file), DELETE it."""
+    site = _site(state, request.query_params.get("site") or "")
+    visitor = _visitor(request, state, site, False)
+    assert state.rights is not None, "lifespan did not run"
+    if request.method == "DELETE":
+        _check_origin(request, state, site)
+        body = await state.rights.erase(visitor)
+    else:
+        body = await state.rights.access(visitor)
+    response = _respond(request, state, site, Outcome(body=body))
+    if request.query_params.get("download") == "1":
+        response.headers["content-disposition"] = f'attachment; filename="consent-data-{site.id}.json"'
+    return response
 
 
 async def preflight(request: Request, state: AppState) -> Response:

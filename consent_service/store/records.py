@@ -103,6 +103,7 @@ class Store:
         self._reader = reader
         self._lifetimes = lifetimes
         self._apply = client.register_script(_APPLY_LUA)
+        self._erase = client.register_script(_ERASE_LUA)
         self._clock_offset_ms = 0  # Redis's clock minus ours
         self._clock_checked = -CLOCK_RECHECK_S
 
@@ -144,6 +145,33 @@ class Store:
         except (RedisError, ReaderError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
         return parse_record(raw) if raw else None
+
+    async def export(self, site: str, device_id: str, timeout_s: float) -> tuple[dict[str, str], list[dict[str, str]]]:
+        """Everything held for a device (its record and its history), read in one round trip."""
+        record_key, log_key, _ = device_keys(site, device_id)
+        try:
+            async with asyncio.timeout(timeout_s):
+                pipe = self._redis.pipeline(transaction=False)  # both keys on one slot
+                pipe.hgetall(record_key)
+                pipe.xrange(log_key)
+                raw, history = await pipe.execute()
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+        return dict(raw), [dict(fields) for _, fields in history]
+
+    async def erase(self, site: str, device_id: str, now_ms: int, timeout_s: float) -> dict[str, str] | None:
+        """Delete a device's history and personal fields in one atomic step, keeping only the bare
+        fact of an opt-out (a tombstone: deleting it would switch the sale back on). The audit
+        reference goes too, so earlier audit entries can no longer be tied to the device. Returns
+        the tombstone's fields, or None when nothing was held."""
+        keys = list(device_keys(site, device_id))
+        args: list[str | int] = [now_ms, self._lifetimes.retention_ms, now_ms - self._lifetimes.retention_ms, site]
+        try:
+            async with asyncio.timeout(timeout_s):
+                found, kept = await self._erase(keys=keys, args=args)
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+        return dict(zip(kept[::2], kept[1::2], strict=True)) if found else None
 
     async def apply(self, change: Change, timeout_s: float) -> Applied:
         """Write a change with its history and audit entries in one atomic step, or nothing at all.
@@ -326,4 +354,33 @@ for key, keep in pairs({[dev] = ttl, [log] = tonumber(ARGV[4])}) do
   if current == -1 or (current >= 0 and current < keep) then redis.call('PEXPIRE', key, keep) end
 end
 return {1, gpc_new, flat}
+"""
+
+
+# KEYS: record, history, audit. ARGV: 1 now_ms, 2 retention ms, 3 stream min id, 4 site.
+# Returns {1 if anything was held else 0, the tombstone as a flat list}.
+_ERASE_LUA = """
+local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('EXISTS', dev) == 0 and redis.call('EXISTS', log) == 0 then return {0, {}} end
+local kept = {}
+local flat = redis.call('HGETALL', dev)
+for i = 1, #flat, 2 do
+  local name, value = flat[i], flat[i + 1]
+  -- An opt-out (a refused purpose) and a GPC signal are what must survive; nothing else does.
+  if (string.sub(name, 1, 2) == 'c:' and string.sub(value, 1, 1) == '0') or name == 'g1' or name == 'ao' then
+    table.insert(kept, name)
+    table.insert(kept, value)
+  end
+end
+redis.call('DEL', dev, log)
+if #kept > 0 then
+  table.insert(kept, 'del')
+  table.insert(kept, ARGV[1])
+  redis.call('HSET', dev, unpack(kept))
+  redis.call('PEXPIRE', dev, tonumber(ARGV[2]))
+end
+-- The deletion itself is recorded, without any reference to the device.
+redis.call('XADD', audit, 'MINID', '~', ARGV[3], '*', 't', ARGV[1], 'site', ARGV[4], 'ref', '', 'a', 'delete',
+           's', 'api', 'tomb', #kept > 0 and '1' or '0')
+return {1, kept}
 """

@@ -1,0 +1,59 @@
+"""Access and deletion for a device (the signed token is the proof of possession)."""
+
+from __future__ import annotations
+
+import redis
+from starlette.testclient import TestClient
+
+from tests.conftest import CA, DE
+
+
+def test_access_returns_record_and_history(client: TestClient) -> None:
+    client.post("/v1/consent", json={"site": "demo", "action": "accept_all"}, headers=DE)
+    client.post("/v1/opt-out", json={"site": "demo"}, headers={**CA, "Sec-GPC": "1"})
+    r = client.get("/v1/me", params={"site": "demo"})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    me = r.json()
+    assert me["record"]["choices"]["advertising"]["allowed"] is False
+    assert me["record"]["choices"]["analytics"]["allowed"] is True and me["record"]["gpc_first_seen"]
+    assert [h["action"] for h in me["history"]] == ["accept_all", "gpc", "opt_out"]
+    assert me["history"][0]["region"] == "DE"
+    assert "opted out" in me["note"] and "switch the sale back on" in me["note"]
+    assert "ar" not in me["record"] and "ref" not in str(
+        me["history"]
+    )  # the audit reference is not personal data to show
+    download = client.get("/v1/me", params={"site": "demo", "download": "1"})
+    assert "attachment" in download.headers["content-disposition"]
+
+
+def test_delete_keeps_only_the_opt_out(client: TestClient, redis_client: redis.Redis) -> None:
+    client.post("/v1/consent", json={"site": "demo", "action": "custom", "choices": {"analytics": True}}, headers=CA)
+    token = client.post("/v1/opt-out", json={"site": "demo"}, headers=CA).json()["device"]
+    ref = redis_client.hget(next(iter(redis_client.scan_iter(match="*:dev:*"))), "ar")
+    r = client.delete("/v1/me", params={"site": "demo"})
+    assert r.status_code == 200 and r.json()["deleted"] is True
+    assert r.json()["kept"]["choices"] == {"advertising": r.json()["kept"]["choices"]["advertising"]}
+    assert "switch the sale back on" in r.json()["note"]
+    record = redis_client.hgetall(next(iter(redis_client.scan_iter(match="*:dev:*"))))
+    assert set(record) == {"c:advertising", "del"} and not list(redis_client.scan_iter(match="*:log:*"))
+    audit = [e for _, e in redis_client.xrange(next(iter(redis_client.scan_iter(match="*:audit"))))]
+    assert audit[-1]["a"] == "delete" and audit[-1]["ref"] == "" and ref not in str(audit[-1])
+    # The opt-out still holds; the analytics consent is gone.
+    after = client.get(
+        "/v1/decision",
+        params={"site": "demo", "purpose": ["advertising", "analytics"]},
+        headers={**CA, "X-Consent-Device": token},
+    ).json()
+    assert after["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
+    assert after["decisions"]["analytics"] == {"allowed": True, "reason": "default"}
+    assert client.get("/v1/me", params={"site": "demo"}).json()["history"] == []
+
+
+def test_rights_need_a_valid_token_and_a_known_site(client: TestClient, redis_client: redis.Redis) -> None:
+    assert client.get("/v1/me", params={"site": "demo"}).status_code == 404
+    assert client.get("/v1/me", params={"site": "demo"}, headers={"X-Consent-Device": "forged.x.y"}).status_code == 404
+    assert client.delete("/v1/me", params={"site": "nope"}).json()["error"] == "unknown_site"
+    client.post("/v1/opt-out", json={"site": "demo"})
+    before = redis_client.dbsize()
+    r = client.delete("/v1/me", params={"site": "demo"}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and redis_client.dbsize() == before
