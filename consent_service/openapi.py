@@ -194,6 +194,47 @@ def openapi_document() -> Schema:
             }
         },
         "/v1/consent": {"post": _write_op("Record the visitor's choices", "ConsentRequest")},
+        "/v1/admin/audit": {
+            "get": {
+                "summary": "The audit trail for a time range (admin key), streamed as JSON lines or CSV",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "site", "in": "query", "required": True, "schema": _ID},
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "ISO 8601 or milliseconds (default: the beginning)",
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "ISO 8601 or milliseconds (default: now)",
+                    },
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["jsonl", "csv"]},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "one row per entry, oldest first",
+                        "content": {
+                            "application/x-ndjson": {"schema": {"type": "string"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "401": _json("Error", "no or unknown admin key"),
+                    "403": _json("Error", "key not for this site"),
+                    **_errors(400, 404),
+                },
+            }
+        },
         "/v1/me": {
             "get": {
                 "summary": "A copy of everything held about this device (`download=1`: as a file)",
@@ -251,5 +292,5 @@ def openapi_document() -> Schema:
             "description": f"Consent and opt-out-of-sale API. Bodies are limited to {MAX_BODY_BYTES} bytes.",
         },
         "paths": paths,
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }

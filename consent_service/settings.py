@@ -47,6 +47,7 @@ class Settings:
     public_origin: str | None = None  # the service's own origin (its HTML pages are always allowed)
     log_level: str = "info"
     demo_enabled: bool = True  # GET /demo, and its ?region= override for the bundled demo site
+    admin_keys: tuple[tuple[str, frozenset[str]], ...] = ()  # (key, sites it may act for; "*" = all)
 
     @property
     def region_header_pairs(self) -> tuple[tuple[str, str | None], ...]:
@@ -89,6 +90,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         retention_days=_int(env, "CONSENT_RETENTION_DAYS", d.retention_days, 731, 3650),
         public_origin=(env.get("CONSENT_PUBLIC_ORIGIN") or "").rstrip("/").lower() or None,
         log_level=_choice(env, "CONSENT_LOG_LEVEL", d.log_level, ("critical", "error", "warning", "info", "debug")),
+        admin_keys=_admin_keys(env.get("CONSENT_ADMIN_KEYS")),
         demo_enabled=_choice(env, "CONSENT_DEMO", "on", ("on", "off", "true", "false", "1", "0"))
         in ("on", "true", "1"),
     )
@@ -118,3 +120,14 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     if value not in allowed:
         raise SettingsError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
     return value
+
+
+def _admin_keys(raw: str | None) -> tuple[tuple[str, frozenset[str]], ...]:
+    """`key:site1|site2,key2:*`: each admin key with the sites it may act for."""
+    keys = []
+    for item in _csv(raw, ()):
+        key, sep, sites = item.rpartition(":")
+        if not sep or len(key) < 32 or not sites:
+            raise SettingsError("CONSENT_ADMIN_KEYS: each entry is <key of 32+ characters>:<site|site…|*>")
+        keys.append((key, frozenset(s.strip() for s in sites.split("|") if s.strip())))
+    return tuple(keys)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,11 +15,12 @@ from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from consent_service import demo, http, privacy_pages
 from consent_service.assets import BANNER, LONG_CACHE, SHORT_CACHE, Asset, load_asset, serve
+from consent_service.audit import audit_csv, audit_jsonl, audit_rows
 from consent_service.errors import ApiError
 from consent_service.identity import DeviceTokens, FormTokens
 from consent_service.keys import Keys
@@ -90,6 +93,7 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
         Route("/v1/opt-out", _bind(opt_out, state), methods=["POST"]),
         Route("/v1/sites/{site}/experience", _bind(experience, state), methods=["GET"]),
         Route("/v1/me", _bind(me, state), methods=["GET", "DELETE"]),
+        Route("/v1/admin/audit", _bind(admin_audit, state), methods=["GET"]),
         Route("/v1/{rest:path}", _bind(preflight, state), methods=["OPTIONS"]),
         Route("/privacy/privacy.css", privacy_css, methods=["GET"]),
         Route("/privacy/{site}/opt-out", _bind(opt_out_page, state), methods=["GET", "POST"]),
@@ -189,6 +193,54 @@ async def me(request: Request, state: AppState) -> Response:
     if request.query_params.get("download") == "1":
         response.headers["content-disposition"] = f'attachment; filename="consent-data-{site.id}.json"'
     return response
+
+
+def _admin(request: Request, state: AppState, site_id: str) -> Site:
+    """The admin key's check: 401 without a known key, 403 for a site the key is not for. Every key
+    is compared (in constant time), so the answer's timing says nothing about which one matched."""
+    given = http.headers_of(request).get("authorization", "")
+    scheme, _, key = given.partition(" ")
+    allowed: frozenset[str] | None = None
+    for known, sites in state.settings.admin_keys:
+        if hmac.compare_digest(key.encode(), known.encode()) and scheme.lower() == "bearer":
+            allowed = sites
+    if allowed is None:
+        raise ApiError(ErrorCode.UNAUTHORIZED, "an admin key is required: Authorization: Bearer <key>")
+    site = _site(state, site_id)
+    if "*" not in allowed and site.id not in allowed:
+        raise ApiError(ErrorCode.FORBIDDEN, f"this key may not act for site {site.id!r}")
+    return site
+
+
+async def admin_audit(request: Request, state: AppState) -> Response:
+    """The audit trail for a time range, streamed as JSON lines or CSV (nothing built up in memory)."""
+    query = request.query_params
+    site = _admin(request, state, query.get("site") or "")
+    start, end = _time_param(query.get("from"), 0), _time_param(query.get("to"), now_ms())
+    fmt = query.get("format") or "jsonl"
+    if fmt not in ("jsonl", "csv"):
+        raise ApiError(ErrorCode.INVALID_BODY, "`format` must be jsonl or csv")
+    store, _ = state.ready()
+    rows = audit_rows(store.audit(site.id, start, end, state.settings.write_timeout_ms / 1000))
+    body = audit_csv(rows) if fmt == "csv" else audit_jsonl(rows)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="audit-{site.id}.{fmt}"'}
+    return StreamingResponse(body, media_type=media, headers=headers)
+
+
+def _time_param(raw: str | None, default: int) -> int:
+    """Milliseconds since the epoch, or an ISO 8601 date or time (UTC when no offset is given)."""
+    if not raw:
+        return default
+    if raw.isdigit():
+        return int(raw)
+    try:
+        parsed = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(ErrorCode.INVALID_BODY, "`from`/`to` must be ISO 8601 or milliseconds") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return int(parsed.timestamp() * 1000)
 
 
 async def preflight(request: Request, state: AppState) -> Response:

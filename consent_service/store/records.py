@@ -20,9 +20,10 @@ its keys share a slot), which also extends TTLs without ever shortening them (no
 from __future__ import annotations
 
 import asyncio
+import heapq
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from consent_service.identity import bucket_of
+from consent_service.identity import BUCKETS, bucket_of
 from consent_service.model import DAY_MS, Choice, DeviceRecord
 from consent_service.store.reader import PipelinedReader, ReaderError
 from consent_service.vocab import Action, DeviceClass, Regime, Source
@@ -173,6 +174,44 @@ class Store:
             raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
         return dict(zip(kept[::2], kept[1::2], strict=True)) if found else None
 
+    async def audit(self, site: str, from_ms: int, to_ms: int, timeout_s: float) -> AsyncIterator[dict[str, str]]:
+        """A site's audit entries in time order, merged from every bucket's stream without KEYS or
+        SCAN; at most AUDIT_PAGE entries per bucket are held at once, so memory stays bounded."""
+        keys = [f"{KEY_VERSION}:{{{site}.{bucket:04d}}}:audit" for bucket in range(BUCKETS)]
+        end = f"{to_ms}-18446744073709551615"
+        heads: list[tuple[tuple[int, int], int, dict[str, str]]] = []
+        pages: dict[int, list[tuple[str, dict[str, str]]]] = {}
+        first = await self._audit_pages([(i, f"{from_ms}-0") for i in range(len(keys))], keys, end, timeout_s)
+        for index, entries in first.items():
+            pages[index] = entries
+            _push(heads, index, pages)
+        while heads:
+            _, index, fields = heapq.heappop(heads)
+            yield fields
+            if not pages[index]:
+                more = await self._audit_pages([(index, "(" + fields["_id"])], keys, end, timeout_s)
+                pages[index] = more.get(index, [])
+            _push(heads, index, pages)
+
+    async def _audit_pages(
+        self, starts: list[tuple[int, str]], keys: list[str], end: str, timeout_s: float
+    ) -> dict[int, list[tuple[str, dict[str, str]]]]:
+        out: dict[int, list[tuple[str, dict[str, str]]]] = {}
+        for batch in range(0, len(starts), 128):
+            chunk = starts[batch : batch + 128]
+            try:
+                async with asyncio.timeout(timeout_s):
+                    pipe = self._redis.pipeline(transaction=False)
+                    for index, start in chunk:
+                        pipe.xrange(keys[index], start, end, count=AUDIT_PAGE)
+                    results = await pipe.execute()
+            except (RedisError, OSError, TimeoutError) as exc:
+                raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+            for (index, _), entries in zip(chunk, results, strict=True):
+                if entries:
+                    out[index] = [(entry_id, dict(fields)) for entry_id, fields in entries]
+        return out
+
     async def apply(self, change: Change, timeout_s: float) -> Applied:
         """Write a change with its history and audit entries in one atomic step, or nothing at all.
 
@@ -226,6 +265,21 @@ class Store:
         for purpose, granted in change.choices.items():
             args += [purpose, int(granted)]
         return args
+
+
+AUDIT_PAGE = 200  # audit entries read per bucket at a time
+
+
+def _push(
+    heads: list[tuple[tuple[int, int], int, dict[str, str]]],
+    index: int,
+    pages: dict[int, list[tuple[str, dict[str, str]]]],
+) -> None:
+    """Put the next entry of bucket `index` (if any) on the merge heap, ordered by stream id."""
+    if pages.get(index):
+        entry_id, fields = pages[index].pop(0)
+        ms, _, seq = entry_id.partition("-")
+        heapq.heappush(heads, ((int(ms), int(seq or 0)), index, {**fields, "_id": entry_id}))
 
 
 def parse_record(raw: Mapping[Any, Any]) -> DeviceRecord:
