@@ -72,9 +72,13 @@ def decide_all(ctx: Context, purpose_ids: Iterable[str]) -> dict[str, Decision]:
     return {pid: decide(ctx, purposes[pid]) for pid in purpose_ids}
 
 
-def sale_share_denied(ctx: Context, decisions: dict[str, Decision]) -> bool:
-    """Whether the visitor counts as opted out of sale/sharing (for GPP/USP), failing closed."""
-    opted_out = {Reason.OPT_OUT, Reason.GPC, Reason.ACCOUNT_OPT_OUT, Reason.STORE_UNAVAILABLE}
+OPT_OUT_REASONS = frozenset({Reason.OPT_OUT, Reason.GPC, Reason.ACCOUNT_OPT_OUT})
+
+
+def sale_share_denied(ctx: Context, decisions: dict[str, Decision], *, fail_closed: bool = True) -> bool:
+    """Whether the visitor counts as opted out of sale/sharing. For GPP/USP an outage counts too
+    (`fail_closed`); to tell a person their opt-out is in force, only a real opt-out does."""
+    opted_out = OPT_OUT_REASONS | {Reason.STORE_UNAVAILABLE} if fail_closed else OPT_OUT_REASONS
     for pid, purpose in ctx.site.purposes.items():
         if purpose.sale_share:
             decision = decisions.get(pid) or decide(ctx, purpose)

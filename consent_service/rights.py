@@ -11,7 +11,7 @@ from typing import Any
 
 from consent_service.errors import ApiError
 from consent_service.service import Visitor
-from consent_service.store import Store, StoreUnavailable
+from consent_service.store import Store, StoreUnavailable, parse_record
 from consent_service.vocab import ErrorCode
 
 TOMBSTONE_NOTE = (
@@ -72,13 +72,15 @@ def _when(ms: str) -> str | None:
 
 def _record_view(raw: dict[str, str]) -> dict[str, Any]:
     """The record in words a person can read (the audit reference and internal markers left out)."""
-    view: dict[str, Any] = {"choices": {}}
+    choices = parse_record(raw).choices  # the store's own reading of the choice fields
+    view: dict[str, Any] = {
+        "choices": {
+            pid: {"allowed": c.granted, "at": _when(str(c.at_ms)), "policy_version": c.policy_version}
+            for pid, c in sorted(choices.items())
+        }
+    }
     for name, value in sorted(raw.items()):
-        if name.startswith("c:"):
-            granted, _, rest = value.partition(":")
-            at, _, version = rest.partition(":")
-            view["choices"][name[2:]] = {"allowed": granted == "1", "at": _when(at), "policy_version": version}
-        elif name in _FIELDS:
+        if name in _FIELDS:
             view[_FIELDS[name]] = _when(value)
         elif name in _PLAIN and value:
             view[_PLAIN[name]] = value

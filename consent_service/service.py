@@ -8,6 +8,7 @@ HTTP or Redis directly.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class Outcome:
     body: dict[str, Any]
     device_token: str | None = None  # set as the `cs_device` cookie when not None
     deferred: Callable[[], Awaitable[None]] | None = None  # to run after the answer is sent
+    opted_out: bool = False  # experience only: an opt-out of sale/sharing is in force (not an outage)
 
 
 @dataclass(slots=True)
@@ -102,7 +104,7 @@ class ConsentService:
             purposes=[purpose_view(p, language) for p in site.purposes.values()],
             choices=live_choices(ctx),
         )
-        return outcome
+        return dataclasses.replace(outcome, opted_out=sale_share_denied(ctx, {}, fail_closed=False))
 
     async def _observe(self, visitor: Visitor) -> _Seen:
         """Read the device's record and write what a visit must write (GPC first seen; daily refresh)."""

@@ -173,10 +173,8 @@ async def experience(request: Request, state: AppState) -> Response:
     site = _site(state, request.path_params["site"])
     query = request.query_params
     visitor = _visitor(request, state, site, gpc_signal(query.getlist("gpc")))
-    accept = query.get("lang") or http.headers_of(request).get("accept-language")
-    language = negotiate_language(accept, LANGUAGES)
     _, service = state.ready()
-    return _respond(request, state, site, await service.experience(visitor, language))
+    return _respond(request, state, site, await service.experience(visitor, _language(request, query.get("lang"))))
 
 
 async def me(request: Request, state: AppState) -> Response:
@@ -357,18 +355,13 @@ async def _render_opt_out(
     problem: str | None = None,
 ) -> Response:
     seen = await service.experience(_visitor(request, state, site, False), language)
-    opted_out = any(
-        not d["allowed"] and d["reason"] in ("opt_out", "gpc", "account_opt_out")
-        for pid, d in seen.body["decisions"].items()
-        if site.purposes[pid].sale_share
-    )
     response = _opt_out_html(
         state,
         site,
         language,
         done=False,
         gpc=bool(seen.body["gpc"]),
-        opted_out=opted_out,
+        opted_out=seen.opted_out,
         status=status,
         problem=problem,
     )
