@@ -13,6 +13,7 @@ COLUMNS = (
     "id",
     "time",
     "site",
+    "subject",
     "ref",
     "action",
     "source",
@@ -21,6 +22,13 @@ COLUMNS = (
     "policy_version",
     "choices",
     "device_class",
+    "request",
+    "received",
+    "answered",
+    "answer",
+    "denial_reason",
+    "agent",
+    "agent_reference",
 )
 _FIELDS = {
     "site": "site",
@@ -32,14 +40,29 @@ _FIELDS = {
     "policy_version": "pv",
     "choices": "c",
     "device_class": "dc",
+    "request": "rq",
+    "answer": "ans",
+    "denial_reason": "why",
+    "agent": "ag",
+    "agent_reference": "agr",
 }
 
 
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat()
+
+
 async def audit_rows(entries: AsyncIterator[dict[str, str]]) -> AsyncIterator[dict[str, str]]:
+    """One row per entry. For a privacy request (§7101): when it was received and answered, the
+    answer and any reason for a denial; `subject` says whether `ref` names a device or an account."""
     async for entry in entries:
         ms = int(entry.get("t") or entry["_id"].split("-")[0])
-        row = {"id": entry["_id"], "time": dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat()}
+        row = {"id": entry["_id"], "time": _iso(ms), "subject": entry.get("sub") or "device"}
         row.update({column: entry.get(field, "") for column, field in _FIELDS.items()})
+        is_request = bool(entry.get("rq"))
+        received = int(entry["rcv"]) if entry.get("rcv", "").isdigit() else ms
+        row["received"] = _iso(received) if is_request else ""
+        row["answered"] = _iso(ms) if is_request else ""
         yield row
 
 

@@ -6,6 +6,7 @@ code applies them; the order is the law's order of precedence, so change it only
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -85,6 +86,30 @@ def sale_share_denied(ctx: Context, decisions: dict[str, Decision], *, fail_clos
             if not decision.allowed and decision.reason in opted_out:
                 return True
     return False
+
+
+def own_opt_out(ctx: Context) -> bool:
+    """Whether this device itself opted out of sale/sharing (its GPC, now or recorded, or its own
+    choice), whatever its account says: what an account-wide opt-out is made from."""
+    if ctx.store_unavailable:
+        return ctx.gpc_now
+    record = ctx.record
+    if record is not None and record.account_opted_out:
+        record = dataclasses.replace(record, account_opted_out=False)
+    own = Context(ctx.site, ctx.regime, record, ctx.gpc_now, ctx.now_ms)
+    return any(
+        not (d := decide(own, p)).allowed and d.reason in (Reason.OPT_OUT, Reason.GPC)
+        for p in ctx.site.purposes.values()
+        if p.sale_share
+    )
+
+
+def account_opt_out_due(ctx: Context) -> bool:
+    """A linked device opted out but its account has not yet: the opt-out must reach the account
+    (and so every linked device). Checked on every read of a linked device, so an opt-out whose
+    account write failed is carried over at the device's next visit."""
+    record = ctx.record
+    return record is not None and record.account is not None and not record.account_opted_out and own_opt_out(ctx)
 
 
 def live_choices(ctx: Context) -> dict[str, bool]:

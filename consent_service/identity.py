@@ -6,7 +6,9 @@ It never raises and never maps to another device.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import string
 import time
@@ -88,3 +90,19 @@ class FormTokens:
         except BadSignature:  # also expired
             return False
         return value.startswith(f"{form}:{site}:")
+
+
+class Pseudonyms:
+    """Keyed pseudonyms of account ids, so that no raw account id is ever stored.
+
+    An HMAC with the pseudonymization key, which never rotates with the signing keys (a rotation
+    would orphan every account). 128 bits, base64url like a device id, so it buckets the same way.
+    """
+
+    def __init__(self, key: str) -> None:
+        self._key = key.encode()
+
+    def account(self, site: str, account_id: str) -> str:
+        message = f"account\0{site}\0{account_id}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:DEVICE_ID_BYTES]).rstrip(b"=").decode("ascii")

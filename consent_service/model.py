@@ -26,9 +26,18 @@ class DeviceRecord:
     choices: Mapping[str, Choice] = field(default_factory=dict)
     gpc_first_seen_ms: int | None = None
     gpc_last_day: int | None = None  # day number (UTC) GPC was last seen, written at most daily
-    account_opted_out: bool = False  # seam: account linking arrives with the rights work
+    account_opted_out: bool = False  # the linked account opted out (or did before this device was deleted)
     refreshed_day: int | None = None  # day number of the last sliding-TTL refresh
     created_ms: int | None = None
+    account: str | None = None  # the pseudonym of the account this device is linked to
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """An authorized agent acting for a person (CCPA regs §7063): its name and its own reference."""
+
+    name: str
+    reference: str
 
 
 @dataclass(frozen=True, slots=True)

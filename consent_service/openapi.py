@@ -9,9 +9,18 @@ from functools import cache
 from typing import Any
 
 from consent_service.http import MAX_BODY_BYTES
+from consent_service.request_metrics import CHANNELS
 from consent_service.texts import LANGUAGES, TEXT_KEYS
-from consent_service.validation import CLIENT_ACTIONS, CLIENT_SOURCES, MAX_ID_LENGTH, MAX_PURPOSES
-from consent_service.vocab import ErrorCode, PurposeKind, Reason, Regime
+from consent_service.validation import (
+    CLIENT_ACTIONS,
+    CLIENT_SOURCES,
+    MAX_ACCOUNT_ID_LENGTH,
+    MAX_AGENT_TEXT,
+    MAX_ID_LENGTH,
+    MAX_PURPOSES,
+    MAX_TOKEN_TEXT,
+)
+from consent_service.vocab import ErrorCode, PurposeKind, Reason, Regime, RequestType
 
 Schema = dict[str, Any]
 
@@ -121,6 +130,83 @@ def _experience_schema() -> Schema:
 
 SCHEMAS["Experience"] = _experience_schema()
 
+_ACCOUNT_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_ACCOUNT_ID_LENGTH,
+    "description": "the site's own account id; only a keyed pseudonym of it is stored",
+}
+_TOKEN = {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_TEXT, "description": "the device's signed token"}
+_AGENT_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_AGENT_TEXT, "pattern": "\\S"}
+
+
+def _tally() -> Schema:
+    count = {"type": "integer", "minimum": 0}
+    return _obj(
+        {"received": count, "complied": count, "denied": count, "median_days": {"type": ["number", "null"]}},
+        ["received", "complied", "denied", "median_days"],
+    )
+
+
+def _metrics_schema() -> Schema:
+    per_type = {}
+    for kind, channels in CHANNELS.items():
+        tally = _tally()
+        channel_map = _obj({c: _tally() for c in channels}, list(channels))
+        per_type[kind.value] = _obj({**tally["properties"], "channels": channel_map}, [*tally["required"], "channels"])
+    return _obj(
+        {
+            "site": {"type": "string"},
+            "year": {"type": "integer"},
+            "requests": _obj(per_type, list(per_type)),
+            "note": {"type": "string"},
+        },
+        ["site", "year", "requests", "note"],
+    )
+
+
+SCHEMAS |= {
+    "LinkRequest": _obj({"site": _ID, "account_id": _ACCOUNT_ID, "device": _TOKEN}, ["site", "account_id", "device"]),
+    "LinkAnswer": _obj(
+        {
+            "site": {"type": "string"},
+            "linked": {"type": "boolean"},
+            "account_opted_out": {"type": "boolean"},
+            "devices": {"type": "integer", "minimum": 0},
+        },
+        ["site", "linked"],
+    ),
+    "AgentRequest": _obj(
+        {
+            "site": _ID,
+            "account_id": _ACCOUNT_ID,
+            "device": _TOKEN,
+            "type": {"type": "string", "enum": list(RequestType)},
+            "agent": _AGENT_TEXT | {"description": "the authorized agent's name"},
+            "reference": _AGENT_TEXT | {"description": "the agent's own reference for the request"},
+            "received": {
+                "type": "string",
+                "maxLength": MAX_ID_LENGTH,
+                "description": "when the business received the request (ISO 8601; default: now), within the past year",
+            },
+        },
+        ["site", "type", "agent", "reference"],
+    )
+    | {"oneOf": [{"required": ["account_id"]}, {"required": ["device"]}]},
+    "AgentAnswer": _obj(
+        {
+            "site": {"type": "string"},
+            "type": {"type": "string", "enum": list(RequestType)},
+            "agent": {"type": "string"},
+            "reference": {"type": "string"},
+            "answer": {"type": "string", "enum": ["complied"]},
+            "result": {"type": "object", "description": "the request's own answer (opt-out, access or deletion)"},
+        },
+        ["site", "type", "agent", "reference", "answer", "result"],
+    ),
+    "RequestMetrics": _metrics_schema(),
+}
+
 
 def _json(schema: str, description: str) -> Schema:
     return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
@@ -152,6 +238,78 @@ _GPC_HEADER = {
     "schema": {"type": "string"},
     "description": "Global Privacy Control: `1` is an opt-out of sale and sharing",
 }
+
+
+_ADMIN_ERRORS = {
+    "401": _json("Error", "no or unknown admin key"),
+    "403": _json("Error", "key not for this site"),
+}
+
+
+def _admin_post(summary: str, request: str, answer: str, *codes: int) -> Schema:
+    return {
+        "post": {
+            "summary": summary,
+            "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request)}}},
+            "responses": {"200": _json(answer, "done"), **_ADMIN_ERRORS, **_errors(400, 404, 413, *codes, 503)},
+        }
+    }
+
+
+def _admin_paths() -> Schema:
+    site_param = {"name": "site", "in": "query", "required": True, "schema": _ID}
+    account_param = {"name": "account_id", "in": "path", "required": True, "schema": _ACCOUNT_ID}
+    any_json = {
+        "description": "the account's data / what was deleted and kept",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    account_op = {"security": [{"bearer": []}], "parameters": [account_param, site_param]}
+    return {
+        "/v1/admin/request-metrics": {
+            "get": {
+                "summary": "CCPA §7102 request metrics for a calendar year, from the audit trail",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    site_param,
+                    {
+                        "name": "year",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": "^[0-9]{4}$"},
+                    },
+                ],
+                "responses": {
+                    "200": _json("RequestMetrics", "per request type and channel"),
+                    **_ADMIN_ERRORS,
+                    **_errors(400, 404, 503),
+                },
+            }
+        },
+        "/v1/admin/accounts/link": _admin_post(
+            "Link a device to a logged-in account (an opt-out on any linked device covers the account)",
+            "LinkRequest",
+            "LinkAnswer",
+        ),
+        "/v1/admin/accounts/unlink": _admin_post("Unlink a device from an account", "LinkRequest", "LinkAnswer"),
+        "/v1/admin/accounts/{account_id}": {
+            "get": account_op
+            | {
+                "summary": "Everything held about an account and its linked devices (records an access request)",
+                "responses": {"200": any_json, **_ADMIN_ERRORS, **_errors(400, 404, 503)},
+            },
+            "delete": account_op
+            | {
+                "summary": "Delete an account and its linked devices' data, keeping opt-outs as tombstones",
+                "responses": {"200": any_json, **_ADMIN_ERRORS, **_errors(400, 404, 503)},
+            },
+        },
+        "/v1/admin/agent-requests": _admin_post(
+            "An authorized agent's opt-out, access or deletion request for an account or a device",
+            "AgentRequest",
+            "AgentAnswer",
+        ),
+    }
 
 
 def _write_op(summary: str, schema: str) -> Schema:
@@ -229,12 +387,12 @@ def openapi_document() -> Schema:
                             "text/csv": {"schema": {"type": "string"}},
                         },
                     },
-                    "401": _json("Error", "no or unknown admin key"),
-                    "403": _json("Error", "key not for this site"),
+                    **_ADMIN_ERRORS,
                     **_errors(400, 404),
                 },
             }
         },
+        **_admin_paths(),
         "/v1/me": {
             "get": {
                 "summary": "A copy of everything held about this device (`download=1`: as a file)",

@@ -1,26 +1,44 @@
 """A person's rights over their device's data: access (a copy of everything held) and deletion.
 
-The signed device token is the proof of possession. Deletion keeps the bare fact of an opt-out (a
-tombstone): deleting it would switch the sale back on. The export and the answers say so.
+The signed device token is the proof of possession (or, for an authorized agent, the site's admin
+key plus the token the person gave the agent). Deletion keeps the bare fact of an opt-out (a
+tombstone): deleting it would switch the sale back on. The export and the answers say so. Each
+request is recorded in the audit trail (CCPA regs §7101), in the same atomic step as its effect.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from consent_service.errors import ApiError
+from consent_service.model import Agent
 from consent_service.service import Visitor
-from consent_service.store import Store, StoreUnavailable, parse_record
-from consent_service.vocab import ErrorCode
+from consent_service.store import Store, StoreUnavailable, parse_record, request_fields
+from consent_service.vocab import ErrorCode, RequestType, Source
 
 TOMBSTONE_NOTE = (
     "Deleting your data keeps only the fact that you opted out of the sale or sharing of your personal "
     "information (and any Global Privacy Control signal), without any other detail: deleting that too would "
     "switch the sale back on. Earlier audit entries can no longer be tied to this device."
 )
-_FIELDS = {"ct": "created", "ut": "updated", "g1": "gpc_first_seen", "del": "deleted"}
+_FIELDS = {"ct": "created", "ut": "updated", "g1": "gpc_first_seen", "del": "deleted", "al": "linked_to_account"}
 _PLAIN = {"pv": "policy_version", "src": "source", "rm": "regime", "rg": "region", "dc": "device_class"}
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """Who asked and when: the person through the site (`api`) or an authorized agent."""
+
+    now_ms: int
+    source: Source = Source.API
+    agent: Agent | None = None
+    received_ms: int | None = None
+
+    def fields(self, kind: RequestType) -> dict[str, str]:
+        return request_fields(kind, received_ms=self.received_ms, agent=self.agent)
 
 
 class Rights:
@@ -28,30 +46,60 @@ class Rights:
         self._store = store
         self._timeout_s = timeout_s
 
-    async def access(self, visitor: Visitor) -> dict[str, Any]:
+    async def access(self, visitor: Visitor, asked: Asked | None = None) -> dict[str, Any]:
+        """`asked`: who asked and when (default: the person, now)."""
         device_id = _device(visitor)
+        asked = asked or Asked(now_ms=visitor.now_ms)
         try:
-            raw, history = await self._store.export(visitor.site.id, device_id, self._timeout_s)
+            held = await self._store.access(
+                visitor.site.id,
+                device_id,
+                now_ms=visitor.now_ms,
+                source=asked.source,
+                extra=asked.fields(RequestType.ACCESS),
+                timeout_s=self._timeout_s,
+            )
+            account = held.record.get("acct")
+            account_opted_out = account is not None and await self._store.accounts.opted_out(
+                visitor.site.id, account, self._timeout_s
+            )
         except StoreUnavailable:
-            raise _unavailable() from None
+            raise unavailable() from None
         return {
             "site": visitor.site.id,
-            "record": _record_view(raw) if raw else None,
-            "history": [_history_view(entry) for entry in history],
-            "account": None,  # account linking: not held for this device
+            "record": record_view(held.record) if held.record else None,
+            "history": [history_view(entry) for entry in held.history],
+            "account": {"linked": True, "account_opted_out": account_opted_out} if account else None,
             "note": "This is everything this service holds about this browser for this site. " + TOMBSTONE_NOTE,
         }
 
-    async def erase(self, visitor: Visitor) -> dict[str, Any]:
+    async def erase(self, visitor: Visitor, asked: Asked | None = None) -> dict[str, Any]:
         device_id = _device(visitor)
+        site = visitor.site.id
+        asked = asked or Asked(now_ms=visitor.now_ms)
         try:
-            kept = await self._store.erase(visitor.site.id, device_id, visitor.now_ms, self._timeout_s)
+            # Read first (with the linked account), so an account-wide opt-out survives as a tombstone.
+            record = await self._store.get(site, device_id, self._timeout_s)
+            erased = await self._store.erase(
+                site,
+                device_id,
+                visitor.now_ms,
+                self._timeout_s,
+                account_opted_out=record is not None and record.account_opted_out,
+                source=asked.source,
+                extra=asked.fields(RequestType.DELETE),
+            )
         except StoreUnavailable:
-            raise _unavailable() from None
+            raise unavailable() from None
+        if erased.account is not None:
+            # The account's list of devices: a leftover entry only makes a later account request
+            # visit a device that holds nothing, so a failure here is not worth failing the request.
+            with contextlib.suppress(StoreUnavailable):
+                await self._store.accounts.remove_device(site, erased.account, device_id, self._timeout_s)
         return {
-            "site": visitor.site.id,
-            "deleted": kept is not None,
-            "kept": _record_view(kept) if kept else None,
+            "site": site,
+            "deleted": erased.found,
+            "kept": record_view(erased.tombstone) if erased.tombstone else None,
             "note": TOMBSTONE_NOTE,
         }
 
@@ -62,26 +110,27 @@ def _device(visitor: Visitor) -> str:
     return visitor.device[0]
 
 
-def _unavailable() -> ApiError:
+def unavailable() -> ApiError:
     return ApiError(ErrorCode.STORE_UNAVAILABLE, "storage is unavailable; please retry", retry_after=5)
 
 
-def _when(ms: str) -> str | None:
+def when(ms: str) -> str | None:
     return dt.datetime.fromtimestamp(int(ms) / 1000, dt.UTC).isoformat() if ms.isdigit() else None
 
 
-def _record_view(raw: dict[str, str]) -> dict[str, Any]:
-    """The record in words a person can read (the audit reference and internal markers left out)."""
+def record_view(raw: dict[str, str]) -> dict[str, Any]:
+    """The record in words a person can read (audit reference, account pseudonym and internal
+    markers left out: they identify nothing to the person and would only help link records)."""
     choices = parse_record(raw).choices  # the store's own reading of the choice fields
     view: dict[str, Any] = {
         "choices": {
-            pid: {"allowed": c.granted, "at": _when(str(c.at_ms)), "policy_version": c.policy_version}
+            pid: {"allowed": c.granted, "at": when(str(c.at_ms)), "policy_version": c.policy_version}
             for pid, c in sorted(choices.items())
         }
     }
     for name, value in sorted(raw.items()):
         if name in _FIELDS:
-            view[_FIELDS[name]] = _when(value)
+            view[_FIELDS[name]] = when(value)
         elif name in _PLAIN and value:
             view[_PLAIN[name]] = value
         elif name == "ao":
@@ -89,9 +138,9 @@ def _record_view(raw: dict[str, str]) -> dict[str, Any]:
     return view
 
 
-def _history_view(entry: dict[str, str]) -> dict[str, Any]:
-    return {
-        "at": _when(entry.get("t", "")),
+def history_view(entry: dict[str, str]) -> dict[str, Any]:
+    view = {
+        "at": when(entry.get("t", "")),
         "action": entry.get("a"),
         "source": entry.get("s"),
         "regime": entry.get("rm"),
@@ -100,3 +149,6 @@ def _history_view(entry: dict[str, str]) -> dict[str, Any]:
         "choices_after": entry.get("c"),
         "device_class": entry.get("dc"),
     }
+    if entry.get("ag"):
+        view["agent"] = entry["ag"]
+    return view

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from consent_service.decision import Context, decide_all, live_choices, sale_share_denied, should_prompt
+from consent_service.decision import (
+    Context,
+    account_opt_out_due,
+    decide_all,
+    live_choices,
+    own_opt_out,
+    sale_share_denied,
+    should_prompt,
+)
 from consent_service.errors import ApiError
 from consent_service.iab import parsed_sections, privacy_strings
 from consent_service.identity import DeviceTokens, new_device_id
@@ -24,9 +32,9 @@ from consent_service.presentation import consent_mode, purpose_view
 from consent_service.regions import is_us
 from consent_service.signals import device_class
 from consent_service.sites import Site
-from consent_service.store import Change, Store, StoreUnavailable
+from consent_service.store import Change, Store, StoreUnavailable, request_fields
 from consent_service.texts import texts_for
-from consent_service.vocab import Action, DeviceClass, ErrorCode, Regime, Source
+from consent_service.vocab import Action, DeviceClass, ErrorCode, Regime, RequestType, Source
 
 RETRY_AFTER_S = 5
 TOKEN_RESIGN_AFTER_S = 86_400  # re-sign (and so slide the cookie) at most once a day
@@ -115,15 +123,19 @@ class ConsentService:
                 record = await self._store.get(visitor.site.id, visitor.device[0], self._read_timeout_s)
             except StoreUnavailable:
                 unavailable = True
-        if unavailable or not self._write_due(visitor, record) or visitor.device_class is DeviceClass.BOT:
+        if unavailable or visitor.device_class is DeviceClass.BOT:
             return _Seen(record, unavailable)
+        if not self._write_due(visitor, record):
+            return _Seen(record, False, deferred=self._carry_to_account(visitor, record))
         if visitor.gpc_now and (record is None or record.gpc_first_seen_ms is None):
             budget = self._read_timeout_s - (time.monotonic() - started)
             record, token = await self._record_first_sighting(visitor, record, budget)
-            return _Seen(record, False, token)
+            return _Seen(record, False, token, self._carry_to_account(visitor, record))
         assert visitor.device is not None  # a refresh is only due for a known record
+        assert record is not None
         device_id = visitor.device[0]
-        return _Seen(record, False, self._fresh_token(visitor, device_id), partial(self._refresh, visitor, device_id))
+        refresh = partial(self._refresh, visitor, device_id, record)
+        return _Seen(record, False, self._fresh_token(visitor, device_id), refresh)
 
     async def consent(
         self,
@@ -131,8 +143,11 @@ class ConsentService:
         action: Action,
         choices: Mapping[str, bool],
         source: Source,
+        *,
         policy_version: str | None = None,
+        audit_extra: Mapping[str, str] | None = None,
     ) -> Outcome:
+        """Record a choice. `audit_extra`: request fields for its audit entry (an agent's request)."""
         site = visitor.site
         if action is Action.REJECT_ALL:
             choices = dict.fromkeys(site.optional_purposes, False)
@@ -147,17 +162,30 @@ class ConsentService:
             choices = {pid: v for pid, v in choices.items() if not site.purposes[pid].necessary}
             if not choices:
                 raise ApiError(ErrorCode.INVALID_BODY, "`choices` names no optional purpose: nothing to record")
-        return await self._write(visitor, action, choices, source, policy_version or site.policy_version)
+        if audit_extra is None:
+            audit_extra = request_fields(_request_type(visitor, action, choices))
+        version = policy_version or site.policy_version
+        return await self._write(visitor, action, choices, source, policy_version=version, audit_extra=audit_extra)
 
     async def _write(
-        self, visitor: Visitor, action: Action, choices: Mapping[str, bool], source: Source, policy_version: str
+        self,
+        visitor: Visitor,
+        action: Action,
+        choices: Mapping[str, bool],
+        source: Source,
+        *,
+        policy_version: str,
+        audit_extra: Mapping[str, str],
     ) -> Outcome:
         if visitor.device_class is DeviceClass.BOT:
             # Bots get the answer their choice would give, but nothing is stored or issued for them.
             return self._answer(visitor, _unstored(visitor, choices, policy_version), visitor.site.purposes, None)
         device_id = visitor.device[0] if visitor.device else new_device_id()
-        change = self._change(
-            visitor, device_id, choices=choices, action=action, source=source, policy_version=policy_version
+        change = dataclasses.replace(
+            self._change(
+                visitor, device_id, choices=choices, action=action, source=source, policy_version=policy_version
+            ),
+            audit_extra=audit_extra,
         )
         try:
             applied = await self._store.apply(change, self._write_timeout_s)
@@ -167,8 +195,11 @@ class ConsentService:
                 "consent storage is unavailable; nothing was recorded, please retry",
                 retry_after=RETRY_AFTER_S,
             ) from None
+        record = applied.record
+        if record is not None and record.account is not None:
+            record = await self._with_account(visitor, record)
         # Re-signed on every write: the cookie's lifetime slides with the visitor's activity.
-        outcome = self._answer(visitor, applied.record, visitor.site.purposes, self._tokens.sign(device_id))
+        outcome = self._answer(visitor, record, visitor.site.purposes, self._tokens.sign(device_id))
         outcome.body["gpp_parsed"] = parsed_sections(outcome.body["gpp"])
         return outcome
 
@@ -193,10 +224,45 @@ class ConsentService:
             return record, None
         return applied.record or record, self._fresh_token(visitor, device_id)
 
-    async def _refresh(self, visitor: Visitor, device_id: str) -> None:
-        """After the answer: slide the TTL and note a repeated GPC sighting; best effort."""
+    async def _refresh(self, visitor: Visitor, device_id: str, record: DeviceRecord) -> None:
+        """After the answer: slide the TTL and note a repeated GPC sighting; best effort. A linked
+        account's lifetime slides too, and a device opt-out it lacks is carried over."""
         with contextlib.suppress(StoreUnavailable):
             await self._store.apply(self._change(visitor, device_id), self._write_timeout_s)
+            if record.account is not None:
+                await self._store.accounts.touch(visitor.site.id, record.account, self._write_timeout_s)
+        if (carry := self._carry_to_account(visitor, record)) is not None:
+            await carry()
+
+    def _carry_to_account(self, visitor: Visitor, record: DeviceRecord | None) -> Callable[[], Awaitable[None]] | None:
+        """The account-wide opt-out to write after the answer, when this linked device opted out (or
+        sends GPC) and its account has not yet; None when nothing is due."""
+        ctx = Context(visitor.site, visitor.regime, record, visitor.gpc_now, visitor.now_ms)
+        if record is None or record.account is None or not account_opt_out_due(ctx):
+            return None
+        return partial(self._account_opt_out, visitor, record.account)
+
+    async def _account_opt_out(self, visitor: Visitor, account: str) -> None:
+        """Best effort: a failure is retried at the device's next visit (account_opt_out_due)."""
+        with contextlib.suppress(StoreUnavailable):
+            await self._store.accounts.opt_out(
+                visitor.site.id, account, now_ms=visitor.now_ms, source=Source.ACCOUNT, timeout_s=self._write_timeout_s
+            )
+
+    async def _with_account(self, visitor: Visitor, record: DeviceRecord) -> DeviceRecord:
+        """A linked device's record after a write, with its account's opt-out state: this device's
+        own opt-out is carried to the account at once; otherwise the account is read. An account that
+        cannot be read counts as opted out (fail closed), as on the decision path."""
+        assert record.account is not None
+        ctx = Context(visitor.site, visitor.regime, record, visitor.gpc_now, visitor.now_ms)
+        if own_opt_out(ctx):
+            await self._account_opt_out(visitor, record.account)
+            return dataclasses.replace(record, account_opted_out=True)
+        try:
+            opted_out = await self._store.accounts.opted_out(visitor.site.id, record.account, self._write_timeout_s)
+        except StoreUnavailable:
+            opted_out = True
+        return dataclasses.replace(record, account_opted_out=opted_out)
 
     def _fresh_token(self, visitor: Visitor, device_id: str) -> str | None:
         if visitor.device is None or visitor.now_ms // 1000 - visitor.device[1] >= TOKEN_RESIGN_AFTER_S:
@@ -273,6 +339,16 @@ def _unstored(visitor: Visitor, choices: Mapping[str, bool], policy_version: str
     """The record a choice would make, for answering a bot without storing anything."""
     made = {pid: Choice(granted, visitor.now_ms, policy_version) for pid, granted in choices.items()}
     return DeviceRecord(choices=made, gpc_first_seen_ms=visitor.now_ms if visitor.gpc_now else None)
+
+
+def _request_type(visitor: Visitor, action: Action, choices: Mapping[str, bool]) -> RequestType | None:
+    """Whether a change is an opt-out request in the sense of the CCPA's records and metrics: the
+    one-click opt-out always; elsewhere a refusal of a sale/share purpose where the law is an
+    opt-out law (in opt_in regions, declining is not a request but the absence of consent)."""
+    if action is Action.OPT_OUT:
+        return RequestType.OPT_OUT
+    refuses = any(not granted and visitor.site.purposes[p].sale_share for p, granted in choices.items())
+    return RequestType.OPT_OUT if refuses and visitor.regime is not Regime.OPT_IN else None
 
 
 def _check_purposes(site: Site, purposes: Iterable[str]) -> None:

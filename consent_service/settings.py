@@ -48,6 +48,7 @@ class Settings:
     log_level: str = "info"
     demo_enabled: bool = True  # GET /demo, and its ?region= override for the bundled demo site
     admin_keys: tuple[tuple[str, frozenset[str]], ...] = ()  # (key, sites it may act for; "*" = all)
+    audit_trim_interval_s: int = 3600  # how often audit entries past retention are trimmed (0: never)
 
     @property
     def region_header_pairs(self) -> tuple[tuple[str, str | None], ...]:
@@ -91,6 +92,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         public_origin=(env.get("CONSENT_PUBLIC_ORIGIN") or "").rstrip("/").lower() or None,
         log_level=_choice(env, "CONSENT_LOG_LEVEL", d.log_level, ("critical", "error", "warning", "info", "debug")),
         admin_keys=_admin_keys(env.get("CONSENT_ADMIN_KEYS")),
+        audit_trim_interval_s=_int(env, "CONSENT_AUDIT_TRIM_INTERVAL_S", d.audit_trim_interval_s, 0, 86_400),
         demo_enabled=_choice(env, "CONSENT_DEMO", "on", ("on", "off", "true", "false", "1", "0"))
         in ("on", "true", "1"),
     )

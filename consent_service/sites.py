@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from consent_service.notice import Notice, parse_notice
 from consent_service.regions import is_valid_region
 from consent_service.texts import TEXT_KEYS
 from consent_service.vocab import PurposeKind, Regime
@@ -61,6 +62,7 @@ class Site:
     mspa_signatory: bool = False
     consent_lifetime_days: int = 365  # an opt-in consent lapses after this; opt-outs never do
     texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # UI text overrides per language
+    notice: Notice | None = None  # the privacy notice published at /privacy/{site}/notice
 
     @property
     def has_sale_share(self) -> bool:
@@ -124,6 +126,7 @@ _SITE_KEYS = {
     "mspa_signatory",
     "consent_lifetime_days",
     "texts",
+    "notice",
 }
 _PURPOSE_KEYS = {"id", "kind", "sale_share", "text", "cookies"}
 
@@ -156,6 +159,7 @@ def _parse_site(v: _Validator, raw: dict[str, Any], where: str) -> Site:
         mspa_signatory=v.boolean(raw, "mspa_signatory", where, default=False),
         consent_lifetime_days=v.int_range(raw, "consent_lifetime_days", where, (1, 3650), default=365),
         texts=_parse_ui_texts(v, raw.get("texts", {}), f"{where}.texts"),
+        notice=parse_notice(v, raw["notice"], f"{where}.notice", purposes) if "notice" in raw else None,
     )
 
 

@@ -6,6 +6,7 @@ sizes. Whether a site or purpose exists is checked later, against the configurat
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,10 +16,14 @@ from starlette.datastructures import QueryParams
 
 from consent_service.errors import ApiError
 from consent_service.signals import gpc_signal
-from consent_service.vocab import Action, ErrorCode, Source
+from consent_service.vocab import Action, ErrorCode, RequestType, Source
 
 MAX_ID_LENGTH = 64
 MAX_PURPOSES = 32
+MAX_ACCOUNT_ID_LENGTH = 256  # hashed, never stored: any string the site uses, within reason
+MAX_AGENT_TEXT = 128  # an agent's name and reference are stored and exported: short and printable
+MAX_TOKEN_TEXT = 256
+MAX_RECEIVED_AGE_MS = 366 * 86_400_000  # a request older than a year would be long overdue
 CLIENT_ACTIONS = (Action.ACCEPT_ALL, Action.REJECT_ALL, Action.CUSTOM)
 CLIENT_SOURCES = (Source.BANNER, Source.API)
 
@@ -96,6 +101,89 @@ def parse_opt_out(body: dict[str, Any]) -> OptOutBody:
     return OptOutBody(
         site=_site(body), source=Source(_enum(body, "source", CLIENT_SOURCES) or Source.API), gpc=_bool(body, "gpc")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LinkBody:
+    site: str
+    account_id: str
+    device: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentBody:
+    site: str
+    account_id: str | None
+    device: str | None
+    type: RequestType
+    agent: str
+    reference: str
+    received_ms: int | None
+
+
+def parse_link(body: dict[str, Any]) -> LinkBody:
+    _no_unknown(body, {"site", "account_id", "device"})
+    return LinkBody(site=_site(body), account_id=_account_id(body.get("account_id")), device=_token(body.get("device")))
+
+
+def parse_agent_request(body: dict[str, Any], now_ms: int) -> AgentBody:
+    _no_unknown(body, {"site", "account_id", "device", "type", "agent", "reference", "received"})
+    account_id, device = body.get("account_id"), body.get("device")
+    if (account_id is None) == (device is None):
+        raise _invalid("exactly one of `account_id` and `device` is required")
+    return AgentBody(
+        site=_site(body),
+        account_id=None if account_id is None else _account_id(account_id),
+        device=None if device is None else _token(device),
+        type=RequestType(_member(body.get("type"), "type", tuple(RequestType))),
+        agent=_printable(body.get("agent"), "agent"),
+        reference=_printable(body.get("reference"), "reference"),
+        received_ms=_received(body.get("received"), now_ms),
+    )
+
+
+def parse_time(raw: str | None, name: str) -> int | None:
+    """Milliseconds since the epoch, or an ISO 8601 date or time (UTC when no offset is given)."""
+    if raw is None or raw == "":
+        return None
+    if raw.isdigit() and len(raw) <= 15:
+        return int(raw)
+    try:
+        parsed = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise _invalid(f"`{name}` must be an ISO 8601 date or time, or milliseconds since 1970") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+def _received(value: object, now_ms: int) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+        raise _invalid("`received` must be an ISO 8601 date or time")
+    received = parse_time(value, "received")
+    if received is None or not now_ms - MAX_RECEIVED_AGE_MS <= received <= now_ms + 300_000:
+        raise _invalid("`received` must be in the past year and not in the future")
+    return received
+
+
+def _account_id(value: object) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ACCOUNT_ID_LENGTH:
+        raise _invalid(f"`account_id` must be a string of 1–{MAX_ACCOUNT_ID_LENGTH} characters")
+    return value
+
+
+def _token(value: object) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_TOKEN_TEXT:
+        raise _invalid("`device` must be the device's token (a string)")
+    return value
+
+
+def _printable(value: object, name: str) -> str:
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= MAX_AGENT_TEXT or not value.isprintable():
+        raise _invalid(f"`{name}` must be printable text of 1–{MAX_AGENT_TEXT} characters")
+    return value.strip()
 
 
 def _site(body: dict[str, Any]) -> str:

@@ -46,6 +46,18 @@ class Action(StrEnum):
     CUSTOM = "custom"
     OPT_OUT = "opt_out"  # the one-click "Do Not Sell or Share" opt-out
     GPC = "gpc"  # a GPC signal seen for the first time
+    ACCESS = "access"  # a request for a copy of the data held
+    DELETE = "delete"  # a request to delete the data held
+    LINK = "link"  # a device linked to an account by the site's backend
+    UNLINK = "unlink"
+
+
+class RequestType(StrEnum):
+    """Privacy requests as the CCPA regulations count them (§7101 records, §7102 metrics)."""
+
+    OPT_OUT = "opt_out"  # opt-out of sale/sharing (any channel: GPC, banner or link, no-JS page, agent)
+    ACCESS = "access"
+    DELETE = "delete"
 
 
 class Source(StrEnum):

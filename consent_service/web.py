@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import datetime as dt
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,18 +14,21 @@ from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_service import demo, http, privacy_pages
+from consent_service import admin_routes, demo, http, privacy_pages
+from consent_service.accounts import AccountService
+from consent_service.agents import AgentRequests
 from consent_service.assets import BANNER, LONG_CACHE, SHORT_CACHE, Asset, load_asset, serve
-from consent_service.audit import audit_csv, audit_jsonl, audit_rows
 from consent_service.errors import ApiError
-from consent_service.identity import DeviceTokens, FormTokens
+from consent_service.identity import DeviceTokens, FormTokens, Pseudonyms
 from consent_service.keys import Keys
+from consent_service.maintenance import trim_audit_forever
+from consent_service.notice_page import Retention, render_notice
 from consent_service.openapi import openapi_document
 from consent_service.regions import regime_for
-from consent_service.rights import Rights
+from consent_service.rights import Asked, Rights
 from consent_service.service import ConsentService, Outcome, Visitor, now_ms
 from consent_service.settings import Settings
 from consent_service.signals import gpc_signal, negotiate_language, region_from_headers
@@ -47,11 +49,14 @@ class AppState:
     sites: SiteConfig
     tokens: DeviceTokens
     forms: FormTokens
+    pseudonyms: Pseudonyms
     banner: Asset
     demo_files: dict[str, Asset]
     store: Store | None = None
     service: ConsentService | None = None
     rights: Rights | None = None
+    accounts: AccountService | None = None
+    agents: AgentRequests | None = None
 
     @property
     def demo_site_active(self) -> bool:
@@ -63,12 +68,23 @@ class AppState:
         assert self.service is not None
         return self.store, self.service
 
+    def need_accounts(self) -> AccountService:
+        assert self.accounts is not None, "lifespan did not run"
+        return self.accounts
+
+    def site(self, site_id: str) -> Site:
+        site = self.sites.sites.get(site_id)
+        if site is None:
+            raise ApiError(ErrorCode.UNKNOWN_SITE, f"no site {site_id[:64]!r} is configured")
+        return site
+
 
 def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store | None = None) -> Starlette:
     """The ASGI app. Without a store, one is made from `settings.redis_url` at startup."""
     tokens = DeviceTokens(keys.signing, max_age_s=settings.cookie_max_age_days * 86_400)
     forms = FormTokens(keys.signing)
-    state = AppState(settings, sites, tokens, forms, load_asset(BANNER, JS_TYPE), demo.load_files())
+    pseudonyms = Pseudonyms(keys.pseudonym)
+    state = AppState(settings, sites, tokens, forms, pseudonyms, load_asset(BANNER, JS_TYPE), demo.load_files())
     if store is not None:
         _attach(state, store)
 
@@ -81,9 +97,14 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
                 state,
                 Store.from_url(settings.redis_url, _lifetimes(settings), timeout_s=settings.write_timeout_ms / 1000),
             )
+        trimmer = _start_trimmer(state)
         try:
             yield
         finally:
+            if trimmer is not None:
+                trimmer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await trimmer
             if owned and state.store is not None:
                 await state.store.close()
 
@@ -93,10 +114,12 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
         Route("/v1/opt-out", _bind(opt_out, state), methods=["POST"]),
         Route("/v1/sites/{site}/experience", _bind(experience, state), methods=["GET"]),
         Route("/v1/me", _bind(me, state), methods=["GET", "DELETE"]),
-        Route("/v1/admin/audit", _bind(admin_audit, state), methods=["GET"]),
+        *admin_routes.routes(_bind, state),
         Route("/v1/{rest:path}", _bind(preflight, state), methods=["OPTIONS"]),
         Route("/privacy/privacy.css", privacy_css, methods=["GET"]),
         Route("/privacy/{site}/opt-out", _bind(opt_out_page, state), methods=["GET", "POST"]),
+        Route("/privacy/{site}/notice", _bind(privacy_notice, state), methods=["GET"]),
+        Route("/privacy/{site}/data", _bind(privacy_data, state), methods=["GET", "POST"]),
         Route("/v1/banner.js", _bind(banner, state), methods=["GET"]),
         Route("/v1/banner.{digest}.js", _bind(banner, state), methods=["GET"]),
         Route("/.well-known/gpc.json", gpc_json, methods=["GET"]),
@@ -123,10 +146,33 @@ def _lifetimes(settings: Settings) -> Lifetimes:
 
 def _attach(state: AppState, store: Store) -> None:
     s = state.settings
+    write_s = s.write_timeout_ms / 1000
     state.store = store
-    state.rights = Rights(store, timeout_s=s.write_timeout_ms / 1000)
+    state.rights = Rights(store, timeout_s=write_s)
     state.service = ConsentService(
-        store, state.tokens, read_timeout_s=s.decision_timeout_ms / 1000, write_timeout_s=s.write_timeout_ms / 1000
+        store, state.tokens, read_timeout_s=s.decision_timeout_ms / 1000, write_timeout_s=write_s
+    )
+    state.accounts = AccountService(store, state.tokens, state.pseudonyms, timeout_s=write_s)
+    state.agents = AgentRequests(
+        store,
+        state.tokens,
+        state.service,
+        state.rights,
+        state.accounts,
+        retention_ms=_lifetimes(s).retention_ms,
+        timeout_s=write_s,
+    )
+
+
+def _start_trimmer(state: AppState) -> asyncio.Task[None] | None:
+    s = state.settings
+    if s.audit_trim_interval_s <= 0 or state.store is None:
+        return None
+    retention_ms = _lifetimes(s).retention_ms
+    return asyncio.create_task(
+        trim_audit_forever(
+            state.store, state.sites.sites, retention_ms, s.audit_trim_interval_s, s.write_timeout_ms / 1000
+        )
     )
 
 
@@ -155,7 +201,7 @@ async def consent(request: Request, state: AppState) -> Response:
     _check_origin(request, state, site)
     visitor = _visitor(request, state, site, body.gpc)
     _, service = state.ready()
-    outcome = await service.consent(visitor, body.action, body.choices, body.source, body.policy_version)
+    outcome = await service.consent(visitor, body.action, body.choices, body.source, policy_version=body.policy_version)
     return _respond(request, state, site, outcome)
 
 
@@ -193,54 +239,6 @@ async def me(request: Request, state: AppState) -> Response:
     return response
 
 
-def _admin(request: Request, state: AppState, site_id: str) -> Site:
-    """The admin key's check: 401 without a known key, 403 for a site the key is not for. Every key
-    is compared (in constant time), so the answer's timing says nothing about which one matched."""
-    given = http.headers_of(request).get("authorization", "")
-    scheme, _, key = given.partition(" ")
-    allowed: frozenset[str] | None = None
-    for known, sites in state.settings.admin_keys:
-        if hmac.compare_digest(key.encode(), known.encode()) and scheme.lower() == "bearer":
-            allowed = sites
-    if allowed is None:
-        raise ApiError(ErrorCode.UNAUTHORIZED, "an admin key is required: Authorization: Bearer <key>")
-    site = _site(state, site_id)
-    if "*" not in allowed and site.id not in allowed:
-        raise ApiError(ErrorCode.FORBIDDEN, f"this key may not act for site {site.id!r}")
-    return site
-
-
-async def admin_audit(request: Request, state: AppState) -> Response:
-    """The audit trail for a time range, streamed as JSON lines or CSV (nothing built up in memory)."""
-    query = request.query_params
-    site = _admin(request, state, query.get("site") or "")
-    start, end = _time_param(query.get("from"), 0), _time_param(query.get("to"), now_ms())
-    fmt = query.get("format") or "jsonl"
-    if fmt not in ("jsonl", "csv"):
-        raise ApiError(ErrorCode.INVALID_BODY, "`format` must be jsonl or csv")
-    store, _ = state.ready()
-    rows = audit_rows(store.audit(site.id, start, end, state.settings.write_timeout_ms / 1000))
-    body = audit_csv(rows) if fmt == "csv" else audit_jsonl(rows)
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
-    headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="audit-{site.id}.{fmt}"'}
-    return StreamingResponse(body, media_type=media, headers=headers)
-
-
-def _time_param(raw: str | None, default: int) -> int:
-    """Milliseconds since the epoch, or an ISO 8601 date or time (UTC when no offset is given)."""
-    if not raw:
-        return default
-    if raw.isdigit():
-        return int(raw)
-    try:
-        parsed = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(ErrorCode.INVALID_BODY, "`from`/`to` must be ISO 8601 or milliseconds") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return int(parsed.timestamp() * 1000)
-
-
 async def preflight(request: Request, state: AppState) -> Response:
     """CORS preflight: granted to the union of every site's origins (the POST then checks its own site)."""
     origin = http.headers_of(request).get("origin")
@@ -256,10 +254,7 @@ async def preflight(request: Request, state: AppState) -> Response:
 
 
 def _site(state: AppState, site_id: str) -> Site:
-    site = state.sites.sites.get(site_id)
-    if site is None:
-        raise ApiError(ErrorCode.UNKNOWN_SITE, f"no site {site_id[:64]!r} is configured")
-    return site
+    return state.site(site_id)
 
 
 def _check_origin(request: Request, state: AppState, site: Site) -> None:
@@ -372,7 +367,72 @@ async def _render_opt_out(
 
 def _opt_out_html(state: AppState, site: Site, language: str, **kwargs: Any) -> Response:
     csrf = state.forms.issue(site.id, "opt-out")
-    return privacy_pages.opt_out_page(site=site.id, language=language, overrides=site.texts, csrf=csrf, **kwargs)
+    return privacy_pages.opt_out_page(
+        site=site.id, language=language, overrides=site.texts, csrf=csrf, has_notice=site.notice is not None, **kwargs
+    )
+
+
+async def privacy_notice(request: Request, state: AppState) -> Response:
+    """The privacy notice, rendered from the same configuration (and settings) the decisions use."""
+    language = _language(request, request.query_params.get("lang"))
+    site = state.sites.sites.get(request.path_params["site"])
+    if site is None:
+        return privacy_pages.not_found_page(language, "unknown_site")
+    if site.notice is None:  # purposes alone lack the business's facts (categories, contact): no made-up notice
+        return privacy_pages.not_found_page(language, "notice_missing")
+    retention = Retention(opt_out_days=state.settings.retention_days, record_days=state.settings.record_ttl_days)
+    return privacy_pages.html_page(render_notice(site, site.notice, language, retention))
+
+
+async def privacy_data(request: Request, state: AppState) -> Response:
+    """This browser's record for the site without JavaScript: a download link and a deletion form."""
+    form = await _form_fields(request) if request.method == "POST" else {}
+    language = _language(request, form.get("lang") or request.query_params.get("lang"))
+    site = state.sites.sites.get(request.path_params["site"])
+    if site is None:
+        return privacy_pages.not_found_page(language, "unknown_site")
+    if request.method == "GET":
+        return _data_html(request, state, site, language)
+    if not _form_post_allowed(request, state, site, form.get("csrf"), "delete"):
+        return _data_html(request, state, site, language, status=403, problem="problem_form")
+    assert state.rights is not None, "lifespan did not run"
+    try:
+        visitor = _visitor(request, state, site, False)
+        answer = await state.rights.erase(visitor, Asked(now_ms=visitor.now_ms, source=Source.NO_JS_FORM))
+    except ApiError as error:
+        if error.code is ErrorCode.NOT_FOUND:  # no valid device token: nothing is held for this browser
+            return _data_html(request, state, site, language, outcome=privacy_pages.DataOutcome.NOTHING_HELD)
+        if error.code is not ErrorCode.STORE_UNAVAILABLE:
+            raise
+        retry = {"retry-after": str(error.retry_after or 5)}
+        return _data_html(request, state, site, language, status=503, problem="problem_store", headers=retry)
+    held = privacy_pages.DataOutcome.DELETED if answer["deleted"] else privacy_pages.DataOutcome.NOTHING_HELD
+    return _data_html(request, state, site, language, outcome=held)
+
+
+def _data_html(request: Request, state: AppState, site: Site, language: str, **kwargs: Any) -> Response:
+    _, device = http.device_token(request, state.tokens)
+    return privacy_pages.data_page(
+        site=site.id,
+        language=language,
+        overrides=site.texts,
+        csrf=state.forms.issue(site.id, "delete"),
+        has_device=device is not None,
+        has_notice=site.notice is not None,
+        **kwargs,
+    )
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    """A small urlencoded form's fields (first value of each), the body bounded like every other."""
+    form = parse_qs((await http.read_body(request)).decode("utf-8", "replace"), max_num_fields=10)
+    return {name: values[0] for name, values in form.items()}
+
+
+def _form_post_allowed(request: Request, state: AppState, site: Site, csrf: str | None, form: str) -> bool:
+    """A post of one of our own forms: its signed token, and no foreign (or `null`) Origin."""
+    origin = http.headers_of(request).get("origin")
+    return state.forms.valid(csrf, site.id, form) and http.origin_allowed(origin, frozenset(), request, state.settings)
 
 
 def _language(request: Request, requested: str | None) -> str:

@@ -43,6 +43,8 @@ def test_every_json_route_is_documented(client: TestClient) -> None:
         "/demo/{name}",
         "/privacy/privacy.css",
         "/privacy/{site}/opt-out",
+        "/privacy/{site}/notice",
+        "/privacy/{site}/data",
     }
     assert routes - not_json == documented
 

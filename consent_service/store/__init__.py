@@ -1,13 +1,32 @@
-"""The store: the only package that talks to Redis (records and their Lua write, a lean reader)."""
+"""The store: the only package that talks to Redis (device records, accounts, the audit trail, and a
+lean reader for the decision path)."""
 
+from consent_service.store.accounts import Account, Accounts, account_key
 from consent_service.store.records import (
     Applied,
     Change,
+    Erased,
+    Held,
     Lifetimes,
     Store,
-    StoreUnavailable,
     device_keys,
     parse_record,
 )
+from consent_service.store.trail import StoreUnavailable, Trail, request_fields
 
-__all__ = ["Applied", "Change", "Lifetimes", "Store", "StoreUnavailable", "device_keys", "parse_record"]
+__all__ = [
+    "Account",
+    "Accounts",
+    "Applied",
+    "Change",
+    "Erased",
+    "Held",
+    "Lifetimes",
+    "Store",
+    "StoreUnavailable",
+    "Trail",
+    "account_key",
+    "device_keys",
+    "parse_record",
+    "request_fields",
+]

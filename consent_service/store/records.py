@@ -6,12 +6,13 @@ site's writes spread over every shard):
 
     cs1:{<site>.<bucket>}:dev:<device id>   hash    the device's record (fields below)
     cs1:{<site>.<bucket>}:log:<device id>   stream  the device's own history (access requests)
-    cs1:{<site>.<bucket>}:audit             stream  the bucket's append-only audit trail
+    cs1:{<site>.<bucket>}:audit             stream  the bucket's append-only audit trail (trail.py)
 
 Record fields: `c:<purpose>` = "<1|0>:<ms>:<policy version>", `g1` GPC first seen (ms), `gd` GPC
 last seen (day number), `rf` last refresh (day number), `ar` random audit reference, `ct`/`ut`
 created/updated (ms), `pv` policy version, `src` source, `rg` region, `dc` device class,
-`ao` account opted out (seam for account linking).
+`acct`/`al` the linked account's pseudonym and when it was linked, `ao` the account's opt-out kept
+on a deleted device's tombstone, `del` when it was deleted, `lc` the last change id.
 
 Redis 6.2 commands only: the write is one Lua script (atomic, one round trip, Cluster-safe since
 its keys share a slot), which also extends TTLs without ever shortening them (no `EXPIRE GT`).
@@ -20,10 +21,10 @@ its keys share a slot), which also extends TTLs without ever shortening them (no
 from __future__ import annotations
 
 import asyncio
-import heapq
+import dataclasses
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,16 +33,20 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from consent_service.identity import BUCKETS, bucket_of
+from consent_service.identity import bucket_of
 from consent_service.model import DAY_MS, Choice, DeviceRecord
+from consent_service.store.accounts import Accounts, account_key
 from consent_service.store.reader import PipelinedReader, ReaderError
+from consent_service.store.trail import (
+    KEY_VERSION,
+    LUA_AUDIT,
+    REDIS_ERRORS,
+    StoreUnavailable,
+    Trail,
+    flat,
+    unavailable,
+)
 from consent_service.vocab import Action, DeviceClass, Regime, Source
-
-KEY_VERSION = "cs1"
-
-
-class StoreUnavailable(Exception):
-    """Redis could not answer in time; every Redis error is wrapped in this one type."""
 
 
 def record_key(site: str, device_id: str) -> str:
@@ -73,6 +78,22 @@ class Change:
     choices: Mapping[str, bool] = field(default_factory=dict)
     action: Action | None = None
     source: Source = Source.API
+    audit_extra: Mapping[str, str] = field(default_factory=dict)  # request fields for the action's entry
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """Everything held for one device: its record's raw fields and its history, oldest first."""
+
+    record: dict[str, str]
+    history: list[dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Erased:
+    tombstone: dict[str, str] | None  # the fields kept (an opt-out); None when nothing was kept
+    found: bool  # anything was held
+    account: str | None  # the account the device was linked to (its membership is the caller's to drop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +124,12 @@ class Store:
         self._redis = client
         self._reader = reader
         self._lifetimes = lifetimes
-        self._apply = client.register_script(_APPLY_LUA)
-        self._erase = client.register_script(_ERASE_LUA)
+        self._apply = client.register_script(LUA_AUDIT + _APPLY_LUA)
+        self._erase = client.register_script(LUA_AUDIT + _ERASE_LUA)
+        self._access = client.register_script(LUA_AUDIT + _ACCESS_LUA)
+        self._link = client.register_script(LUA_AUDIT + _LINK_LUA)
+        self.trail = Trail(client)
+        self.accounts = Accounts(client, lifetimes.retention_ms)
         self._clock_offset_ms = 0  # Redis's clock minus ours
         self._clock_checked = -CLOCK_RECHECK_S
 
@@ -134,83 +159,98 @@ class Store:
             return False
 
     async def get(self, site: str, device_id: str, timeout_s: float) -> DeviceRecord | None:
-        """The device's record in one command, or None when there is none."""
-        key = record_key(site, device_id)
+        """The device's record, or None when there is none. One command for an unlinked device; a
+        linked one also reads its account's record (another slot), so an account-wide opt-out is
+        seen at once and never depends on a fan-out to every device."""
+        deadline = time.monotonic() + timeout_s
+        raw = await self._hgetall(record_key(site, device_id), timeout_s)
+        if not raw:
+            return None
+        record = parse_record(raw)
+        if record.account is not None and not record.account_opted_out:
+            account = await self._hgetall(account_key(site, record.account), deadline - time.monotonic())
+            record = dataclasses.replace(record, account_opted_out="ao" in account)
+        return record
+
+    async def _hgetall(self, key: str, timeout_s: float) -> Mapping[Any, Any]:
         try:
-            raw: Mapping[Any, Any]
+            if timeout_s <= 0:
+                raise TimeoutError
             if self._reader is not None:
-                raw = await self._reader.hgetall(key, timeout_s)
-            else:
-                async with asyncio.timeout(timeout_s):
-                    raw = await self._redis.hgetall(key)
-        except (RedisError, ReaderError, OSError, TimeoutError) as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
-        return parse_record(raw) if raw else None
+                return await self._reader.hgetall(key, timeout_s)
+            async with asyncio.timeout(timeout_s):
+                return await self._redis.hgetall(key)
+        except (*REDIS_ERRORS, ReaderError) as exc:
+            raise unavailable(exc) from exc
 
-    async def export(self, site: str, device_id: str, timeout_s: float) -> tuple[dict[str, str], list[dict[str, str]]]:
-        """Everything held for a device (its record and its history), read in one round trip."""
-        record_key, log_key, _ = device_keys(site, device_id)
+    async def access(
+        self, site: str, device_id: str, *, now_ms: int, source: Source, extra: Mapping[str, str], timeout_s: float
+    ) -> Held:
+        """Everything held for a device, read in the same atomic step that records the access
+        request in the audit trail (and in the device's own history, when it has one)."""
+        lt = self._lifetimes
+        args: list[str | int] = [now_ms, now_ms - lt.retention_ms, site, lt.retention_ms, source, *flat(dict(extra))]
         try:
             async with asyncio.timeout(timeout_s):
-                pipe = self._redis.pipeline(transaction=False)  # both keys on one slot
-                pipe.hgetall(record_key)
-                pipe.xrange(log_key)
-                raw, history = await pipe.execute()
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
-        return dict(raw), [dict(fields) for _, fields in history]
+                raw, history = await self._access(keys=list(device_keys(site, device_id)), args=args)
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+        return Held(_pairs(raw), [_pairs(fields) for _, fields in history])
 
-    async def erase(self, site: str, device_id: str, now_ms: int, timeout_s: float) -> dict[str, str] | None:
+    async def erase(
+        self,
+        site: str,
+        device_id: str,
+        now_ms: int,
+        timeout_s: float,
+        *,
+        account_opted_out: bool = False,
+        source: Source = Source.API,
+        extra: Mapping[str, str] | None = None,
+    ) -> Erased:
         """Delete a device's history and personal fields in one atomic step, keeping only the bare
-        fact of an opt-out (a tombstone: deleting it would switch the sale back on). The audit
-        reference goes too, so earlier audit entries can no longer be tied to the device. Returns
-        the tombstone's fields, or None when nothing was held."""
-        keys = list(device_keys(site, device_id))
-        args: list[str | int] = [now_ms, self._lifetimes.retention_ms, now_ms - self._lifetimes.retention_ms, site]
+        fact of an opt-out (a tombstone: deleting it would switch the sale back on), including the
+        opt-out of the account it was linked to. The audit reference and the account link go too,
+        so earlier audit entries can no longer be tied to the device. The deletion is recorded."""
+        lt = self._lifetimes
+        args: list[str | int] = [
+            now_ms,
+            lt.retention_ms,
+            now_ms - lt.retention_ms,
+            site,
+            int(account_opted_out),
+            source,
+        ]
+        args += flat(dict(extra or {}))
         try:
             async with asyncio.timeout(timeout_s):
-                found, kept = await self._erase(keys=keys, args=args)
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
-        return dict(zip(kept[::2], kept[1::2], strict=True)) if found else None
+                found, kept, account = await self._erase(keys=list(device_keys(site, device_id)), args=args)
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+        return Erased(tombstone=_pairs(kept) or None, found=found == 1, account=account or None)
 
-    async def audit(self, site: str, from_ms: int, to_ms: int, timeout_s: float) -> AsyncIterator[dict[str, str]]:
-        """A site's audit entries in time order, merged from every bucket's stream without KEYS or
-        SCAN; at most AUDIT_PAGE entries per bucket are held at once, so memory stays bounded."""
-        keys = [f"{KEY_VERSION}:{{{site}.{bucket:04d}}}:audit" for bucket in range(BUCKETS)]
-        end = f"{to_ms}-18446744073709551615"
-        heads: list[tuple[tuple[int, int], int, dict[str, str]]] = []
-        pages: dict[int, list[tuple[str, dict[str, str]]]] = {}
-        first = await self._audit_pages([(i, f"{from_ms}-0") for i in range(len(keys))], keys, end, timeout_s)
-        for index, entries in first.items():
-            pages[index] = entries
-            _push(heads, index, pages)
-        while heads:
-            _, index, fields = heapq.heappop(heads)
-            yield fields
-            if not pages[index]:
-                more = await self._audit_pages([(index, "(" + fields["_id"])], keys, end, timeout_s)
-                pages[index] = more.get(index, [])
-            _push(heads, index, pages)
-
-    async def _audit_pages(
-        self, starts: list[tuple[int, str]], keys: list[str], end: str, timeout_s: float
-    ) -> dict[int, list[tuple[str, dict[str, str]]]]:
-        out: dict[int, list[tuple[str, dict[str, str]]]] = {}
-        for batch in range(0, len(starts), 128):
-            chunk = starts[batch : batch + 128]
-            try:
-                async with asyncio.timeout(timeout_s):
-                    pipe = self._redis.pipeline(transaction=False)
-                    for index, start in chunk:
-                        pipe.xrange(keys[index], start, end, count=AUDIT_PAGE)
-                    results = await pipe.execute()
-            except (RedisError, OSError, TimeoutError) as exc:
-                raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
-            for (index, _), entries in zip(chunk, results, strict=True):
-                if entries:
-                    out[index] = [(entry_id, dict(fields)) for entry_id, fields in entries]
-        return out
+    async def link(
+        self, site: str, device_id: str, account: str, now_ms: int, timeout_s: float, *, unlink: bool = False
+    ) -> tuple[str | None, DeviceRecord | None]:
+        """Link the device to an account (or unlink it from that account, only if linked to it),
+        recorded in the audit trail. Returns the account it was linked to before, and the device's
+        record after (None: no record)."""
+        lt = self._lifetimes
+        args: list[str | int] = [
+            now_ms,
+            lt.record_ttl_ms,
+            lt.retention_ms,
+            now_ms - lt.retention_ms,
+            site,
+            secrets.token_hex(8),
+        ]
+        try:
+            async with asyncio.timeout(timeout_s):
+                keys = list(device_keys(site, device_id))
+                before, raw = await self._link(keys=keys, args=[*args, account, "unlink" if unlink else "link"])
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+        return before or None, parse_record(_pairs(raw)) if raw else None
 
     async def apply(self, change: Change, timeout_s: float) -> Applied:
         """Write a change with its history and audit entries in one atomic step, or nothing at all.
@@ -222,12 +262,12 @@ class Store:
             async with asyncio.timeout(timeout_s):
                 deadline = await self._redis_deadline(timeout_s * DEADLINE_SHARE)
                 keys = list(device_keys(change.site, change.device_id))
-                status, gpc_new, flat = await self._apply(keys=keys, args=self._args(change, deadline))
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+                status, gpc_new, fields = await self._apply(keys=keys, args=self._args(change, deadline))
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
         if status == _TOO_LATE:
             raise StoreUnavailable("the write reached Redis after its deadline and was not applied")
-        record = parse_record(dict(zip(flat[::2], flat[1::2], strict=True))) if status != _NOTHING else None
+        record = parse_record(_pairs(fields)) if status != _NOTHING else None
         return Applied(record=record, gpc_first_seen_now=gpc_new == 1)
 
     async def _redis_deadline(self, budget_s: float) -> int:
@@ -260,26 +300,12 @@ class Store:
             change.site,
             deadline_ms,
             secrets.token_hex(8),
+            *flat(dict(change.audit_extra)),
             len(change.choices),
         ]
         for purpose, granted in change.choices.items():
             args += [purpose, int(granted)]
         return args
-
-
-AUDIT_PAGE = 200  # audit entries read per bucket at a time
-
-
-def _push(
-    heads: list[tuple[tuple[int, int], int, dict[str, str]]],
-    index: int,
-    pages: dict[int, list[tuple[str, dict[str, str]]]],
-) -> None:
-    """Put the next entry of bucket `index` (if any) on the merge heap, ordered by stream id."""
-    if pages.get(index):
-        entry_id, fields = pages[index].pop(0)
-        ms, _, seq = entry_id.partition("-")
-        heapq.heappush(heads, ((int(ms), int(seq or 0)), index, {**fields, "_id": entry_id}))
 
 
 def parse_record(raw: Mapping[Any, Any]) -> DeviceRecord:
@@ -298,7 +324,13 @@ def parse_record(raw: Mapping[Any, Any]) -> DeviceRecord:
         account_opted_out=raw.get("ao") == "1",
         refreshed_day=_int(raw.get("rf")),
         created_ms=_int(raw.get("ct")),
+        account=raw.get("acct") or None,
     )
+
+
+def _pairs(flat_list: list[str]) -> dict[str, str]:
+    """A Redis flat field/value list (as scripts return HGETALL) as a dict."""
+    return dict(zip(flat_list[::2], flat_list[1::2], strict=True))
 
 
 def _int(value: str | None) -> int | None:
@@ -309,7 +341,8 @@ def _int(value: str | None) -> int | None:
 # ARGV: 1 now_ms, 2 day, 3 record ttl ms, 4 retention ms, 5 provisional ttl ms, 6 stream min id (ms),
 #       7 new audit ref, 8 gpc seen (0/1), 9 policy version, 10 action ('' = none), 11 source,
 #       12 regime, 13 region, 14 device class, 15 site, 16 deadline (Redis clock, ms), 17 change id,
-#       18 number of choices, then purpose/granted pairs.
+#       18 number of audit fields for the action's entry, then name/value pairs (trail.flat), then
+#       the number of choices, then purpose/granted pairs.
 # Returns {status, 1 if GPC was first recorded now else 0, the record as a flat HGETALL list}.
 #
 # Timestamps are ordered by the sequence of writes, not by the callers' clocks (replicas' clocks
@@ -352,10 +385,12 @@ local function choices_now()
   table.sort(out)
   return table.concat(out, ',')
 end
-local function trail(action, source, stamp)
+local extra, choices_at = with_extra({}, 18)
+local function trail(action, source, stamp, more)
   local entry = {'t', ms(stamp), 'site', ARGV[15], 'ref', ref, 'a', action, 's', source, 'rm', ARGV[12],
                  'rg', ARGV[13], 'pv', ARGV[9], 'c', choices_now(), 'dc', ARGV[14]}
-  redis.call('XADD', audit, 'MINID', '~', ARGV[6], '*', unpack(entry))
+  for _, v in ipairs(more) do table.insert(entry, v) end
+  audit_append(audit, ARGV[6], tonumber(ARGV[4]), entry)
   redis.call('XADD', log, 'MINID', '~', ARGV[6], '*', unpack(entry))
 end
 -- GPC first: its first-seen time is written before any choice of the same request, and after
@@ -373,23 +408,23 @@ if ARGV[8] == '1' then
     end
     redis.call('HSET', dev, 'g1', ms(g1))
     gpc_new = 1
-    trail('gpc', 'gpc', g1)
+    trail('gpc', 'gpc', g1, {'rq', 'opt_out', 'ans', 'complied'})
   end
   redis.call('HSET', dev, 'gd', day)
 end
 local stamp = now
 if g1 and gpc_new == 0 and stamp <= g1 then stamp = g1 + 1 end
 if gpc_new == 1 then stamp = g1 end
-local n = tonumber(ARGV[18])
+local n = tonumber(ARGV[choices_at])
 for i = 0, n - 1 do
-  local purpose, granted = ARGV[19 + 2 * i], ARGV[20 + 2 * i]
+  local purpose, granted = ARGV[choices_at + 1 + 2 * i], ARGV[choices_at + 2 + 2 * i]
   redis.call('HSET', dev, 'c:' .. purpose, granted .. ':' .. ms(stamp) .. ':' .. ARGV[9])
 end
 redis.call('HSET', dev, 'rf', day)
 if ARGV[10] ~= '' then
   redis.call('HSET', dev, 'ut', ms(stamp), 'pv', ARGV[9], 'src', ARGV[11], 'rm', ARGV[12], 'rg', ARGV[13],
              'dc', ARGV[14])
-  trail(ARGV[10], ARGV[11], stamp)
+  trail(ARGV[10], ARGV[11], stamp, extra)
 end
 -- An opt-out is kept for the retention period; a device first seen by a GPC sighting only
 -- provisionally (until it comes back with its token); anything else for the record TTL.
@@ -398,7 +433,7 @@ if fresh and ARGV[10] == '' then ttl = tonumber(ARGV[5]) end
 local flat = redis.call('HGETALL', dev)
 for i = 1, #flat, 2 do
   local name, value = flat[i], flat[i + 1]
-  if name == 'ao' or (string.sub(name, 1, 2) == 'c:' and string.sub(value, 1, 1) == '0') then
+  if name == 'ao' or name == 'acct' or (string.sub(name, 1, 2) == 'c:' and string.sub(value, 1, 1) == '0') then
     ttl = tonumber(ARGV[4])
   end
 end
@@ -411,11 +446,13 @@ return {1, gpc_new, flat}
 """
 
 
-# KEYS: record, history, audit. ARGV: 1 now_ms, 2 retention ms, 3 stream min id, 4 site.
-# Returns {1 if anything was held else 0, the tombstone as a flat list}.
+# KEYS: record, history, audit. ARGV: 1 now_ms, 2 retention ms, 3 stream min id, 4 site, 5 the linked
+# account had opted out (0/1), 6 source, 7 number of request fields for the entry, then name/value pairs.
+# Returns {1 if anything was held else 0, the tombstone as a flat list, the account it was linked to}.
 _ERASE_LUA = """
 local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('EXISTS', dev) == 0 and redis.call('EXISTS', log) == 0 then return {0, {}} end
+local found = redis.call('EXISTS', dev) + redis.call('EXISTS', log) > 0
+local account = redis.call('HGET', dev, 'acct') or ''
 local kept = {}
 local flat = redis.call('HGETALL', dev)
 for i = 1, #flat, 2 do
@@ -426,6 +463,11 @@ for i = 1, #flat, 2 do
     table.insert(kept, value)
   end
 end
+-- The account's opt-out covered this device: its bare fact stays, without the link to the account.
+if ARGV[5] == '1' and redis.call('HGET', dev, 'ao') ~= '1' then
+  table.insert(kept, 'ao')
+  table.insert(kept, '1')
+end
 redis.call('DEL', dev, log)
 if #kept > 0 then
   table.insert(kept, 'del')
@@ -434,7 +476,53 @@ if #kept > 0 then
   redis.call('PEXPIRE', dev, tonumber(ARGV[2]))
 end
 -- The deletion itself is recorded, without any reference to the device.
-redis.call('XADD', audit, 'MINID', '~', ARGV[3], '*', 't', ARGV[1], 'site', ARGV[4], 'ref', '', 'a', 'delete',
-           's', 'api', 'tomb', #kept > 0 and '1' or '0')
-return {1, kept}
+local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', '', 'a', 'delete', 's', ARGV[6], 'tomb', #kept > 0 and '1' or '0'}
+audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 7))
+return {found and 1 or 0, kept, account}
+"""
+
+
+# KEYS: record, history, audit. ARGV: 1 now_ms, 2 stream min id, 3 site, 4 retention ms, 5 source, 6 number
+# of request fields, then name/value pairs. Returns {the record as a flat list, the history (XRANGE)}.
+_ACCESS_LUA = """
+local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
+local record = redis.call('HGETALL', dev)
+local history = redis.call('XRANGE', log, '-', '+')
+local ref = redis.call('HGET', dev, 'ar') or ''
+local entry = with_extra({'t', ARGV[1], 'site', ARGV[3], 'ref', ref, 'a', 'access', 's', ARGV[5]}, 6)
+audit_append(audit, ARGV[2], tonumber(ARGV[4]), entry)
+if #record > 0 then
+  redis.call('XADD', log, 'MINID', '~', ARGV[2], '*', unpack(entry))
+end
+return {record, history}
+"""
+
+
+# KEYS: record, history, audit. ARGV: 1 now_ms, 2 record ttl ms, 3 retention ms, 4 stream min id,
+# 5 site, 6 new audit reference, 7 the account's pseudonym, 8 'link' or 'unlink' (only from that account).
+# Returns {the account linked before ('' = none), the record as a flat list ({} = none)}.
+_LINK_LUA = """
+local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
+local before = redis.call('HGET', dev, 'acct') or ''
+local unlink = ARGV[8] == 'unlink'
+if (before == ARGV[7]) ~= unlink then
+  return {before, redis.call('HGETALL', dev)}  -- nothing to change: nothing recorded
+end
+local now = ARGV[1]
+local fresh = redis.call('EXISTS', dev) == 0
+if unlink then
+  redis.call('HDEL', dev, 'acct', 'al')
+else
+  if fresh then redis.call('HSET', dev, 'ar', ARGV[6], 'ct', now) end
+  redis.call('HSET', dev, 'acct', ARGV[7], 'al', now)
+end
+local entry = {'t', now, 'site', ARGV[5], 'ref', redis.call('HGET', dev, 'ar'), 'a', ARGV[8], 's', 'account'}
+audit_append(audit, ARGV[4], tonumber(ARGV[3]), entry)
+redis.call('XADD', log, 'MINID', '~', ARGV[4], '*', unpack(entry))
+-- A linked record lives as long as the audit (the account may opt out through another device).
+for key, keep in pairs({[dev] = tonumber(ARGV[unlink and 2 or 3]), [log] = tonumber(ARGV[3])}) do
+  local current = redis.call('PTTL', key)
+  if current == -1 or (current >= 0 and current < keep) then redis.call('PEXPIRE', key, keep) end
+end
+return {before, redis.call('HGETALL', dev)}
 """

@@ -1,0 +1,147 @@
+"""Routes for the site's backend and the privacy team, under `/v1/admin/`, behind admin keys.
+
+`Authorization: Bearer <key>`: keys come from the environment, each allowed for listed sites;
+every key is compared in constant time; 401 without a known key, 403 for another site's data, and
+nothing is read or written on a refusal. Parsing and HTTP only: the rules live in accounts.py,
+agents.py, rights.py and request_metrics.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from consent_service import http
+from consent_service.audit import audit_csv, audit_jsonl, audit_rows
+from consent_service.errors import ApiError
+from consent_service.request_metrics import request_metrics, year_range
+from consent_service.rights import Asked
+from consent_service.service import now_ms
+from consent_service.sites import Site
+from consent_service.validation import parse_agent_request, parse_link, parse_time
+from consent_service.vocab import ErrorCode
+
+if TYPE_CHECKING:
+    from consent_service.web import AppState
+
+MIN_YEAR, MAX_YEAR = 2020, 2100
+
+
+def routes(bind: Callable[[Any, AppState], Any], state: AppState) -> list[Route]:
+    """`bind` is web's (handler, state) → endpoint."""
+    return [
+        Route("/v1/admin/audit", bind(audit, state), methods=["GET"]),
+        Route("/v1/admin/request-metrics", bind(metrics, state), methods=["GET"]),
+        Route("/v1/admin/accounts/link", bind(link, state), methods=["POST"]),
+        Route("/v1/admin/accounts/unlink", bind(unlink, state), methods=["POST"]),
+        Route("/v1/admin/accounts/{account_id}", bind(account, state), methods=["GET", "DELETE"]),
+        Route("/v1/admin/agent-requests", bind(agent_request, state), methods=["POST"]),
+    ]
+
+
+def _key_sites(request: Request, state: AppState) -> frozenset[str]:
+    """The sites the request's admin key may act for; 401 without a known key. Every key is compared
+    (in constant time), so the answer's timing says nothing about which one matched."""
+    scheme, _, key = http.headers_of(request).get("authorization", "").partition(" ")
+    allowed: frozenset[str] | None = None
+    for known, sites in state.settings.admin_keys:
+        if hmac.compare_digest(key.encode(), known.encode()) and scheme.lower() == "bearer":
+            allowed = sites
+    if allowed is None:
+        raise ApiError(ErrorCode.UNAUTHORIZED, "an admin key is required: Authorization: Bearer <key>")
+    return allowed
+
+
+def _for_site(allowed: frozenset[str], state: AppState, site_id: str) -> Site:
+    site = state.site(site_id)
+    if "*" not in allowed and site.id not in allowed:
+        raise ApiError(ErrorCode.FORBIDDEN, f"this key may not act for site {site.id!r}")
+    return site
+
+
+def authorized(request: Request, state: AppState, site_id: str) -> Site:
+    """401 without a known key, 404 for an unknown site, 403 for a site the key is not for."""
+    return _for_site(_key_sites(request, state), state, site_id)
+
+
+async def _authorized_body(request: Request, state: AppState) -> tuple[Site, dict[str, Any]]:
+    """The key is checked before the body is read: a refused caller's body is never parsed."""
+    allowed = _key_sites(request, state)
+    body = await http.read_json_object(request)
+    site_id = body.get("site")
+    if not isinstance(site_id, str) or not site_id:
+        raise ApiError(ErrorCode.INVALID_BODY, "`site` is required and must be a string")
+    return _for_site(allowed, state, site_id[:64]), body
+
+
+async def audit(request: Request, state: AppState) -> Response:
+    """The audit trail for a time range, streamed as JSON lines or CSV (nothing built up in memory)."""
+    query = request.query_params
+    site = authorized(request, state, query.get("site") or "")
+    start = parse_time(query.get("from"), "from") or 0
+    end = parse_time(query.get("to"), "to") or now_ms()
+    fmt = query.get("format") or "jsonl"
+    if fmt not in ("jsonl", "csv"):
+        raise ApiError(ErrorCode.INVALID_BODY, "`format` must be jsonl or csv")
+    store, _ = state.ready()
+    rows = audit_rows(store.trail.read(site.id, start, end, state.settings.write_timeout_ms / 1000))
+    body = audit_csv(rows) if fmt == "csv" else audit_jsonl(rows)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="audit-{site.id}.{fmt}"'}
+    return StreamingResponse(body, media_type=media, headers=headers)
+
+
+async def metrics(request: Request, state: AppState) -> Response:
+    """§7102 request metrics for a calendar year (default: the current one)."""
+    query = request.query_params
+    site = authorized(request, state, query.get("site") or "")
+    raw_year = query.get("year") or str(dt.datetime.now(dt.UTC).year)
+    if not raw_year.isdigit() or not MIN_YEAR <= int(raw_year) <= MAX_YEAR:
+        raise ApiError(ErrorCode.INVALID_BODY, f"`year` must be a year from {MIN_YEAR} to {MAX_YEAR}")
+    year = int(raw_year)
+    store, _ = state.ready()
+    start, end = year_range(year)
+    entries = store.trail.read(site.id, start, end, state.settings.write_timeout_ms / 1000)
+    return http.json_response(await request_metrics(site.id, year, entries), 200, http.NO_STORE)
+
+
+async def link(request: Request, state: AppState) -> Response:
+    site, body = await _authorized_body(request, state)
+    parsed = parse_link(body)
+    answer = await state.need_accounts().link(site, parsed.account_id, parsed.device, now_ms())
+    return http.json_response(answer, 200, http.NO_STORE)
+
+
+async def unlink(request: Request, state: AppState) -> Response:
+    site, body = await _authorized_body(request, state)
+    parsed = parse_link(body)
+    answer = await state.need_accounts().unlink(site, parsed.account_id, parsed.device, now_ms())
+    return http.json_response(answer, 200, http.NO_STORE)
+
+
+async def account(request: Request, state: AppState) -> Response:
+    """An account's data (GET) or its deletion (DELETE), after the site verified the person."""
+    site = authorized(request, state, request.query_params.get("site") or "")
+    account_id = request.path_params["account_id"]
+    if not 0 < len(account_id) <= 256:
+        raise ApiError(ErrorCode.INVALID_BODY, "the account id must be 1–256 characters")
+    accounts, asked = state.need_accounts(), Asked(now_ms=now_ms())
+    if request.method == "DELETE":
+        answer = await accounts.erase(site, account_id, asked)
+    else:
+        answer = await accounts.access(site, account_id, asked)
+    return http.json_response(answer, 200, http.NO_STORE)
+
+
+async def agent_request(request: Request, state: AppState) -> Response:
+    site, body = await _authorized_body(request, state)
+    now = now_ms()
+    parsed = parse_agent_request(body, now)
+    assert state.agents is not None, "lifespan did not run"
+    return http.json_response(await state.agents.handle(site, parsed, now), 200, http.NO_STORE)

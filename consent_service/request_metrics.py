@@ -1,0 +1,121 @@
+"""Yearly request metrics (CCPA regs §7102), computed from the audit trail.
+
+For each request type (opt-out of sale/sharing, split by channel; access; deletion): how many were
+received, complied with (in whole or in part) and denied, and the median number of days to answer.
+Computed by one pass over the year's audit entries (merged across buckets by the store), holding
+only counters, so a year of entries never builds up in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from consent_service.vocab import RequestType, Source
+
+# How a request reached the business, as §7102 readers think of it.
+_OPT_OUT_CHANNELS: dict[str, str] = {
+    Source.GPC: "gpc",
+    Source.BANNER: "banner_or_link",
+    Source.API: "banner_or_link",
+    Source.NO_JS_FORM: "no_js_page",
+    Source.AGENT: "agent",
+}
+CHANNELS: dict[RequestType, tuple[str, ...]] = {
+    RequestType.OPT_OUT: ("gpc", "banner_or_link", "no_js_page", "agent"),
+    RequestType.ACCESS: ("self", "agent"),
+    RequestType.DELETE: ("self", "agent"),
+}
+
+
+@dataclass
+class _Tally:
+    received: int = 0
+    complied: int = 0
+    denied: int = 0
+    days: Counter[int] = field(default_factory=Counter)  # days to answer → how many requests
+
+    def add(self, denied: bool, days: int) -> None:
+        self.received += 1
+        if denied:
+            self.denied += 1
+        else:
+            self.complied += 1
+        self.days[days] += 1
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "complied": self.complied,
+            "denied": self.denied,
+            "median_days": median(self.days),
+        }
+
+
+def median(days: Counter[int]) -> float | None:
+    """The median of a histogram of whole days (the mean of the two middle values when even)."""
+    total = sum(days.values())
+    if total == 0:
+        return None
+    middle = [(total - 1) // 2, total // 2]
+    values, seen = [], 0
+    for value in sorted(days):
+        while middle and middle[0] < seen + days[value]:
+            values.append(value)
+            middle.pop(0)
+        seen += days[value]
+    return sum(values) / 2
+
+
+def channel_of(kind: RequestType, source: str) -> str:
+    if kind is RequestType.OPT_OUT:
+        return _OPT_OUT_CHANNELS.get(source, "banner_or_link")
+    return "agent" if source == Source.AGENT else "self"
+
+
+def year_range(year: int) -> tuple[int, int]:
+    """[start, end] in ms, UTC, for a calendar year."""
+    start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000) - 1
+
+
+async def request_metrics(site: str, year: int, entries: AsyncIterator[dict[str, str]]) -> dict[str, Any]:
+    tallies = {kind: {channel: _Tally() for channel in CHANNELS[kind]} for kind in RequestType}
+    async for entry in entries:
+        kind_name = entry.get("rq")
+        if kind_name not in set(RequestType):
+            continue
+        kind = RequestType(kind_name)
+        answered = int(entry.get("t") or entry["_id"].split("-")[0])
+        received = int(entry["rcv"]) if entry.get("rcv", "").isdigit() else answered
+        tallies[kind][channel_of(kind, entry.get("s", ""))].add(entry.get("ans") == "denied", _days(received, answered))
+    return {
+        "site": site,
+        "year": year,
+        "requests": {kind.value: _summary(by_channel) for kind, by_channel in tallies.items()},
+        "note": (
+            "Counted from the audit trail: the requests answered in the calendar year (UTC), as §7102 of the CCPA "
+            "regulations asks. Days to answer are calendar days from receipt to the answer; requests made to "
+            "this service are answered at once (0 days), an agent's request counts from the date it was received."
+        ),
+    }
+
+
+def _summary(by_channel: dict[str, _Tally]) -> dict[str, Any]:
+    total = _Tally()
+    for tally in by_channel.values():
+        total.received += tally.received
+        total.complied += tally.complied
+        total.denied += tally.denied
+        total.days.update(tally.days)
+    return {**total.view(), "channels": {name: tally.view() for name, tally in by_channel.items()}}
+
+
+def _days(received_ms: int, answered_ms: int) -> int:
+    received = dt.datetime.fromtimestamp(received_ms / 1000, dt.UTC).date()
+    answered = dt.datetime.fromtimestamp(answered_ms / 1000, dt.UTC).date()
+    return max((answered - received).days, 0)

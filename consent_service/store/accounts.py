@@ -1,0 +1,204 @@
+"""Accounts in Redis: the account-wide opt-out and the devices linked to it.
+
+    cs1:{<site>.<bucket>}:acct:<pseudonym>   hash   `ao` opted out at (ms), `src` its source, `ar`
+                                                    random audit reference, `ct` created, `d:<device
+                                                    id>` linked at (ms), `del` deleted at (ms)
+
+The pseudonym is an HMAC of the account id (identity.Pseudonyms); the id itself is never stored.
+The bucket comes from the pseudonym, so accounts spread over every shard like devices do, and an
+account's audit entries go to its own bucket's stream, written in the same atomic step.
+
+The account record is the truth for the account-wide opt-out: a linked device reads it with its
+own record (records.Store.get), so nothing depends on a fan-out to every device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from consent_service.identity import bucket_of
+from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, REDIS_ERRORS, audit_key, flat, unavailable
+from consent_service.vocab import Source
+
+
+def account_key(site: str, pseudonym: str) -> str:
+    return f"{KEY_VERSION}:{{{site}.{bucket_of(pseudonym):04d}}}:acct:{pseudonym}"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    fields: dict[str, str]  # raw fields ({} when nothing is held)
+
+    @property
+    def opted_out_ms(self) -> int | None:
+        value = self.fields.get("ao", "")
+        return int(value) if value.isdigit() else None
+
+    @property
+    def devices(self) -> dict[str, int]:
+        """Linked device ids → when they were linked (ms)."""
+        return {name[2:]: int(v) for name, v in self.fields.items() if name.startswith("d:") and v.isdigit()}
+
+
+class Accounts:
+    """Every method raises StoreUnavailable and nothing else from Redis."""
+
+    def __init__(self, client: aioredis.Redis, retention_ms: int) -> None:
+        self._redis = client
+        self._retention_ms = retention_ms
+        self._member = client.register_script(_MEMBER_LUA)
+        self._opt_out = client.register_script(LUA_AUDIT + _OPT_OUT_LUA)
+        self._access = client.register_script(LUA_AUDIT + _ACCESS_LUA)
+        self._erase = client.register_script(LUA_AUDIT + _ERASE_LUA)
+
+    def _keys(self, site: str, pseudonym: str) -> list[str]:
+        return [account_key(site, pseudonym), audit_key(site, bucket_of(pseudonym))]
+
+    async def _run(self, script: object, keys: list[str], args: list[str | int], timeout_s: float) -> list[object]:
+        try:
+            async with asyncio.timeout(timeout_s):
+                result: list[object] = await script(keys=keys, args=args)  # type: ignore[operator]
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+        return result
+
+    async def add_device(self, site: str, pseudonym: str, device_id: str, now_ms: int, timeout_s: float) -> Account:
+        args: list[str | int] = [now_ms, self._retention_ms, device_id, 1, secrets.token_hex(8)]
+        raw = await self._run(self._member, self._keys(site, pseudonym)[:1], args, timeout_s)
+        return Account(_pairs(raw))
+
+    async def remove_device(self, site: str, pseudonym: str, device_id: str, timeout_s: float) -> None:
+        args: list[str | int] = [0, self._retention_ms, device_id, 0, ""]
+        await self._run(self._member, self._keys(site, pseudonym)[:1], args, timeout_s)
+
+    async def opt_out(
+        self,
+        site: str,
+        pseudonym: str,
+        *,
+        now_ms: int,
+        source: Source,
+        timeout_s: float,
+        extra: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Opt the account out (idempotent; the first opt-out is the one recorded). True when it was
+        not opted out before. An account never seen before is created, so an agent's or a device's
+        opt-out also holds for devices linked later."""
+        args: list[str | int] = [
+            now_ms,
+            self._retention_ms,
+            now_ms - self._retention_ms,
+            site,
+            secrets.token_hex(8),
+            source,
+        ]
+        new = await self._run(self._opt_out, self._keys(site, pseudonym), [*args, *flat(dict(extra or {}))], timeout_s)
+        return new == [1]
+
+    async def access(
+        self, site: str, pseudonym: str, *, now_ms: int, source: Source, extra: Mapping[str, str], timeout_s: float
+    ) -> Account:
+        """The account's record, read in the step that records the access request."""
+        args: list[str | int] = [now_ms, self._retention_ms, now_ms - self._retention_ms, site, source]
+        args += flat(dict(extra))
+        return Account(_pairs(await self._run(self._access, self._keys(site, pseudonym), args, timeout_s)))
+
+    async def erase(
+        self, site: str, pseudonym: str, *, now_ms: int, source: Source, extra: Mapping[str, str], timeout_s: float
+    ) -> Account:
+        """Delete the account's record, keeping only the bare fact of its opt-out (a tombstone), and
+        record the deletion without any reference to it. Returns what was held before."""
+        args: list[str | int] = [now_ms, self._retention_ms, now_ms - self._retention_ms, site, source]
+        args += flat(dict(extra))
+        return Account(_pairs(await self._run(self._erase, self._keys(site, pseudonym), args, timeout_s)))
+
+    async def get(self, site: str, pseudonym: str, timeout_s: float) -> Account:
+        try:
+            async with asyncio.timeout(timeout_s):
+                raw = await self._redis.hgetall(account_key(site, pseudonym))
+            return Account({str(k): str(v) for k, v in raw.items()})
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def opted_out(self, site: str, pseudonym: str, timeout_s: float) -> bool:
+        try:
+            async with asyncio.timeout(timeout_s):
+                return bool(await self._redis.hexists(account_key(site, pseudonym), "ao"))
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def touch(self, site: str, pseudonym: str, timeout_s: float) -> None:
+        """Slide the account's lifetime while a linked device keeps visiting (retention is fixed, so
+        setting it again never shortens it)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._redis.pexpire(account_key(site, pseudonym), self._retention_ms)
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+
+def _pairs(raw: list[object]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in zip(raw[::2], raw[1::2], strict=True)}
+
+
+# KEYS: account. ARGV: 1 now_ms, 2 retention ms, 3 device id, 4 add (1) or remove (0), 5 new audit ref.
+# Returns the account as a flat list.
+_MEMBER_LUA = """
+local acct = KEYS[1]
+if ARGV[4] == '1' then
+  -- A new account, or the tombstone of a deleted one: a fresh audit reference either way.
+  if redis.call('HEXISTS', acct, 'ar') == 0 then redis.call('HSET', acct, 'ar', ARGV[5], 'ct', ARGV[1]) end
+  redis.call('HSET', acct, 'd:' .. ARGV[3], ARGV[1])
+  redis.call('PEXPIRE', acct, tonumber(ARGV[2]))
+else
+  redis.call('HDEL', acct, 'd:' .. ARGV[3])
+end
+return redis.call('HGETALL', acct)
+"""
+
+# KEYS: account, audit. ARGV: 1 now_ms, 2 retention ms, 3 stream min id, 4 site, 5 new audit ref,
+# 6 source, 7 number of request fields, then name/value pairs. Returns 1 if newly opted out, else 0.
+_OPT_OUT_LUA = """
+local acct, audit = KEYS[1], KEYS[2]
+redis.call('PEXPIRE', acct, tonumber(ARGV[2]))
+-- A repeated opt-out changes nothing; it is recorded only when it is a request (an agent's).
+if redis.call('HEXISTS', acct, 'ao') == 1 and tonumber(ARGV[7]) == 0 then return 0 end
+local new = redis.call('HEXISTS', acct, 'ao') == 0
+if redis.call('HEXISTS', acct, 'ar') == 0 then redis.call('HSET', acct, 'ar', ARGV[5], 'ct', ARGV[1]) end
+if new then redis.call('HSET', acct, 'ao', ARGV[1], 'src', ARGV[6]) end
+local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', redis.call('HGET', acct, 'ar'), 'sub', 'account',
+               'a', 'opt_out', 's', ARGV[6]}
+audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 7))
+return new and 1 or 0
+"""
+
+# KEYS: account, audit. ARGV: 1 now_ms, 2 retention ms, 3 stream min id, 4 site, 5 source, 6 number of
+# request fields, then name/value pairs. Returns the account as a flat list.
+_ACCESS_LUA = """
+local acct, audit = KEYS[1], KEYS[2]
+local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', redis.call('HGET', acct, 'ar') or '', 'sub', 'account',
+               'a', 'access', 's', ARGV[5]}
+audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 6))
+return redis.call('HGETALL', acct)
+"""
+
+# KEYS: account, audit. ARGV as for access. Returns the account as it was, as a flat list.
+_ERASE_LUA = """
+local acct, audit = KEYS[1], KEYS[2]
+local held = redis.call('HGETALL', acct)
+local opted_out = redis.call('HGET', acct, 'ao')
+redis.call('DEL', acct)
+if opted_out then
+  redis.call('HSET', acct, 'ao', opted_out, 'del', ARGV[1])
+  redis.call('PEXPIRE', acct, tonumber(ARGV[2]))
+end
+local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', '', 'sub', 'account', 'a', 'delete', 's', ARGV[5],
+               'tomb', opted_out and '1' or '0'}
+audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 6))
+return held
+"""

@@ -1,0 +1,180 @@
+"""The audit trail's streams: one per bucket (`cs1:{<site>.<bucket>}:audit`), read by time range.
+
+Entries are written by the Lua scripts of `records` and `accounts`, in the same atomic step as the
+change they record. This module reads them back (a k-way merge over every bucket, never KEYS or
+SCAN), trims them by age, and shapes the optional fields a privacy request adds to an entry.
+
+Entry fields: `t` time (ms), `site`, `ref` the device's or account's random audit reference ('' once
+deleted, or for a deletion), `a` action, `s` source, `sub` `account` for an account's entries,
+`rm` regime, `rg` region, `pv` policy version, `c` choices after, `dc` device class; for requests
+(CCPA §7101) `rq` the request type, `rcv` when it was received (ms), `ans` `complied`/`denied`,
+`why` the reason for a denial, `ag`/`agr` the authorized agent and its reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from consent_service.identity import BUCKETS
+from consent_service.model import Agent
+from consent_service.vocab import RequestType
+
+KEY_VERSION = "cs1"
+AUDIT_PAGE = 200  # audit entries read per bucket at a time
+PIPELINE_BATCH = 128  # commands per pipelined round trip when touching every bucket
+
+COMPLIED, DENIED = "complied", "denied"
+
+
+class StoreUnavailable(Exception):
+    """Redis could not answer in time; every Redis error is wrapped in this one type."""
+
+
+def unavailable(exc: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(str(exc) or type(exc).__name__)
+
+
+REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+
+
+def audit_key(site: str, bucket: int) -> str:
+    return f"{KEY_VERSION}:{{{site}.{bucket:04d}}}:audit"
+
+
+def request_fields(
+    request: RequestType | None,
+    *,
+    received_ms: int | None = None,
+    agent: Agent | None = None,
+    denied: str | None = None,
+) -> dict[str, str]:
+    """The fields a privacy request adds to its audit entry (empty for a plain change)."""
+    fields: dict[str, str] = {}
+    if request is not None:
+        fields = {"rq": request.value, "ans": DENIED if denied else COMPLIED}
+        if denied:
+            fields["why"] = denied
+        if received_ms is not None:
+            fields["rcv"] = str(received_ms)
+    if agent is not None:
+        fields |= {"ag": agent.name, "agr": agent.reference}
+    return fields
+
+
+def flat(fields: dict[str, str]) -> list[str | int]:
+    """Script arguments for optional fields: their count, then name/value pairs."""
+    out: list[str | int] = [len(fields)]
+    for name, value in fields.items():
+        out += [name, value]
+    return out
+
+
+class Trail:
+    """Reads and trims a site's audit streams."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._redis = client
+
+    async def read(self, site: str, from_ms: int, to_ms: int, timeout_s: float) -> AsyncIterator[dict[str, str]]:
+        """A site's entries in time order, merged from every bucket's stream without KEYS or SCAN;
+        at most AUDIT_PAGE entries per bucket are held at once, so memory stays bounded."""
+        keys = [audit_key(site, bucket) for bucket in range(BUCKETS)]
+        end = f"{to_ms}-18446744073709551615"
+        heads: list[tuple[tuple[int, int], int, dict[str, str]]] = []
+        pages: dict[int, list[tuple[str, dict[str, str]]]] = {}
+        first = await self._pages([(i, f"{from_ms}-0") for i in range(len(keys))], keys, end, timeout_s)
+        for index, entries in first.items():
+            pages[index] = entries
+            _push(heads, index, pages)
+        while heads:
+            _, index, fields = heapq.heappop(heads)
+            yield fields
+            if not pages[index]:
+                more = await self._pages([(index, "(" + fields["_id"])], keys, end, timeout_s)
+                pages[index] = more.get(index, [])
+            _push(heads, index, pages)
+
+    async def record(self, site: str, fields: Mapping[str, str], retention_ms: int, timeout_s: float) -> None:
+        """An entry about no device or account (a request that was denied because its subject could not
+        be identified), in a random bucket so such entries spread like the rest."""
+        key = audit_key(site, secrets.randbelow(BUCKETS))
+        minid = int(fields.get("t", "0")) - retention_ms
+        try:
+            async with asyncio.timeout(timeout_s):
+                pipe = self._redis.pipeline(transaction=True)  # one key, one slot
+                pipe.xadd(key, dict(fields.items()), minid=minid, approximate=True)
+                pipe.pexpire(key, retention_ms)
+                await pipe.execute()
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def trim(self, site: str, before_ms: int, timeout_s: float) -> int:
+        """Drop every entry older than `before_ms` from each of the site's bucket streams, also in
+        buckets that stopped receiving writes (a write trims only its own bucket). Returns how many
+        entries went. Idempotent, so several replicas may run it at once."""
+        removed = 0
+        keys = [audit_key(site, bucket) for bucket in range(BUCKETS)]
+        for batch in range(0, len(keys), PIPELINE_BATCH):
+            try:
+                async with asyncio.timeout(timeout_s):
+                    pipe = self._redis.pipeline(transaction=False)
+                    for key in keys[batch : batch + PIPELINE_BATCH]:
+                        pipe.execute_command("XTRIM", key, "MINID", before_ms)
+                    removed += sum(await pipe.execute())
+            except REDIS_ERRORS as exc:
+                raise unavailable(exc) from exc
+        return removed
+
+    async def _pages(
+        self, starts: list[tuple[int, str]], keys: list[str], end: str, timeout_s: float
+    ) -> dict[int, list[tuple[str, dict[str, str]]]]:
+        out: dict[int, list[tuple[str, dict[str, str]]]] = {}
+        for batch in range(0, len(starts), PIPELINE_BATCH):
+            chunk = starts[batch : batch + PIPELINE_BATCH]
+            try:
+                async with asyncio.timeout(timeout_s):
+                    pipe = self._redis.pipeline(transaction=False)
+                    for index, start in chunk:
+                        pipe.xrange(keys[index], start, end, count=AUDIT_PAGE)
+                    results: list[Any] = await pipe.execute()
+            except REDIS_ERRORS as exc:
+                raise unavailable(exc) from exc
+            for (index, _), entries in zip(chunk, results, strict=True):
+                if entries:
+                    out[index] = [(entry_id, dict(fields)) for entry_id, fields in entries]
+        return out
+
+
+def _push(
+    heads: list[tuple[tuple[int, int], int, dict[str, str]]],
+    index: int,
+    pages: dict[int, list[tuple[str, dict[str, str]]]],
+) -> None:
+    """Put the next entry of bucket `index` (if any) on the merge heap, ordered by stream id."""
+    if pages.get(index):
+        entry_id, fields = pages[index].pop(0)
+        ms, _, seq = entry_id.partition("-")
+        heapq.heappush(heads, ((int(ms), int(seq or 0)), index, {**fields, "_id": entry_id}))
+
+
+# The Lua helper every writing script shares: append an entry to a bucket's audit stream (trimmed
+# by age as it goes) and keep the stream alive for the retention period after its newest entry, so
+# a bucket that falls idle disappears once everything in it is past retention.
+LUA_AUDIT = """
+local function audit_append(key, minid, retention, entry)
+  redis.call('XADD', key, 'MINID', '~', minid, '*', unpack(entry))
+  redis.call('PEXPIRE', key, retention)
+end
+local function with_extra(entry, first)
+  local count = tonumber(ARGV[first])
+  for i = 1, 2 * count do table.insert(entry, ARGV[first + i]) end
+  return entry, first + 2 * count + 1
+end
+"""
