@@ -15,7 +15,7 @@ from consent_service.decision import Context, own_opt_out
 from consent_service.errors import ApiError
 from consent_service.identity import DeviceTokens, Pseudonyms
 from consent_service.regions import regime_for
-from consent_service.rights import TOMBSTONE_NOTE, Asked, history_view, record_view, unavailable, when
+from consent_service.rights import TOMBSTONE_NOTE, Asked, history_view, record_view, sale_share_ids, unavailable, when
 from consent_service.sites import Site
 from consent_service.store import Account, Store, StoreUnavailable
 from consent_service.vocab import ErrorCode, RequestType, Source
@@ -123,7 +123,14 @@ class AccountService:
             opted_out = held.opted_out_ms is not None
             for device_id in held.devices:
                 await self._store.erase(
-                    site.id, device_id, now, t, account_opted_out=opted_out, source=request.source, extra={}
+                    site.id,
+                    device_id,
+                    now,
+                    t,
+                    account_opted_out=opted_out,
+                    source=request.source,
+                    extra={},
+                    sale_share=sale_share_ids(site),
                 )
             before = await self._store.accounts.erase(
                 site.id,

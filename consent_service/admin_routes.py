@@ -12,18 +12,20 @@ import datetime as dt
 import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from consent_service import http
-from consent_service.audit import audit_csv, audit_jsonl, audit_rows
+from consent_service.audit import audit_csv, audit_jsonl, audit_rows, primed
 from consent_service.errors import ApiError
 from consent_service.request_metrics import request_metrics, year_range
 from consent_service.rights import Asked
 from consent_service.service import now_ms
 from consent_service.sites import Site
+from consent_service.store import StoreUnavailable
 from consent_service.validation import parse_agent_request, parse_link, parse_time
 from consent_service.vocab import ErrorCode
 
@@ -40,7 +42,7 @@ def routes(bind: Callable[[Any, AppState], Any], state: AppState) -> list[Route]
         Route("/v1/admin/request-metrics", bind(metrics, state), methods=["GET"]),
         Route("/v1/admin/accounts/link", bind(link, state), methods=["POST"]),
         Route("/v1/admin/accounts/unlink", bind(unlink, state), methods=["POST"]),
-        Route("/v1/admin/accounts/{account_id}", bind(account, state), methods=["GET", "DELETE"]),
+        Route("/v1/admin/accounts/{account_id:path}", bind(account, state), methods=["GET", "DELETE"]),
         Route("/v1/admin/agent-requests", bind(agent_request, state), methods=["POST"]),
     ]
 
@@ -84,13 +86,17 @@ async def audit(request: Request, state: AppState) -> Response:
     """The audit trail for a time range, streamed as JSON lines or CSV (nothing built up in memory)."""
     query = request.query_params
     site = authorized(request, state, query.get("site") or "")
-    start = parse_time(query.get("from"), "from") or 0
-    end = parse_time(query.get("to"), "to") or now_ms()
+    start = max(parse_time(query.get("from"), "from") or 0, 0)
+    end = max(parse_time(query.get("to"), "to") or now_ms(), 0)
     fmt = query.get("format") or "jsonl"
     if fmt not in ("jsonl", "csv"):
         raise ApiError(ErrorCode.INVALID_BODY, "`format` must be jsonl or csv")
     store, _ = state.ready()
-    rows = audit_rows(store.trail.read(site.id, start, end, state.settings.write_timeout_ms / 1000))
+    # The first page is read before the answer starts, so an outage is a 503, not an empty 200.
+    try:
+        rows = await primed(audit_rows(store.trail.read(site.id, start, end, state.settings.write_timeout_ms / 1000)))
+    except StoreUnavailable:
+        raise ApiError(ErrorCode.STORE_UNAVAILABLE, "storage is unavailable; please retry", retry_after=5) from None
     body = audit_csv(rows) if fmt == "csv" else audit_jsonl(rows)
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
     headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="audit-{site.id}.{fmt}"'}
@@ -107,8 +113,12 @@ async def metrics(request: Request, state: AppState) -> Response:
     year = int(raw_year)
     store, _ = state.ready()
     start, end = year_range(year)
-    entries = store.trail.read(site.id, start, end, state.settings.write_timeout_ms / 1000)
-    return http.json_response(await request_metrics(site.id, year, entries), 200, http.NO_STORE)
+    entries = store.trail.read_unordered(site.id, start, end, state.settings.write_timeout_ms / 1000)
+    try:
+        answer = await request_metrics(site.id, year, entries)
+    except StoreUnavailable:
+        raise ApiError(ErrorCode.STORE_UNAVAILABLE, "storage is unavailable; please retry", retry_after=5) from None
+    return http.json_response(answer, 200, http.NO_STORE)
 
 
 async def link(request: Request, state: AppState) -> Response:
@@ -128,7 +138,7 @@ async def unlink(request: Request, state: AppState) -> Response:
 async def account(request: Request, state: AppState) -> Response:
     """An account's data (GET) or its deletion (DELETE), after the site verified the person."""
     site = authorized(request, state, request.query_params.get("site") or "")
-    account_id = request.path_params["account_id"]
+    account_id = _account_id_of(request)
     if not 0 < len(account_id) <= 256:
         raise ApiError(ErrorCode.INVALID_BODY, "the account id must be 1–256 characters")
     accounts, asked = state.need_accounts(), Asked(now_ms=now_ms())
@@ -137,6 +147,18 @@ async def account(request: Request, state: AppState) -> Response:
     else:
         answer = await accounts.access(site, account_id, asked)
     return http.json_response(answer, 200, http.NO_STORE)
+
+
+_ACCOUNTS_PREFIX = b"/v1/admin/accounts/"
+
+
+def _account_id_of(request: Request) -> str:
+    """The account id from the raw path, decoded exactly once: an id may itself hold `%2F` or `/`,
+    which a second decoding (as some ASGI servers and test clients do) would change."""
+    raw: bytes | None = request.scope.get("raw_path")
+    if raw and raw.startswith(_ACCOUNTS_PREFIX):
+        return unquote(raw[len(_ACCOUNTS_PREFIX) :].decode("latin-1"), errors="replace")
+    return str(request.path_params["account_id"])
 
 
 async def agent_request(request: Request, state: AppState) -> Response:

@@ -99,9 +99,9 @@ class AgentRequests:
         return await act(visitor, request)
 
     async def _deny(self, site: Site, kind: RequestType, request: Asked, reason: str) -> None:
-        fields = {"t": str(request.now_ms), "site": site.id, "ref": "", "a": kind.value, "s": Source.AGENT.value}
+        fields = {"a": kind.value, "s": Source.AGENT.value}
         fields |= request_fields(kind, received_ms=request.received_ms, agent=request.agent, denied=reason)
         try:
-            await self._store.trail.record(site.id, fields, self._retention_ms, self._timeout_s)
+            await self._store.trail.record_denial(site.id, request.now_ms, fields, self._retention_ms, self._timeout_s)
         except StoreUnavailable:
             raise unavailable() from None

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 import orjson
 
+from consent_service.store import StoreUnavailable
+
 COLUMNS = (
     "id",
     "time",
@@ -66,6 +68,32 @@ async def audit_rows(entries: AsyncIterator[dict[str, str]]) -> AsyncIterator[di
         yield row
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets start a formula (or a hidden one) with
+
+
+TRUNCATED = {"error": "store_unavailable", "truncated": "true"}
+
+
+async def primed(rows: AsyncIterator[dict[str, str]]) -> AsyncIterator[dict[str, str]]:
+    """Read the first row now, so that a failure happens before the answer starts (a 503, not an
+    empty 200); after that, a failure ends the rows with the TRUNCATED marker, so an incomplete
+    export never looks complete."""
+    iterator = aiter(rows)
+    first = await anext(iterator, None)
+
+    async def rest() -> AsyncIterator[dict[str, str]]:
+        if first is None:
+            return
+        yield first
+        try:
+            async for row in iterator:
+                yield row
+        except StoreUnavailable:
+            yield TRUNCATED
+
+    return rest()
+
+
 async def audit_jsonl(rows: AsyncIterator[dict[str, str]]) -> AsyncIterator[bytes]:
     async for row in rows:
         yield orjson.dumps(row) + b"\n"
@@ -74,7 +102,10 @@ async def audit_jsonl(rows: AsyncIterator[dict[str, str]]) -> AsyncIterator[byte
 async def audit_csv(rows: AsyncIterator[dict[str, str]]) -> AsyncIterator[bytes]:
     yield (",".join(COLUMNS) + "\r\n").encode()
     async for row in rows:
+        if row is TRUNCATED:
+            yield b"# truncated: storage became unavailable, this export is incomplete\r\n"
+            return
         out = io.StringIO()
         # Cells starting with = + - @ are neutralized: spreadsheets would run them as formulas.
-        csv.writer(out).writerow(["'" + v if v[:1] in ("=", "+", "-", "@") else v for v in (row[c] for c in COLUMNS)])
+        csv.writer(out).writerow(["'" + v if v[:1] in _FORMULA else v for v in (row.get(c, "") for c in COLUMNS)])
         yield out.getvalue().encode()

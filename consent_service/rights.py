@@ -16,6 +16,7 @@ from typing import Any
 from consent_service.errors import ApiError
 from consent_service.model import Agent
 from consent_service.service import Visitor
+from consent_service.sites import Site
 from consent_service.store import Store, StoreUnavailable, parse_record, request_fields
 from consent_service.vocab import ErrorCode, RequestType, Source
 
@@ -25,6 +26,8 @@ TOMBSTONE_NOTE = (
     "switch the sale back on. Earlier audit entries can no longer be tied to this device."
 )
 _FIELDS = {"ct": "created", "ut": "updated", "g1": "gpc_first_seen", "del": "deleted", "al": "linked_to_account"}
+_DAYS = {"gd": "gpc_last_seen_on", "rf": "last_visit_on"}  # day numbers (UTC), written at most daily
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _PLAIN = {"pv": "policy_version", "src": "source", "rm": "regime", "rg": "region", "dc": "device_class"}
 
 
@@ -86,6 +89,7 @@ class Rights:
                 visitor.now_ms,
                 self._timeout_s,
                 account_opted_out=record is not None and record.account_opted_out,
+                sale_share=sale_share_ids(visitor.site),
                 source=asked.source,
                 extra=asked.fields(RequestType.DELETE),
             )
@@ -102,6 +106,11 @@ class Rights:
             "kept": record_view(erased.tombstone) if erased.tombstone else None,
             "note": TOMBSTONE_NOTE,
         }
+
+
+def sale_share_ids(site: Site) -> tuple[str, ...]:
+    """The purposes whose refusal a deletion keeps (an opt-out of sale/sharing)."""
+    return tuple(pid for pid, purpose in site.purposes.items() if purpose.sale_share)
 
 
 def _device(visitor: Visitor) -> str:
@@ -133,8 +142,10 @@ def record_view(raw: dict[str, str]) -> dict[str, Any]:
             view[_FIELDS[name]] = when(value)
         elif name in _PLAIN and value:
             view[_PLAIN[name]] = value
-        elif name == "ao":
+        elif name == "tao":
             view["account_opted_out"] = value == "1"
+        elif name in _DAYS and value.isdigit():
+            view[_DAYS[name]] = dt.date.fromordinal(_EPOCH_ORDINAL + int(value)).isoformat()
     return view
 
 

@@ -26,7 +26,8 @@ from consent_service.decision import (
 )
 from consent_service.errors import ApiError
 from consent_service.iab import parsed_sections, privacy_strings
-from consent_service.identity import DeviceTokens, new_device_id
+from consent_service.identity import DeviceTokens, bucket_of, new_device_id
+from consent_service.maintenance import carry_opt_out
 from consent_service.model import DAY_MS, Choice, DeviceRecord
 from consent_service.presentation import consent_mode, purpose_view
 from consent_service.regions import is_us
@@ -186,6 +187,7 @@ class ConsentService:
                 visitor, device_id, choices=choices, action=action, source=source, policy_version=policy_version
             ),
             audit_extra=audit_extra,
+            carry_to_account=visitor.gpc_now or _refuses_sale(visitor, choices),
         )
         try:
             applied = await self._store.apply(change, self._write_timeout_s)
@@ -197,7 +199,7 @@ class ConsentService:
             ) from None
         record = applied.record
         if record is not None and record.account is not None:
-            record = await self._with_account(visitor, record)
+            record = await self._with_account(visitor, device_id, record)
         # Re-signed on every write: the cookie's lifetime slides with the visitor's activity.
         outcome = self._answer(visitor, record, visitor.site.purposes, self._tokens.sign(device_id))
         outcome.body["gpp_parsed"] = parsed_sections(outcome.body["gpp"])
@@ -219,7 +221,8 @@ class ConsentService:
         A failure changes no answer: this request's GPC denies sale/share anyway."""
         device_id = visitor.device[0] if visitor.device else new_device_id()
         try:
-            applied = await self._store.apply(self._change(visitor, device_id, gpc_seen=True), max(budget_s, 0.001))
+            change = dataclasses.replace(self._change(visitor, device_id, gpc_seen=True), carry_to_account=True)
+            applied = await self._store.apply(change, max(budget_s, 0.001))
         except StoreUnavailable:
             return record, None
         return applied.record or record, self._fresh_token(visitor, device_id)
@@ -230,7 +233,9 @@ class ConsentService:
         with contextlib.suppress(StoreUnavailable):
             await self._store.apply(self._change(visitor, device_id), self._write_timeout_s)
             if record.account is not None:
-                await self._store.accounts.touch(visitor.site.id, record.account, self._write_timeout_s)
+                await self._store.accounts.touch(
+                    visitor.site.id, record.account, device_id, visitor.now_ms, self._write_timeout_s
+                )
         if (carry := self._carry_to_account(visitor, record)) is not None:
             await carry()
 
@@ -240,23 +245,31 @@ class ConsentService:
         ctx = Context(visitor.site, visitor.regime, record, visitor.gpc_now, visitor.now_ms)
         if record is None or record.account is None or not account_opt_out_due(ctx):
             return None
-        return partial(self._account_opt_out, visitor, record.account)
+        assert visitor.device is not None  # a record was read, so a device was known
+        return partial(self._account_opt_out, visitor, visitor.device[0], record.account)
 
-    async def _account_opt_out(self, visitor: Visitor, account: str) -> None:
-        """Best effort: a failure is retried at the device's next visit (account_opt_out_due)."""
+    async def _account_opt_out(self, visitor: Visitor, device_id: str, account: str) -> None:
+        """Best effort here: the device's change queued the account in its bucket's carry-over set
+        atomically, so a failure is made good by the service's drain (maintenance.py) and, sooner,
+        by the device's next visit (account_opt_out_due)."""
         with contextlib.suppress(StoreUnavailable):
-            await self._store.accounts.opt_out(
-                visitor.site.id, account, now_ms=visitor.now_ms, source=Source.ACCOUNT, timeout_s=self._write_timeout_s
+            await carry_opt_out(
+                self._store,
+                visitor.site.id,
+                bucket_of(device_id),
+                account,
+                now_ms=visitor.now_ms,
+                timeout_s=self._write_timeout_s,
             )
 
-    async def _with_account(self, visitor: Visitor, record: DeviceRecord) -> DeviceRecord:
+    async def _with_account(self, visitor: Visitor, device_id: str, record: DeviceRecord) -> DeviceRecord:
         """A linked device's record after a write, with its account's opt-out state: this device's
         own opt-out is carried to the account at once; otherwise the account is read. An account that
         cannot be read counts as opted out (fail closed), as on the decision path."""
         assert record.account is not None
         ctx = Context(visitor.site, visitor.regime, record, visitor.gpc_now, visitor.now_ms)
         if own_opt_out(ctx):
-            await self._account_opt_out(visitor, record.account)
+            await self._account_opt_out(visitor, device_id, record.account)
             return dataclasses.replace(record, account_opted_out=True)
         try:
             opted_out = await self._store.accounts.opted_out(visitor.site.id, record.account, self._write_timeout_s)
@@ -347,8 +360,11 @@ def _request_type(visitor: Visitor, action: Action, choices: Mapping[str, bool])
     opt-out law (in opt_in regions, declining is not a request but the absence of consent)."""
     if action is Action.OPT_OUT:
         return RequestType.OPT_OUT
-    refuses = any(not granted and visitor.site.purposes[p].sale_share for p, granted in choices.items())
-    return RequestType.OPT_OUT if refuses and visitor.regime is not Regime.OPT_IN else None
+    return RequestType.OPT_OUT if _refuses_sale(visitor, choices) and visitor.regime is not Regime.OPT_IN else None
+
+
+def _refuses_sale(visitor: Visitor, choices: Mapping[str, bool]) -> bool:
+    return any(not granted and visitor.site.purposes[p].sale_share for p, granted in choices.items())
 
 
 def _check_purposes(site: Site, purposes: Iterable[str]) -> None:

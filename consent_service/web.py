@@ -24,9 +24,10 @@ from consent_service.assets import BANNER, LONG_CACHE, SHORT_CACHE, Asset, load_
 from consent_service.errors import ApiError
 from consent_service.identity import DeviceTokens, FormTokens, Pseudonyms
 from consent_service.keys import Keys
-from consent_service.maintenance import trim_audit_forever
+from consent_service.maintenance import drain_carries_forever, trim_audit_forever
 from consent_service.notice_page import Retention, render_notice
 from consent_service.openapi import openapi_document
+from consent_service.page_texts import page_texts_for
 from consent_service.regions import regime_for
 from consent_service.rights import Asked, Rights
 from consent_service.service import ConsentService, Outcome, Visitor, now_ms
@@ -97,14 +98,14 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
                 state,
                 Store.from_url(settings.redis_url, _lifetimes(settings), timeout_s=settings.write_timeout_ms / 1000),
             )
-        trimmer = _start_trimmer(state)
+        upkeep = _start_upkeep(state)
         try:
             yield
         finally:
-            if trimmer is not None:
-                trimmer.cancel()
+            for task in upkeep:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await trimmer
+                    await task
             if owned and state.store is not None:
                 await state.store.close()
 
@@ -164,16 +165,18 @@ def _attach(state: AppState, store: Store) -> None:
     )
 
 
-def _start_trimmer(state: AppState) -> asyncio.Task[None] | None:
-    s = state.settings
-    if s.audit_trim_interval_s <= 0 or state.store is None:
-        return None
-    retention_ms = _lifetimes(s).retention_ms
-    return asyncio.create_task(
-        trim_audit_forever(
-            state.store, state.sites.sites, retention_ms, s.audit_trim_interval_s, s.write_timeout_ms / 1000
+def _start_upkeep(state: AppState) -> list[asyncio.Task[None]]:
+    """The background upkeep of maintenance.py: the account carry-over drain and audit trimming."""
+    s, store = state.settings, state.store
+    if store is None:
+        return []
+    retention_ms, timeout_s, sites = _lifetimes(s).retention_ms, s.write_timeout_ms / 1000, tuple(state.sites.sites)
+    tasks = [asyncio.create_task(drain_carries_forever(store, sites, timeout_s))]
+    if s.audit_trim_interval_s > 0:
+        tasks.append(
+            asyncio.create_task(trim_audit_forever(store, sites, retention_ms, s.audit_trim_interval_s, timeout_s))
         )
-    )
+    return tasks
 
 
 def _bind(handler: Any, state: AppState) -> Any:
@@ -228,8 +231,9 @@ async def me(request: Request, state: AppState) -> Response:
     site = _site(state, request.query_params.get("site") or "")
     visitor = _visitor(request, state, site, False)
     assert state.rights is not None, "lifespan did not run"
+    # Both record a request (§7101), so both come from the site's pages or a server, never another site.
+    _check_origin(request, state, site)
     if request.method == "DELETE":
-        _check_origin(request, state, site)
         body = await state.rights.erase(visitor)
     else:
         body = await state.rights.access(visitor)
@@ -325,7 +329,7 @@ async def opt_out_page(request: Request, state: AppState) -> Response:
     if not state.forms.valid(csrf, site.id, "opt-out") or not http.origin_allowed(
         origin, frozenset(), request, state.settings
     ):
-        problem = "This form has expired or did not come from this page. Please press the button again."
+        problem = page_texts_for(language)["problem_form"]
         return await _render_opt_out(request, state, site, service, language, status=403, problem=problem)
     visitor = _visitor(request, state, site, False)
     try:
@@ -502,5 +506,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Never a stack trace or request data in the answer or the log line (tokens are personal data).
-    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    # The route's template, not the path: a path can hold an account id.
+    route = getattr(request.scope.get("route"), "path", "?")
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route)
     return http.json_response({"error": ErrorCode.INTERNAL.value, "detail": "unexpected error"}, 500)

@@ -74,3 +74,14 @@ def make_client(settings: Settings) -> Iterator[AppFactory]:
 @pytest.fixture
 def client(make_client: AppFactory) -> TestClient:
     return make_client()
+
+
+def snapshot(client: redis.Redis) -> dict[str, bytes | None]:
+    """Every key and its serialized value: comparing two snapshots shows any write at all (an
+    appended stream entry or a changed hash field too, which a key count would miss)."""
+    kwargs = {**client.connection_pool.connection_kwargs, "decode_responses": False}
+    raw = redis.Redis(connection_pool=redis.ConnectionPool(**kwargs))
+    try:
+        return {key.decode(): raw.dump(key) for key in raw.scan_iter()}
+    finally:
+        raw.close()

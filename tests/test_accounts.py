@@ -3,10 +3,16 @@ device, unlinking, account access and deletion, and the admin calls' refusals.""
 
 from __future__ import annotations
 
+import asyncio
+from urllib.parse import quote
+
 import redis
 from starlette.testclient import TestClient
 
-from tests.conftest import CA, DE, AppFactory
+from consent_service.maintenance import drain_carries
+from consent_service.model import DAY_MS
+from consent_service.store import Lifetimes, Store
+from tests.conftest import CA, DE, AppFactory, snapshot
 
 KEY = "k" * 8 + "a" * 32
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -173,7 +179,7 @@ def test_admin_calls_refuse_without_the_right_key_and_write_nothing(
 ) -> None:
     client = make_client(admin_keys=((KEY, frozenset({"demo"})), ("o" * 40, frozenset({"other"}))))
     token = device(client)
-    before = redis_client.dbsize()
+    before = snapshot(redis_client)
     body = {"site": "demo", "account_id": ACCOUNT, "device": token}
     for path in ("/v1/admin/accounts/link", "/v1/admin/accounts/unlink", "/v1/admin/agent-requests"):
         assert client.post(path, json=body).status_code == 401
@@ -182,13 +188,13 @@ def test_admin_calls_refuse_without_the_right_key_and_write_nothing(
         assert r.status_code == 403 and r.json()["error"] == "forbidden"
     for method in ("GET", "DELETE"):
         assert client.request(method, f"/v1/admin/accounts/{ACCOUNT}", params={"site": "demo"}).status_code == 401
-    assert redis_client.dbsize() == before
+    assert snapshot(redis_client) == before
 
 
 def test_hostile_admin_input_gets_a_4xx_and_changes_nothing(make_client: AppFactory, redis_client: redis.Redis) -> None:
     client = admin_client(make_client)
     token = device(client)
-    before = redis_client.dbsize()
+    before = snapshot(redis_client)
     url = "/v1/admin/accounts/link"
     bad = [
         {"site": "demo", "account_id": ACCOUNT},
@@ -209,4 +215,44 @@ def test_hostile_admin_input_gets_a_4xx_and_changes_nothing(make_client: AppFact
         "/v1/admin/accounts/unlink", json={"site": "demo", "account_id": ACCOUNT, "device": token}, headers=AUTH
     )
     assert r.status_code == 404  # not linked to this account
-    assert redis_client.dbsize() == before
+    assert snapshot(redis_client) == before
+
+
+def test_a_failed_account_write_is_made_good_without_the_device(
+    make_client: AppFactory, redis_client: redis.Redis, redis_url: str
+) -> None:
+    client = admin_client(make_client)
+    phone, laptop = device(client), device(client)
+    link(client, phone)
+    link(client, laptop)
+    (account_key,) = redis_client.scan_iter(match="*:acct:*")
+    saved = redis.Redis.from_url(redis_url).dump(account_key)
+    redis_client.delete(account_key)
+    redis_client.set(account_key, "not a hash")  # the account's own write now fails (WRONGTYPE)
+    r = client.post("/v1/opt-out", json={"site": "demo"}, headers={**CA, "X-Consent-Device": phone})
+    assert r.status_code == 200 and r.json()["decisions"]["advertising"]["allowed"] is False
+    redis_client.delete(account_key)
+    redis.Redis.from_url(redis_url).restore(account_key, 0, saved)
+    (carry_key,) = redis_client.scan_iter(match="*:carry")  # queued in the device's own atomic write
+    assert redis_client.smembers(carry_key) == {account_key.rsplit(":", 1)[1]}
+    assert ads(client, laptop)["decisions"]["advertising"]["allowed"] is True  # not yet carried over
+
+    async def drain() -> int:
+        store = Store.from_url(redis_url, Lifetimes(400 * DAY_MS, 750 * DAY_MS), timeout_s=1.0)
+        try:
+            return await drain_carries(store, ["demo"], 1.0)
+        finally:
+            await store.close()
+
+    assert asyncio.run(drain()) == 1  # the service's drain, without the phone coming back
+    assert ads(client, laptop)["decisions"]["advertising"] == {"allowed": False, "reason": "account_opt_out"}
+    assert not redis_client.exists(carry_key)
+    assert asyncio.run(drain()) == 0
+
+
+def test_account_ids_may_hold_any_character(make_client: AppFactory) -> None:
+    client = admin_client(make_client)
+    odd = "org/eu/user 7?x=1#frag%2F"
+    link(client, device(client), account=odd)
+    r = client.get(f"/v1/admin/accounts/{quote(odd, safe='')}", params={"site": "demo"}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["account"]["linked_devices"] == 1

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+from collections.abc import AsyncIterator
 
+import pytest
 import redis
 from starlette.testclient import TestClient
 
+from consent_service.audit import audit_csv, audit_jsonl, primed
+from consent_service.store import StoreUnavailable, trail
 from tests.conftest import CA, DE, AppFactory
 
 DEMO_KEY = "d" * 40
@@ -94,3 +99,51 @@ id = "necessary"
 kind = "necessary"
 text.en.label = "Necessary"
 """
+
+
+def test_the_merge_pages_through_busy_buckets(
+    make_client: AppFactory, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trail, "FIRST_PAGE", 1)
+    monkeypatch.setattr(trail, "AUDIT_PAGE", 3)
+    client = admin(make_client)
+    for _ in range(3):  # three devices, each with many entries in its own bucket
+        client.cookies.clear()
+        for i in range(7):
+            client.post("/v1/consent", json={"site": "demo", "action": "custom", "choices": {"analytics": i % 2 == 0}})
+    r = client.get("/v1/admin/audit", params={"site": "demo"}, headers={"Authorization": f"Bearer {DEMO_KEY}"})
+    ids = [json.loads(line)["id"] for line in r.text.splitlines()]
+    assert len(ids) == 21 and ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))))
+    assert len(set(ids)) == 21
+
+
+def test_dates_before_1970_are_answered_not_crashed(make_client: AppFactory) -> None:
+    client = admin(make_client)
+    client.post("/v1/opt-out", json={"site": "demo"})
+    auth = {"Authorization": f"Bearer {DEMO_KEY}"}
+    r = client.get("/v1/admin/audit", params={"site": "demo", "from": "1969-12-31"}, headers=auth)
+    assert r.status_code == 200 and len(r.text.splitlines()) == 1
+    r = client.get("/v1/admin/audit", params={"site": "demo", "to": "1969-12-31"}, headers=auth)
+    assert r.status_code == 200 and r.text == ""
+
+
+def test_an_export_that_fails_half_way_says_so() -> None:
+    async def rows() -> AsyncIterator[dict[str, str]]:
+        yield {"id": "1-0", "time": "t", "action": "opt_out"}
+        raise StoreUnavailable("gone")
+
+    async def collect(fmt: str) -> bytes:
+        primed_rows = await primed(rows())
+        body = audit_csv(primed_rows) if fmt == "csv" else audit_jsonl(primed_rows)
+        return b"".join([chunk async for chunk in body])
+
+    jsonl = asyncio.run(collect("jsonl")).decode().splitlines()
+    assert len(jsonl) == 2 and json.loads(jsonl[-1]) == {"error": "store_unavailable", "truncated": "true"}
+    assert asyncio.run(collect("csv")).decode().splitlines()[-1].startswith("# truncated")
+
+    async def failing() -> AsyncIterator[dict[str, str]]:
+        raise StoreUnavailable("down")
+        yield {}  # pragma: no cover (makes this an async generator)
+
+    with pytest.raises(StoreUnavailable):  # before the answer starts: the route answers 503
+        asyncio.run(primed(failing()))  # type: ignore[arg-type]

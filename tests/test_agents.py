@@ -9,7 +9,7 @@ import json
 import redis
 from starlette.testclient import TestClient
 
-from tests.conftest import CA, AppFactory
+from tests.conftest import CA, AppFactory, snapshot
 from tests.test_accounts import AUTH, admin_client, ads, device, link
 
 URL = "/v1/admin/agent-requests"
@@ -116,7 +116,7 @@ def test_an_unverifiable_device_is_refused_and_the_denial_recorded(
 def test_bad_agent_requests_get_a_4xx_and_change_nothing(make_client: AppFactory, redis_client: redis.Redis) -> None:
     client = admin_client(make_client)
     token = device(client, site="demo")
-    before = redis_client.dbsize(), len(entries(redis_client))
+    before = snapshot(redis_client)
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat()
     bad = [
         {"type": "opt_out"},  # neither account nor device
@@ -133,5 +133,5 @@ def test_bad_agent_requests_get_a_4xx_and_change_nothing(make_client: AppFactory
     for body in bad:
         r = client.post(URL, json={"site": "demo", **AGENT, **body}, headers=AUTH)
         assert r.status_code == 400 and r.json()["error"] == "invalid_body", body
-    assert (redis_client.dbsize(), len(entries(redis_client))) == before
+    assert snapshot(redis_client) == before
     assert client.post(URL, json={"site": "demo", "type": "opt_out", "account_id": "a"}, headers=CA).status_code == 401

@@ -7,7 +7,7 @@ import redis
 from starlette.testclient import TestClient
 
 from consent_service.model import DAY_MS
-from tests.conftest import CA, DE
+from tests.conftest import CA, DE, AppFactory
 
 
 def _age_choices(redis_client: redis.Redis, days: int) -> None:
@@ -48,5 +48,19 @@ def test_a_tombstone_lives_as_long_as_the_audit(client: TestClient, redis_client
     client.delete("/v1/me", params={"site": "demo"})
     (record,) = redis_client.scan_iter(match="*:dev:*")
     (audit,) = redis_client.scan_iter(match="*:audit")
-    assert abs(redis_client.pttl(record) - redis_client.pttl(audit)) < 60_000
-    assert redis_client.pttl(record) > 730 * DAY_MS  # at least 24 months
+    retention = 750 * DAY_MS  # the default CONSENT_RETENTION_DAYS
+    for key in (record, audit):
+        assert retention - 60_000 < redis_client.pttl(key) <= retention
+
+
+def test_opt_outs_and_gpc_are_kept_at_least_a_year(make_client: AppFactory, redis_client: redis.Redis) -> None:
+    client = make_client(record_ttl_days=30)  # the shortest lifetime an operator may set
+    token = client.post(
+        "/v1/consent", json={"site": "demo", "action": "custom", "choices": {"analytics": True}}, headers=CA
+    ).json()["device"]
+    (key,) = redis_client.scan_iter(match="*:dev:*")
+    assert redis_client.pttl(key) <= 30 * DAY_MS  # no opt-out, no GPC: the operator's lifetime
+    client.get("/v1/decision", params={"site": "demo", "purpose": "advertising"}, headers={**CA, "Sec-GPC": "1"})
+    assert redis_client.pttl(key) > 365 * DAY_MS  # GPC recorded: kept a year at least (12 months)
+    client.post("/v1/opt-out", json={"site": "demo"}, headers={**CA, "X-Consent-Device": token})
+    assert redis_client.pttl(key) > 730 * DAY_MS  # an explicit opt-out: the retention period

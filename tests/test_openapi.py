@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jsonschema
@@ -34,7 +35,11 @@ def test_document_is_valid_openapi() -> None:
 
 def test_every_json_route_is_documented(client: TestClient) -> None:
     documented = set(openapi_document()["paths"])
-    routes = {r.path for r in client.app.routes if isinstance(r, Route) and "OPTIONS" not in (r.methods or ())}  # type: ignore[attr-defined]
+    routes = {
+        re.sub(r":\w+}", "}", r.path)  # OpenAPI paths carry no Starlette converters
+        for r in client.app.routes  # type: ignore[attr-defined]
+        if isinstance(r, Route) and "OPTIONS" not in (r.methods or ())
+    }
     not_json = {
         "/openapi.json",
         "/v1/banner.js",

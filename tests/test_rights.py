@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import redis
 from starlette.testclient import TestClient
 
-from tests.conftest import CA, DE
+from consent_service.identity import new_device_id
+from consent_service.model import DAY_MS
+from consent_service.store import Lifetimes, Store
+from consent_service.store.records import _keys_with
+from tests.conftest import CA, DE, snapshot
 
 
 def test_access_returns_record_and_history(client: TestClient) -> None:
@@ -54,6 +60,52 @@ def test_rights_need_a_valid_token_and_a_known_site(client: TestClient, redis_cl
     assert client.get("/v1/me", params={"site": "demo"}, headers={"X-Consent-Device": "forged.x.y"}).status_code == 404
     assert client.delete("/v1/me", params={"site": "nope"}).json()["error"] == "unknown_site"
     client.post("/v1/opt-out", json={"site": "demo"})
-    before = redis_client.dbsize()
+    before = snapshot(redis_client)
     r = client.delete("/v1/me", params={"site": "demo"}, headers={"Origin": "https://evil.example"})
-    assert r.status_code == 403 and redis_client.dbsize() == before
+    assert r.status_code == 403 and snapshot(redis_client) == before
+
+
+def test_delete_keeps_only_sale_share_refusals(client: TestClient, redis_client: redis.Redis) -> None:
+    client.post("/v1/consent", json={"site": "demo", "action": "reject_all"}, headers=CA)
+    kept = client.delete("/v1/me", params={"site": "demo"}).json()["kept"]
+    assert set(kept["choices"]) == {"advertising"}  # refusing analytics is no opt-out of sale: deleted
+    (key,) = redis_client.scan_iter(match="*:dev:*")
+    assert set(redis_client.hgetall(key)) == {"c:advertising", "del"}
+
+
+def test_access_after_deletion_leaves_nothing_without_a_lifetime(client: TestClient, redis_client: redis.Redis) -> None:
+    client.post("/v1/opt-out", json={"site": "demo"}, headers=CA)
+    client.delete("/v1/me", params={"site": "demo"})
+    me = client.get("/v1/me", params={"site": "demo"}).json()
+    assert me["history"] == [] and me["record"]["choices"]["advertising"]["allowed"] is False
+    assert not list(redis_client.scan_iter(match="*:log:*"))
+    assert all(redis_client.pttl(k) > 0 for k in redis_client.scan_iter() if ":rid:" not in k)
+
+
+def test_rights_requests_from_another_site_are_refused(client: TestClient, redis_client: redis.Redis) -> None:
+    client.post("/v1/opt-out", json={"site": "demo"}, headers=CA)
+    before = snapshot(redis_client)
+    for method in ("GET", "DELETE"):
+        r = client.request(method, "/v1/me", params={"site": "demo"}, headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403 and r.json()["error"] == "forbidden_origin"
+    assert snapshot(redis_client) == before
+
+
+def test_a_retried_request_is_recorded_once(redis_url: str, redis_client: redis.Redis) -> None:
+    """The client's automatic retry re-sends the same script call: its request id keeps the audit
+    entry single (scripts called twice with the same keys and arguments, as a retry would)."""
+
+    async def main() -> None:
+        store = Store.from_url(redis_url, Lifetimes(400 * DAY_MS, 750 * DAY_MS), timeout_s=1.0)
+        try:
+            device = new_device_id()
+            keys = _keys_with("demo", device, "rid:fixed")
+            args = [1_800_000_000_000, 0, "demo", 750 * DAY_MS, "api", 0]
+            for _ in range(2):
+                await store._access(keys=keys, args=args)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+    (audit,) = redis_client.scan_iter(match="*:audit")
+    assert [e["a"] for _, e in redis_client.xrange(audit)] == ["access"]

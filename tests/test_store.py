@@ -110,7 +110,7 @@ def test_ttl_slides_forward_and_is_never_shortened(redis_url: str, redis_client:
 
 def test_get_returns_none_for_unknown_and_parses_records(redis_url: str, redis_client: redis.Redis) -> None:
     assert run(lambda s: s.get("demo", new_device_id(), 1.0), redis_url) is None
-    record = parse_record({"c:a": "1:5:v", "c:b": "0:6:v:with:colons", "c:bad": "x:1:v", "g1": "nan", "ao": "1"})
+    record = parse_record({"c:a": "1:5:v", "c:b": "0:6:v:with:colons", "c:bad": "x:1:v", "g1": "nan", "tao": "1"})
     assert set(record.choices) == {"a", "b"} and record.choices["b"].policy_version == "v:with:colons"
     assert record.gpc_first_seen_ms is None and record.account_opted_out
 

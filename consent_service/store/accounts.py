@@ -57,7 +57,10 @@ class Accounts:
         self._erase = client.register_script(LUA_AUDIT + _ERASE_LUA)
 
     def _keys(self, site: str, pseudonym: str) -> list[str]:
-        return [account_key(site, pseudonym), audit_key(site, bucket_of(pseudonym))]
+        """The account, its bucket's audit stream, and a fresh request id marker (one slot)."""
+        bucket = bucket_of(pseudonym)
+        rid = f"{KEY_VERSION}:{{{site}.{bucket:04d}}}:rid:{secrets.token_hex(8)}"
+        return [account_key(site, pseudonym), audit_key(site, bucket), rid]
 
     async def _run(self, script: object, keys: list[str], args: list[str | int], timeout_s: float) -> list[object]:
         try:
@@ -132,25 +135,28 @@ class Accounts:
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
 
-    async def touch(self, site: str, pseudonym: str, timeout_s: float) -> None:
-        """Slide the account's lifetime while a linked device keeps visiting (retention is fixed, so
-        setting it again never shortens it)."""
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._redis.pexpire(account_key(site, pseudonym), self._retention_ms)
-        except REDIS_ERRORS as exc:
-            raise unavailable(exc) from exc
+    async def touch(self, site: str, pseudonym: str, device_id: str, now_ms: int, timeout_s: float) -> None:
+        """While a linked device keeps visiting: slide the account's lifetime (retention is fixed, so
+        setting it again never shortens it), and make sure the account lists the device (a link
+        whose second step failed is completed here, so account requests reach every device)."""
+        args: list[str | int] = [now_ms, self._retention_ms, device_id, 2, secrets.token_hex(8)]
+        await self._run(self._member, self._keys(site, pseudonym)[:1], args, timeout_s)
 
 
 def _pairs(raw: list[object]) -> dict[str, str]:
     return {str(k): str(v) for k, v in zip(raw[::2], raw[1::2], strict=True)}
 
 
-# KEYS: account. ARGV: 1 now_ms, 2 retention ms, 3 device id, 4 add (1) or remove (0), 5 new audit ref.
-# Returns the account as a flat list.
+# KEYS: account. ARGV: 1 now_ms, 2 retention ms, 3 device id, 4 add (1), remove (0) or make sure it is
+# listed (2), 5 new audit ref. Returns the account as a flat list.
 _MEMBER_LUA = """
 local acct = KEYS[1]
-if ARGV[4] == '1' then
+if ARGV[4] == '2' then
+  if redis.call('EXISTS', acct) == 1 then
+    redis.call('HSETNX', acct, 'd:' .. ARGV[3], ARGV[1])
+    redis.call('PEXPIRE', acct, tonumber(ARGV[2]))
+  end
+elseif ARGV[4] == '1' then
   -- A new account, or the tombstone of a deleted one: a fresh audit reference either way.
   if redis.call('HEXISTS', acct, 'ar') == 0 then redis.call('HSET', acct, 'ar', ARGV[5], 'ct', ARGV[1]) end
   redis.call('HSET', acct, 'd:' .. ARGV[3], ARGV[1])
@@ -173,7 +179,7 @@ if redis.call('HEXISTS', acct, 'ar') == 0 then redis.call('HSET', acct, 'ar', AR
 if new then redis.call('HSET', acct, 'ao', ARGV[1], 'src', ARGV[6]) end
 local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', redis.call('HGET', acct, 'ar'), 'sub', 'account',
                'a', 'opt_out', 's', ARGV[6]}
-audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 7))
+if first_time(KEYS[3]) then audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 7)) end
 return new and 1 or 0
 """
 
@@ -183,7 +189,7 @@ _ACCESS_LUA = """
 local acct, audit = KEYS[1], KEYS[2]
 local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', redis.call('HGET', acct, 'ar') or '', 'sub', 'account',
                'a', 'access', 's', ARGV[5]}
-audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 6))
+if first_time(KEYS[3]) then audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 6)) end
 return redis.call('HGETALL', acct)
 """
 
@@ -199,6 +205,6 @@ if opted_out then
 end
 local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', '', 'sub', 'account', 'a', 'delete', 's', ARGV[5],
                'tomb', opted_out and '1' or '0'}
-audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 6))
+if first_time(KEYS[3]) then audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 6)) end
 return held
 """

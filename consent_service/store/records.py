@@ -11,7 +11,7 @@ site's writes spread over every shard):
 Record fields: `c:<purpose>` = "<1|0>:<ms>:<policy version>", `g1` GPC first seen (ms), `gd` GPC
 last seen (day number), `rf` last refresh (day number), `ar` random audit reference, `ct`/`ut`
 created/updated (ms), `pv` policy version, `src` source, `rg` region, `dc` device class,
-`acct`/`al` the linked account's pseudonym and when it was linked, `ao` the account's opt-out kept
+`acct`/`al` the linked account's pseudonym and when it was linked, `tao` the account's opt-out kept
 on a deleted device's tombstone, `del` when it was deleted, `lc` the last change id.
 
 Redis 6.2 commands only: the write is one Lua script (atomic, one round trip, Cluster-safe since
@@ -33,13 +33,14 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from consent_service.identity import bucket_of
+from consent_service.identity import BUCKETS, bucket_of
 from consent_service.model import DAY_MS, Choice, DeviceRecord
 from consent_service.store.accounts import Accounts, account_key
 from consent_service.store.reader import PipelinedReader, ReaderError
 from consent_service.store.trail import (
     KEY_VERSION,
     LUA_AUDIT,
+    PIPELINE_BATCH,
     REDIS_ERRORS,
     StoreUnavailable,
     Trail,
@@ -58,6 +59,18 @@ def device_keys(site: str, device_id: str) -> tuple[str, str, str]:
     """(record, history, audit) keys for a device; all three hash to one Cluster slot."""
     tag = f"{{{site}.{bucket_of(device_id):04d}}}"
     return f"{KEY_VERSION}:{tag}:dev:{device_id}", f"{KEY_VERSION}:{tag}:log:{device_id}", f"{KEY_VERSION}:{tag}:audit"
+
+
+def _keys_with(site: str, device_id: str, *extra: str) -> list[str]:
+    """The device's keys plus more keys of its bucket (the carry-over set, a request id marker)."""
+    tag = f"{{{site}.{bucket_of(device_id):04d}}}"
+    return [*device_keys(site, device_id), *(f"{KEY_VERSION}:{tag}:{name}" for name in extra)]
+
+
+def _rid() -> str:
+    """A request id: a script that records a request writes its audit entry once per id, so a
+    client's automatic retry after a dropped connection cannot record the request twice."""
+    return "rid:" + secrets.token_hex(8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +92,9 @@ class Change:
     action: Action | None = None
     source: Source = Source.API
     audit_extra: Mapping[str, str] = field(default_factory=dict)  # request fields for the action's entry
+    # The change opts this device out of sale/sharing (or sends GPC): if it is linked, its account
+    # is queued for the account-wide opt-out in the same atomic step (`carry`), so that cannot be lost.
+    carry_to_account: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +123,11 @@ class Lifetimes:
     record_ttl_ms: int  # a record without an opt-out, sliding while the device visits
     retention_ms: int  # a record with an opt-out, history and audit entries
     provisional_ms: int = 30 * DAY_MS  # a device created by a GPC sighting, until it comes back
+
+    @property
+    def gpc_ms(self) -> int:
+        """A record with GPC: never less than 12 months (no re-prompt, and GPC is an opt-out)."""
+        return max(self.record_ttl_ms, 366 * DAY_MS)
 
 
 # Status codes returned by the write script.
@@ -167,9 +188,9 @@ class Store:
         if not raw:
             return None
         record = parse_record(raw)
-        if record.account is not None and not record.account_opted_out:
+        if record.account is not None:
             account = await self._hgetall(account_key(site, record.account), deadline - time.monotonic())
-            record = dataclasses.replace(record, account_opted_out="ao" in account)
+            record = dataclasses.replace(record, account_opted_out=record.account_opted_out or "ao" in account)
         return record
 
     async def _hgetall(self, key: str, timeout_s: float) -> Mapping[Any, Any]:
@@ -192,7 +213,7 @@ class Store:
         args: list[str | int] = [now_ms, now_ms - lt.retention_ms, site, lt.retention_ms, source, *flat(dict(extra))]
         try:
             async with asyncio.timeout(timeout_s):
-                raw, history = await self._access(keys=list(device_keys(site, device_id)), args=args)
+                raw, history = await self._access(keys=_keys_with(site, device_id, _rid()), args=args)
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
         return Held(_pairs(raw), [_pairs(fields) for _, fields in history])
@@ -207,10 +228,12 @@ class Store:
         account_opted_out: bool = False,
         source: Source = Source.API,
         extra: Mapping[str, str] | None = None,
+        sale_share: tuple[str, ...] = (),
     ) -> Erased:
         """Delete a device's history and personal fields in one atomic step, keeping only the bare
         fact of an opt-out (a tombstone: deleting it would switch the sale back on), including the
-        opt-out of the account it was linked to. The audit reference and the account link go too,
+        opt-out of the account it was linked to (`sale_share`: the purposes whose refusal is kept).
+        The audit reference and the account link go too,
         so earlier audit entries can no longer be tied to the device. The deletion is recorded."""
         lt = self._lifetimes
         args: list[str | int] = [
@@ -221,13 +244,37 @@ class Store:
             int(account_opted_out),
             source,
         ]
-        args += flat(dict(extra or {}))
+        args += [",".join(sale_share), *flat(dict(extra or {}))]
         try:
             async with asyncio.timeout(timeout_s):
-                found, kept, account = await self._erase(keys=list(device_keys(site, device_id)), args=args)
+                found, kept, account = await self._erase(keys=_keys_with(site, device_id, _rid()), args=args)
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
         return Erased(tombstone=_pairs(kept) or None, found=found == 1, account=account or None)
+
+    async def carried(self, site: str, timeout_s: float) -> list[tuple[int, str]]:
+        """Accounts owed an opt-out by a linked device's change ((bucket, account) pairs): the
+        queue the change wrote atomically, read from every bucket (pipelined, no SCAN)."""
+        keys = [f"{KEY_VERSION}:{{{site}.{bucket:04d}}}:carry" for bucket in range(BUCKETS)]
+        owed: list[tuple[int, str]] = []
+        for batch in range(0, BUCKETS, PIPELINE_BATCH):
+            try:
+                async with asyncio.timeout(timeout_s):
+                    pipe = self._redis.pipeline(transaction=False)
+                    for key in keys[batch : batch + PIPELINE_BATCH]:
+                        pipe.smembers(key)
+                    results: list[Any] = await pipe.execute()
+            except REDIS_ERRORS as exc:
+                raise unavailable(exc) from exc
+            owed += [(batch + i, account) for i, members in enumerate(results) for account in members]
+        return owed
+
+    async def carry_done(self, site: str, bucket: int, account: str, timeout_s: float) -> None:
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._redis.srem(f"{KEY_VERSION}:{{{site}.{bucket:04d}}}:carry", account)
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
 
     async def link(
         self, site: str, device_id: str, account: str, now_ms: int, timeout_s: float, *, unlink: bool = False
@@ -261,7 +308,7 @@ class Store:
         try:
             async with asyncio.timeout(timeout_s):
                 deadline = await self._redis_deadline(timeout_s * DEADLINE_SHARE)
-                keys = list(device_keys(change.site, change.device_id))
+                keys = _keys_with(change.site, change.device_id, "carry")
                 status, gpc_new, fields = await self._apply(keys=keys, args=self._args(change, deadline))
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
@@ -300,6 +347,8 @@ class Store:
             change.site,
             deadline_ms,
             secrets.token_hex(8),
+            int(change.carry_to_account),
+            lt.gpc_ms,
             *flat(dict(change.audit_extra)),
             len(change.choices),
         ]
@@ -321,7 +370,7 @@ def parse_record(raw: Mapping[Any, Any]) -> DeviceRecord:
         choices=choices,
         gpc_first_seen_ms=_int(raw.get("g1")),
         gpc_last_day=_int(raw.get("gd")),
-        account_opted_out=raw.get("ao") == "1",
+        account_opted_out=raw.get("tao") == "1",  # a deleted device's copy of its account's opt-out
         refreshed_day=_int(raw.get("rf")),
         created_ms=_int(raw.get("ct")),
         account=raw.get("acct") or None,
@@ -337,11 +386,12 @@ def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-# KEYS: record, history, audit.
+# KEYS: record, history, audit, the bucket's carry-over set (accounts owed an opt-out).
 # ARGV: 1 now_ms, 2 day, 3 record ttl ms, 4 retention ms, 5 provisional ttl ms, 6 stream min id (ms),
 #       7 new audit ref, 8 gpc seen (0/1), 9 policy version, 10 action ('' = none), 11 source,
 #       12 regime, 13 region, 14 device class, 15 site, 16 deadline (Redis clock, ms), 17 change id,
-#       18 number of audit fields for the action's entry, then name/value pairs (trail.flat), then
+#       18 carry an opt-out to the linked account (0/1), 19 ttl of a record with GPC (ms),
+#       20 number of audit fields for the action's entry, then name/value pairs (trail.flat), then
 #       the number of choices, then purpose/granted pairs.
 # Returns {status, 1 if GPC was first recorded now else 0, the record as a flat HGETALL list}.
 #
@@ -349,13 +399,14 @@ def _int(value: str | None) -> int | None:
 # differ): GPC's first-seen time is later than every earlier choice, and a choice made after GPC
 # was recorded is later than it, unless it came in the same request as the first GPC signal.
 _APPLY_LUA = """
-local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
+local dev, log, audit, carry = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- A retried change that already landed is reported as done, even after its deadline.
+if redis.call('HGET', dev, 'lc') == ARGV[17] then
+  return {0, 0, redis.call('HGETALL', dev)}
+end
 local t = redis.call('TIME')
 if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[16]) then
   return {-1, 0, {}}
-end
-if redis.call('HGET', dev, 'lc') == ARGV[17] then
-  return {0, 0, redis.call('HGETALL', dev)}
 end
 local fresh = redis.call('EXISTS', dev) == 0
 if fresh and ARGV[10] == '' and ARGV[8] ~= '1' then
@@ -385,7 +436,7 @@ local function choices_now()
   table.sort(out)
   return table.concat(out, ',')
 end
-local extra, choices_at = with_extra({}, 18)
+local extra, choices_at = with_extra({}, 20)
 local function trail(action, source, stamp, more)
   local entry = {'t', ms(stamp), 'site', ARGV[15], 'ref', ref, 'a', action, 's', source, 'rm', ARGV[12],
                  'rg', ARGV[13], 'pv', ARGV[9], 'c', choices_now(), 'dc', ARGV[14]}
@@ -433,10 +484,15 @@ if fresh and ARGV[10] == '' then ttl = tonumber(ARGV[5]) end
 local flat = redis.call('HGETALL', dev)
 for i = 1, #flat, 2 do
   local name, value = flat[i], flat[i + 1]
-  if name == 'ao' or name == 'acct' or (string.sub(name, 1, 2) == 'c:' and string.sub(value, 1, 1) == '0') then
+  if name == 'tao' or name == 'acct' or (string.sub(name, 1, 2) == 'c:' and string.sub(value, 1, 1) == '0') then
     ttl = tonumber(ARGV[4])
+  elseif name == 'g1' and not (fresh and ARGV[10] == '') and ttl < tonumber(ARGV[19]) then
+    ttl = tonumber(ARGV[19])
   end
 end
+-- The account-wide opt-out is owed: queued here, atomically with the change (drained by the service).
+local account = redis.call('HGET', dev, 'acct')
+if ARGV[18] == '1' and account then redis.call('SADD', carry, account) end
 -- Slide forward, never shorten (Redis 6.2 has no EXPIRE GT). History lives as long as the audit.
 for key, keep in pairs({[dev] = ttl, [log] = tonumber(ARGV[4])}) do
   local current = redis.call('PTTL', key)
@@ -446,26 +502,30 @@ return {1, gpc_new, flat}
 """
 
 
-# KEYS: record, history, audit. ARGV: 1 now_ms, 2 retention ms, 3 stream min id, 4 site, 5 the linked
-# account had opted out (0/1), 6 source, 7 number of request fields for the entry, then name/value pairs.
+# KEYS: record, history, audit, request id marker. ARGV: 1 now_ms, 2 retention ms, 3 stream min id,
+# 4 site, 5 the linked account had opted out (0/1), 6 source, 7 the sale/share purpose ids (comma
+# separated), 8 number of request fields for the entry, then name/value pairs.
 # Returns {1 if anything was held else 0, the tombstone as a flat list, the account it was linked to}.
 _ERASE_LUA = """
 local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
 local found = redis.call('EXISTS', dev) + redis.call('EXISTS', log) > 0
 local account = redis.call('HGET', dev, 'acct') or ''
+local sale_share = {}
+for purpose in string.gmatch(ARGV[7], '[^,]+') do sale_share['c:' .. purpose] = true end
 local kept = {}
 local flat = redis.call('HGETALL', dev)
 for i = 1, #flat, 2 do
   local name, value = flat[i], flat[i + 1]
-  -- An opt-out (a refused purpose) and a GPC signal are what must survive; nothing else does.
-  if (string.sub(name, 1, 2) == 'c:' and string.sub(value, 1, 1) == '0') or name == 'g1' or name == 'ao' then
+  -- What must survive: a refused sale/share purpose, a GPC signal, the account's opt-out. Nothing
+  -- else does (a refused analytics purpose is no opt-out of sale: deleting it is what was asked).
+  if (sale_share[name] and string.sub(value, 1, 1) == '0') or name == 'g1' or name == 'tao' then
     table.insert(kept, name)
     table.insert(kept, value)
   end
 end
 -- The account's opt-out covered this device: its bare fact stays, without the link to the account.
-if ARGV[5] == '1' and redis.call('HGET', dev, 'ao') ~= '1' then
-  table.insert(kept, 'ao')
+if ARGV[5] == '1' and redis.call('HGET', dev, 'tao') ~= '1' then
+  table.insert(kept, 'tao')
   table.insert(kept, '1')
 end
 redis.call('DEL', dev, log)
@@ -475,24 +535,31 @@ if #kept > 0 then
   redis.call('HSET', dev, unpack(kept))
   redis.call('PEXPIRE', dev, tonumber(ARGV[2]))
 end
--- The deletion itself is recorded, without any reference to the device.
-local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', '', 'a', 'delete', 's', ARGV[6], 'tomb', #kept > 0 and '1' or '0'}
-audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 7))
+-- The deletion itself is recorded (once per request id), without any reference to the device.
+if first_time(KEYS[4]) then
+  local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', '', 'a', 'delete', 's', ARGV[6],
+                 'tomb', #kept > 0 and '1' or '0'}
+  audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 8))
+end
 return {found and 1 or 0, kept, account}
 """
 
 
-# KEYS: record, history, audit. ARGV: 1 now_ms, 2 stream min id, 3 site, 4 retention ms, 5 source, 6 number
-# of request fields, then name/value pairs. Returns {the record as a flat list, the history (XRANGE)}.
+# KEYS: record, history, audit, request id marker. ARGV: 1 now_ms, 2 stream min id, 3 site,
+# 4 retention ms, 5 source, 6 number of request fields, then name/value pairs.
+# Returns {the record as a flat list, the history (XRANGE)}.
 _ACCESS_LUA = """
 local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
 local record = redis.call('HGETALL', dev)
 local history = redis.call('XRANGE', log, '-', '+')
-local ref = redis.call('HGET', dev, 'ar') or ''
-local entry = with_extra({'t', ARGV[1], 'site', ARGV[3], 'ref', ref, 'a', 'access', 's', ARGV[5]}, 6)
-audit_append(audit, ARGV[2], tonumber(ARGV[4]), entry)
-if #record > 0 then
-  redis.call('XADD', log, 'MINID', '~', ARGV[2], '*', unpack(entry))
+local ref = redis.call('HGET', dev, 'ar')
+if first_time(KEYS[4]) then
+  local entry = with_extra({'t', ARGV[1], 'site', ARGV[3], 'ref', ref or '', 'a', 'access', 's', ARGV[5]}, 6)
+  audit_append(audit, ARGV[2], tonumber(ARGV[4]), entry)
+  if ref then  -- a live device (not a deleted one's tombstone) keeps its request in its own history
+    redis.call('XADD', log, 'MINID', '~', ARGV[2], '*', unpack(entry))
+    if redis.call('PTTL', log) < tonumber(ARGV[4]) then redis.call('PEXPIRE', log, tonumber(ARGV[4])) end
+  end
 end
 return {record, history}
 """

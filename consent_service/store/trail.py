@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import secrets
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -27,7 +28,8 @@ from consent_service.model import Agent
 from consent_service.vocab import RequestType
 
 KEY_VERSION = "cs1"
-AUDIT_PAGE = 200  # audit entries read per bucket at a time
+AUDIT_PAGE = 200  # audit entries read per bucket at a time, at most
+FIRST_PAGE = 8  # the first read of each bucket when merging (1024 buckets × 8 entries)
 PIPELINE_BATCH = 128  # commands per pipelined round trip when touching every bucket
 
 COMPLIED, DENIED = "complied", "denied"
@@ -81,37 +83,62 @@ class Trail:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._redis = client
+        self._record = client.register_script(LUA_AUDIT + _RECORD_LUA)
 
     async def read(self, site: str, from_ms: int, to_ms: int, timeout_s: float) -> AsyncIterator[dict[str, str]]:
-        """A site's entries in time order, merged from every bucket's stream without KEYS or SCAN;
-        at most AUDIT_PAGE entries per bucket are held at once, so memory stays bounded."""
+        """A site's entries in time order, merged from every bucket's stream without KEYS or SCAN.
+
+        Memory stays bounded: each bucket starts with a small page (FIRST_PAGE entries, so the
+        first row goes out after reading about 8,000 entries, not 200,000), and a bucket that runs
+        dry is refilled with pages that grow up to AUDIT_PAGE."""
         keys = [audit_key(site, bucket) for bucket in range(BUCKETS)]
         end = f"{to_ms}-18446744073709551615"
         heads: list[tuple[tuple[int, int], int, dict[str, str]]] = []
-        pages: dict[int, list[tuple[str, dict[str, str]]]] = {}
-        first = await self._pages([(i, f"{from_ms}-0") for i in range(len(keys))], keys, end, timeout_s)
-        for index, entries in first.items():
-            pages[index] = entries
+        pages: dict[int, deque[tuple[str, dict[str, str]]]] = {}
+        sizes = dict.fromkeys(range(len(keys)), FIRST_PAGE)
+        starts = [(i, f"{max(from_ms, 0)}-0") for i in range(len(keys))]
+        for index, entries in (await self._pages(starts, keys, end, FIRST_PAGE, timeout_s)).items():
+            pages[index] = deque(entries)
             _push(heads, index, pages)
         while heads:
             _, index, fields = heapq.heappop(heads)
             yield fields
             if not pages[index]:
-                more = await self._pages([(index, "(" + fields["_id"])], keys, end, timeout_s)
-                pages[index] = more.get(index, [])
+                sizes[index] = min(sizes[index] * 4, AUDIT_PAGE)
+                more = await self._pages([(index, "(" + fields["_id"])], keys, end, sizes[index], timeout_s)
+                pages[index] = deque(more.get(index, []))
             _push(heads, index, pages)
 
-    async def record(self, site: str, fields: Mapping[str, str], retention_ms: int, timeout_s: float) -> None:
-        """An entry about no device or account (a request that was denied because its subject could not
-        be identified), in a random bucket so such entries spread like the rest."""
-        key = audit_key(site, secrets.randbelow(BUCKETS))
-        minid = int(fields.get("t", "0")) - retention_ms
+    async def read_unordered(
+        self, site: str, from_ms: int, to_ms: int, timeout_s: float
+    ) -> AsyncIterator[dict[str, str]]:
+        """A site's entries in a time range, bucket after bucket (for counting, where order does not
+        matter): one page in memory at a time."""
+        end = f"{to_ms}-18446744073709551615"
+        for bucket in range(BUCKETS):
+            key, start = [audit_key(site, bucket)], f"{max(from_ms, 0)}-0"
+            while True:
+                page = (await self._pages([(0, start)], key, end, AUDIT_PAGE, timeout_s)).get(0, [])
+                for entry_id, fields in page:
+                    yield {**fields, "_id": entry_id}
+                if len(page) < AUDIT_PAGE:
+                    break
+                start = "(" + page[-1][0]
+
+    async def record_denial(
+        self, site: str, now_ms: int, fields: Mapping[str, str], retention_ms: int, timeout_s: float
+    ) -> None:
+        """A request about no device or account that could be identified, so it was denied: in a
+        random bucket so such entries spread like the rest, once per request id."""
+        bucket = secrets.randbelow(BUCKETS)
+        keys = [audit_key(site, bucket), f"{KEY_VERSION}:{{{site}.{bucket:04d}}}:rid:{secrets.token_hex(8)}"]
+        entry = {"t": str(now_ms), "site": site, "ref": "", **fields}
+        args: list[str | int] = [now_ms - retention_ms, retention_ms]
+        for name, value in entry.items():
+            args += [name, value]
         try:
             async with asyncio.timeout(timeout_s):
-                pipe = self._redis.pipeline(transaction=True)  # one key, one slot
-                pipe.xadd(key, dict(fields.items()), minid=minid, approximate=True)
-                pipe.pexpire(key, retention_ms)
-                await pipe.execute()
+                await self._record(keys=keys, args=args)
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
 
@@ -133,7 +160,7 @@ class Trail:
         return removed
 
     async def _pages(
-        self, starts: list[tuple[int, str]], keys: list[str], end: str, timeout_s: float
+        self, starts: list[tuple[int, str]], keys: list[str], end: str, count: int, timeout_s: float
     ) -> dict[int, list[tuple[str, dict[str, str]]]]:
         out: dict[int, list[tuple[str, dict[str, str]]]] = {}
         for batch in range(0, len(starts), PIPELINE_BATCH):
@@ -142,7 +169,7 @@ class Trail:
                 async with asyncio.timeout(timeout_s):
                     pipe = self._redis.pipeline(transaction=False)
                     for index, start in chunk:
-                        pipe.xrange(keys[index], start, end, count=AUDIT_PAGE)
+                        pipe.xrange(keys[index], start, end, count=count)
                     results: list[Any] = await pipe.execute()
             except REDIS_ERRORS as exc:
                 raise unavailable(exc) from exc
@@ -155,11 +182,11 @@ class Trail:
 def _push(
     heads: list[tuple[tuple[int, int], int, dict[str, str]]],
     index: int,
-    pages: dict[int, list[tuple[str, dict[str, str]]]],
+    pages: dict[int, deque[tuple[str, dict[str, str]]]],
 ) -> None:
     """Put the next entry of bucket `index` (if any) on the merge heap, ordered by stream id."""
     if pages.get(index):
-        entry_id, fields = pages[index].pop(0)
+        entry_id, fields = pages[index].popleft()
         ms, _, seq = entry_id.partition("-")
         heapq.heappush(heads, ((int(ms), int(seq or 0)), index, {**fields, "_id": entry_id}))
 
@@ -172,9 +199,23 @@ local function audit_append(key, minid, retention, entry)
   redis.call('XADD', key, 'MINID', '~', minid, '*', unpack(entry))
   redis.call('PEXPIRE', key, retention)
 end
+local function first_time(marker)
+  return redis.call('SET', marker, '1', 'NX', 'PX', 600000)
+end
 local function with_extra(entry, first)
   local count = tonumber(ARGV[first])
   for i = 1, 2 * count do table.insert(entry, ARGV[first + i]) end
   return entry, first + 2 * count + 1
 end
+"""
+
+# KEYS: audit stream, request id marker. ARGV: 1 stream min id, 2 retention ms, then the entry's
+# name/value pairs.
+_RECORD_LUA = """
+if first_time(KEYS[2]) then
+  local entry = {}
+  for i = 3, #ARGV do table.insert(entry, ARGV[i]) end
+  audit_append(KEYS[1], ARGV[1], tonumber(ARGV[2]), entry)
+end
+return 1
 """
