@@ -86,9 +86,9 @@ async def audit(request: Request, state: AppState) -> Response:
     """The audit trail for a time range, streamed as JSON lines or CSV (nothing built up in memory)."""
     query = request.query_params
     site = authorized(request, state, query.get("site") or "")
-    start = max(parse_time(query.get("from"), "from") or 0, 0)
-    end = max(parse_time(query.get("to"), "to") or now_ms(), 0)
-    fmt = query.get("format") or "jsonl"
+    start, end = parse_time(query.get("from"), "from"), parse_time(query.get("to"), "to")
+    start, end = max(start or 0, 0), max(now_ms() if end is None else end, 0)  # `to=0` is 1970, not now
+    fmt = query.get("format", "jsonl")
     if fmt not in ("jsonl", "csv"):
         raise ApiError(ErrorCode.INVALID_BODY, "`format` must be jsonl or csv")
     store, _ = state.ready()
@@ -107,8 +107,9 @@ async def metrics(request: Request, state: AppState) -> Response:
     """§7102 request metrics for a calendar year (default: the current one)."""
     query = request.query_params
     site = authorized(request, state, query.get("site") or "")
-    raw_year = query.get("year") or str(dt.datetime.now(dt.UTC).year)
-    if not raw_year.isdigit() or not MIN_YEAR <= int(raw_year) <= MAX_YEAR:
+    raw_year = query.get("year", str(dt.datetime.now(dt.UTC).year))
+    # ASCII digits: str.isdigit() also takes "²", which int() refuses.
+    if not (raw_year.isascii() and raw_year.isdigit()) or not MIN_YEAR <= int(raw_year) <= MAX_YEAR:
         raise ApiError(ErrorCode.INVALID_BODY, f"`year` must be a year from {MIN_YEAR} to {MAX_YEAR}")
     year = int(raw_year)
     store, _ = state.ready()

@@ -90,7 +90,12 @@ class AgentRequests:
         )
         if kind is RequestType.OPT_OUT:
             outcome = await self._service.consent(
-                visitor, Action.OPT_OUT, {}, Source.AGENT, audit_extra=request.fields(RequestType.OPT_OUT)
+                visitor,
+                Action.OPT_OUT,
+                {},
+                Source.AGENT,
+                audit_extra=request.fields(RequestType.OPT_OUT),
+                client_state=False,  # the agent holds no device state: an outage is a 503 to retry
             )
             body = dict(outcome.body)
             body.pop("device", None)  # the person's token is theirs; the agent already has it

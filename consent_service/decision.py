@@ -112,6 +112,22 @@ def account_opt_out_due(ctx: Context) -> bool:
     return record is not None and record.account is not None and not record.account_opted_out and own_opt_out(ctx)
 
 
+def pending_opt_out_due(record: DeviceRecord | None, site: Site, at_ms: int) -> bool:
+    """Whether an opt-out acknowledged at `at_ms` without storage still has to be written: some
+    sale/share purpose has no explicit choice made at or after it (one made later supersedes it)."""
+    choices = record.choices if record else {}
+    return any((c := choices.get(pid)) is None or c.at_ms < at_ms for pid, p in site.purposes.items() if p.sale_share)
+
+
+def with_pending_opt_out(record: DeviceRecord | None, site: Site, at_ms: int) -> DeviceRecord:
+    """The record as it will be once the pending opt-out is written (to decide on in the meantime)."""
+    choices = dict(record.choices) if record else {}
+    for pid, purpose in site.purposes.items():
+        if purpose.sale_share and ((c := choices.get(pid)) is None or c.at_ms < at_ms):
+            choices[pid] = Choice(False, at_ms, site.policy_version)
+    return dataclasses.replace(record or DeviceRecord(), choices=choices)
+
+
 def live_choices(ctx: Context) -> dict[str, bool]:
     """The explicit choices still in force (lapsed opt-ins left out)."""
     if ctx.record is None:

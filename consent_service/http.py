@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from consent_service.errors import ApiError
-from consent_service.identity import DeviceTokens
+from consent_service.identity import DeviceTokens, Verified
 from consent_service.settings import Settings
 from consent_service.vocab import ErrorCode
 
@@ -98,7 +98,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 async def read_body(request: Request) -> bytes:
     """The body, at most MAX_BODY_BYTES, read without buffering more than that."""
     declared = headers_of(request).get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+    if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_BODY_BYTES):
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"the body must be at most {MAX_BODY_BYTES} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -135,7 +135,18 @@ def cors_headers(origin: str) -> dict[str, str]:
     }
 
 
-def device_token(request: Request, tokens: DeviceTokens) -> tuple[str | None, tuple[str, int] | None]:
+def client_address(request: Request, forwarded_hops: int) -> str | None:
+    """The client's address: the peer's, or, behind `forwarded_hops` trusted proxies, the address
+    that many hops back in X-Forwarded-For (the proxies append; anything further left is the
+    client's own claim and cannot be trusted). Only ever used hashed (rate limits)."""
+    if forwarded_hops > 0:
+        hops = [part.strip() for part in headers_of(request).get("x-forwarded-for", "").split(",") if part.strip()]
+        if len(hops) >= forwarded_hops:
+            return hops[-forwarded_hops][:64]
+    return request.client.host if request.client else None
+
+
+def device_token(request: Request, tokens: DeviceTokens) -> tuple[str | None, Verified | None]:
     """The caller's valid token and its device: the header wins when valid, else the cookie."""
     header = headers_of(request).get(DEVICE_HEADER)
     verified = tokens.verify(header)

@@ -12,13 +12,14 @@ import hmac
 import secrets
 import string
 import time
+from typing import NamedTuple
 
 from itsdangerous import BadSignature, TimestampSigner
 
 DEVICE_ID_BYTES = 16  # 128 bits
 DEVICE_ID_LENGTH = 22  # base64url without padding
 CLOCK_SKEW_S = 300  # tolerated difference between replicas' clocks
-MAX_TOKEN_LENGTH = 128  # id + timestamp + sha256 signature is ~72; anything longer is garbage
+MAX_TOKEN_LENGTH = 128  # id + timestamp + sha256 signature is ~72 (~100 with a pending opt-out)
 BUCKETS = 1024  # fixed: changing it would move every key
 _ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
 _B64_INDEX = {c: i for i, c in enumerate(_ALPHABET)}
@@ -48,11 +49,14 @@ class DeviceTokens:
         )
         self._max_age_s = max_age_s
 
-    def sign(self, device_id: str) -> str:
-        return self._signer.sign(device_id).decode("ascii")
+    def sign(self, device_id: str, pending: PendingOptOut | None = None) -> str:
+        """The device's token; with `pending`, it also carries an opt-out that was acknowledged
+        while storage was unreachable (signed, so only this service can have put it there)."""
+        value = device_id if pending is None else f"{device_id}~{pending.at_ms}~{pending.source}"
+        return self._signer.sign(value).decode("ascii")
 
-    def verify(self, token: str | None) -> tuple[str, int] | None:
-        """(device id, signing time in seconds) for a valid token, else None."""
+    def verify(self, token: str | None) -> Verified | None:
+        """The device (id, signing time in seconds, any pending opt-out) of a valid token, else None."""
         if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
             return None
         try:
@@ -64,10 +68,30 @@ class DeviceTokens:
         age = time.time() - signed_at.timestamp()
         if not -CLOCK_SKEW_S <= age <= self._max_age_s:
             return None
-        device_id = value.decode("ascii", "replace")
+        device_id, _, rest = value.decode("ascii", "replace").partition("~")
         if not is_device_id(device_id):
             return None
-        return device_id, int(signed_at.timestamp())
+        return Verified(device_id, int(signed_at.timestamp()), _pending(rest))
+
+
+class PendingOptOut(NamedTuple):
+    """An opt-out of sale/sharing acknowledged while storage was unreachable: when, and how it came."""
+
+    at_ms: int
+    source: str
+
+
+class Verified(NamedTuple):
+    device_id: str
+    signed_at: int  # seconds
+    pending: PendingOptOut | None = None
+
+
+def _pending(rest: str) -> PendingOptOut | None:
+    at, _, source = rest.partition("~")
+    if not at.isdigit() or len(at) > 15 or not source.isidentifier() or len(source) > 16:
+        return None
+    return PendingOptOut(int(at), source)
 
 
 class FormTokens:
@@ -101,6 +125,11 @@ class Pseudonyms:
 
     def __init__(self, key: str) -> None:
         self._key = key.encode()
+
+    def client(self, address: str) -> str:
+        """A client address's pseudonym, for rate limits: the address itself is never stored."""
+        digest = hmac.new(self._key, f"client\0{address}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:DEVICE_ID_BYTES]).rstrip(b"=").decode("ascii")
 
     def account(self, site: str, account_id: str) -> str:
         message = f"account\0{site}\0{account_id}".encode()

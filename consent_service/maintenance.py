@@ -24,6 +24,7 @@ from consent_service.store import Store, StoreUnavailable
 from consent_service.vocab import Source
 
 log = logging.getLogger("consent_service")
+_jitter = random.Random()  # our own: the global one belongs to whoever else seeds it (tests do)
 CARRY_DRAIN_S = 30.0
 
 
@@ -50,7 +51,7 @@ async def drain_carries(store: Store, sites: Iterable[str], timeout_s: float) ->
 async def drain_carries_forever(store: Store, sites: Iterable[str], timeout_s: float) -> None:
     site_ids = tuple(sites)
     while True:
-        await asyncio.sleep(CARRY_DRAIN_S * random.uniform(0.5, 1.0))
+        await asyncio.sleep(CARRY_DRAIN_S * _jitter.uniform(0.5, 1.0))
         if done := await drain_carries(store, site_ids, timeout_s):
             log.info("account opt-outs carried over by the drain: %d", done)
 
@@ -70,7 +71,7 @@ async def trim_audit_forever(
 ) -> None:
     site_ids = tuple(sites)
     while True:
-        await asyncio.sleep(interval_s * random.uniform(0.1, 1.0))
+        await asyncio.sleep(interval_s * _jitter.uniform(0.1, 1.0))
         removed = await trim_audit(store, site_ids, retention_ms, timeout_s)
         if removed:
             log.info("audit trail: %d entries past retention trimmed", removed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from consent_service.admin_routes import MAX_YEAR, MIN_YEAR
 from consent_service.http import MAX_BODY_BYTES
 from consent_service.request_metrics import CHANNELS
 from consent_service.texts import LANGUAGES, TEXT_KEYS
@@ -65,26 +66,42 @@ SCHEMAS: Schema = {
             "gpc": {"type": "boolean", "description": "the device's effective GPC state"},
             "decisions": {"type": "object", "additionalProperties": _ref("Decision")},
             "gpp": {"type": ["string", "null"], "description": "IAB GPP string (usnat), null outside the US"},
-            "gpp_sid": {"type": "array", "items": {"type": "integer"}},
+            "gpp_sid": {"type": "array", "items": {"type": "integer", "enum": [7]}},
             "usp": {"type": "string", "pattern": "^1[YN-]{3}$"},
             "device": {"type": "string", "description": "the device token (also set as the cs_device cookie)"},
             "consent_mode": _CONSENT_MODE,
             "gpp_parsed": {"type": "object", "description": "the GPP sections as __gpp getSection gives them"},
+            "stored": {
+                "type": "boolean",
+                "const": False,
+                "description": "present (false) only on an opt-out acknowledged while storage was unreachable: the "
+                "signed device token (cookie and `device`) carries it until it is written",
+            },
         },
-        ["site", "region", "regime", "gpc", "decisions", "gpp", "gpp_sid", "usp"],
+        ["site", "region", "regime", "gpc", "decisions", "gpp", "gpp_sid", "usp", "consent_mode"],
     ),
     "ConsentRequest": _obj(
         {
             "site": _ID,
             "action": {"type": "string", "enum": list(CLIENT_ACTIONS)},
-            "choices": {"type": "object", "additionalProperties": {"type": "boolean"}, "maxProperties": MAX_PURPOSES},
-            "policy_version": _ID,
+            "choices": {
+                "type": "object",
+                "description": "purpose → allowed; with `custom`, naming at least one optional purpose "
+                "(ignored with accept_all and reject_all)",
+                "additionalProperties": {"type": "boolean"},
+                "propertyNames": {"maxLength": MAX_ID_LENGTH},
+                "maxProperties": MAX_PURPOSES,
+            },
+            "policy_version": _ID | {"description": "printable text (default: the site's current version)"},
             "source": _SOURCE,
             "gpc": _GPC_FLAG,
         },
         ["site", "action"],
     )
-    | {"if": {"properties": {"action": {"const": "custom"}}}, "then": {"required": ["choices"]}},
+    | {
+        "if": {"properties": {"action": {"const": "custom"}}, "required": ["action"]},
+        "then": {"required": ["choices"], "properties": {"choices": {"minProperties": 1}}},
+    },
     "Purpose": _obj(
         {
             "id": {"type": "string"},
@@ -125,7 +142,7 @@ def _experience_schema() -> Schema:
         "purposes": {"type": "array", "items": _ref("Purpose")},
         "choices": {"type": "object", "additionalProperties": {"type": "boolean"}},
     }
-    return _obj({**answer["properties"], **extra}, [*answer["required"], *extra, "consent_mode"])
+    return _obj({**answer["properties"], **extra}, [*answer["required"], *extra])
 
 
 SCHEMAS["Experience"] = _experience_schema()
@@ -175,7 +192,13 @@ SCHEMAS |= {
             "devices": {"type": "integer", "minimum": 0},
         },
         ["site", "linked"],
-    ),
+    )
+    | {
+        "description": "a link answers whether the account opted out and how many devices it has",
+        "if": {"properties": {"linked": {"const": True}}},
+        "then": {"required": ["account_opted_out", "devices"]},
+        "else": {"maxProperties": 2},
+    },
     "AgentRequest": _obj(
         {
             "site": _ID,
@@ -200,164 +223,260 @@ SCHEMAS |= {
             "agent": {"type": "string"},
             "reference": {"type": "string"},
             "answer": {"type": "string", "enum": ["complied"]},
-            "result": {"type": "object", "description": "the request's own answer (opt-out, access or deletion)"},
+            "result": {
+                "description": "the request's own answer: for an account its opt-out, data or deletion; "
+                "for a device its decisions, data or deletion",
+                "anyOf": [
+                    _ref("AccountOptOut"),
+                    _ref("AccountData"),
+                    _ref("AccountErasure"),
+                    _ref("DecisionAnswer"),
+                    _ref("DeviceData"),
+                    _ref("DeviceErasure"),
+                ],
+            },
         },
         ["site", "type", "agent", "reference", "answer", "result"],
     ),
     "RequestMetrics": _metrics_schema(),
 }
 
+# ---- what access and deletion answer (rights.py, accounts.py) ----------------------------------
 
-def _json(schema: str, description: str) -> Schema:
-    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+_TIME = {"type": ["string", "null"], "description": "ISO 8601 (UTC)"}
+_DAY = {"type": "string", "format": "date"}
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+SCHEMAS |= {
+    "DeviceRecord": _obj(
+        {
+            "choices": {
+                "type": "object",
+                "additionalProperties": _obj(
+                    {"allowed": {"type": "boolean"}, "at": _TIME, "policy_version": {"type": "string"}},
+                    ["allowed", "at", "policy_version"],
+                ),
+            },
+            "created": _TIME,
+            "updated": _TIME,
+            "gpc_first_seen": _TIME,
+            "deleted": _TIME,
+            "linked_to_account": _TIME,
+            "gpc_last_seen_on": _DAY,
+            "last_visit_on": _DAY,
+            "policy_version": {"type": "string"},
+            "source": {"type": "string"},
+            "regime": {"type": "string", "enum": list(Regime)},
+            "region": {"type": "string"},
+            "device_class": {"type": "string"},
+            "account_opted_out": {"type": "boolean"},
+        },
+        ["choices"],
+    ),
+    "HistoryEntry": _obj(
+        {
+            "at": _TIME,
+            "action": _TEXT_OR_NULL,
+            "source": _TEXT_OR_NULL,
+            "regime": _TEXT_OR_NULL,
+            "region": _TEXT_OR_NULL,
+            "policy_version": _TEXT_OR_NULL,
+            "choices_after": _TEXT_OR_NULL,
+            "device_class": _TEXT_OR_NULL,
+            "agent": {"type": "string"},
+        },
+        ["at", "action", "source", "regime", "region", "policy_version", "choices_after", "device_class"],
+    ),
+    "DeviceData": _obj(
+        {
+            "site": {"type": "string"},
+            "record": {"anyOf": [_ref("DeviceRecord"), {"type": "null"}]},
+            "history": {"type": "array", "items": _ref("HistoryEntry")},
+            "account": {
+                "anyOf": [
+                    _obj(
+                        {"linked": {"const": True}, "account_opted_out": {"type": "boolean"}},
+                        ["linked", "account_opted_out"],
+                    ),
+                    {"type": "null"},
+                ]
+            },
+            "note": {"type": "string"},
+        },
+        ["site", "record", "history", "account", "note"],
+    ),
+    "DeviceErasure": _obj(
+        {
+            "site": {"type": "string"},
+            "deleted": {"type": "boolean"},
+            "kept": {"anyOf": [_ref("DeviceRecord"), {"type": "null"}], "description": "the opt-out tombstone"},
+            "note": {"type": "string"},
+        },
+        ["site", "deleted", "kept", "note"],
+    ),
+    "AccountOptOut": _obj(
+        {"site": {"type": "string"}, "account_opted_out": {"const": True}}, ["site", "account_opted_out"]
+    ),
+    "AccountData": _obj(
+        {
+            "site": {"type": "string"},
+            "account": {
+                "anyOf": [
+                    _obj(
+                        {
+                            "created": _TIME,
+                            "opted_out": {"type": "boolean"},
+                            "linked_devices": {"type": "integer", "minimum": 0},
+                            "opted_out_at": _TIME,
+                            "opt_out_source": _TEXT_OR_NULL,
+                            "deleted": _TIME,
+                        },
+                        ["created", "opted_out", "linked_devices"],
+                    ),
+                    {"type": "null"},
+                ],
+                "description": "null when nothing is held about the account",
+            },
+            "devices": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "linked_at": _TIME,
+                        "record": {"anyOf": [_ref("DeviceRecord"), {"type": "null"}]},
+                        "history": {"type": "array", "items": _ref("HistoryEntry")},
+                    },
+                    ["linked_at", "record", "history"],
+                ),
+            },
+            "note": {"type": "string"},
+        },
+        ["site", "account", "devices", "note"],
+    ),
+    "AccountErasure": _obj(
+        {
+            "site": {"type": "string"},
+            "deleted": {"type": "boolean"},
+            "devices_deleted": {"type": "integer", "minimum": 0},
+            "kept": {
+                "anyOf": [_obj({"account_opted_out": {"const": True}}, ["account_opted_out"]), {"type": "null"}],
+                "description": "the opt-out tombstone",
+            },
+            "note": {"type": "string"},
+        },
+        ["site", "deleted", "devices_deleted", "kept", "note"],
+    ),
+}
+
+# ---- responses, headers, parameters -------------------------------------------------------------
+
+_NO_STORE_HEADERS = {
+    "Cache-Control": {
+        "required": True,
+        "schema": {"type": "string", "const": "no-store"},
+        "description": "per-device and admin answers, and every error, are never cached",
+    },
+    "X-Content-Type-Options": {"required": True, "schema": {"type": "string", "const": "nosniff"}},
+}
+_SET_COOKIE = {
+    "Set-Cookie": {
+        "required": False,
+        "schema": {"type": "string", "pattern": "^cs_device="},
+        "description": "the device token as the `cs_device` cookie (HttpOnly), when one is issued or re-signed",
+    }
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "seconds to wait before retrying",
+    }
+}
+_ERROR_TEXT = {
+    400: "invalid JSON, body or query (`invalid_json`, `invalid_body`)",
+    401: "no or unknown admin key (`unauthorized`)",
+    403: "a foreign origin (`forbidden_origin`), or an admin key not for this site (`forbidden`)",
+    404: "unknown site (`unknown_site`), or nothing found (`not_found`)",
+    413: f"body over {MAX_BODY_BYTES} bytes (`payload_too_large`)",
+    422: "unknown purpose (`unknown_purpose`)",
+    429: "too many writes from this device or client (`rate_limited`; never for an opt-out): retry after Retry-After",
+    503: "storage unavailable, nothing was changed (`store_unavailable`): retry after Retry-After",
+}
+
+
+def _json(schema: str, description: str, headers: Schema | None = None) -> Schema:
+    answer: Schema = {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+def _ok(schema: str, description: str, *, cookie: bool = False) -> Schema:
+    """A 200 JSON answer that is never cached (per device or admin), maybe setting the device cookie."""
+    return _json(schema, description, _NO_STORE_HEADERS | (_SET_COOKIE if cookie else {}))
 
 
 def _errors(*codes: int) -> Schema:
-    text = {
-        400: "invalid JSON or body",
-        403: "origin not allowed",
-        404: "unknown site",
-        413: "body over the limit",
-        422: "unknown purpose",
-        503: "storage unavailable (retry after Retry-After)",
+    return {
+        str(code): _json("Error", _ERROR_TEXT[code], _NO_STORE_HEADERS | (_RETRY_AFTER if code in (429, 503) else {}))
+        for code in codes
     }
-    return {str(code): _json("Error", text[code]) for code in codes}
 
 
-_DEVICE_HEADER = {
-    "name": "X-Consent-Device",
-    "in": "header",
+def _header(name: str, description: str) -> Schema:
+    return {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": description}
+
+
+_DEVICE_HEADER = _header("X-Consent-Device", "device token; wins over the cs_device cookie when valid")
+_GPC_HEADER = _header(
+    "Sec-GPC",
+    "Global Privacy Control: an element exactly `1` (comma-separated, trimmed) is an opt-out of sale and "
+    "sharing; any other value is no signal",
+)
+# The trusted CDN region headers (CONSENT_REGION_HEADERS); without a valid one, the site's default region.
+_REGION_HEADERS = [
+    _header(name, "visitor's country or subdivision, from a trusted CDN (ISO 3166)")
+    for name in (
+        "CloudFront-Viewer-Country",
+        "CloudFront-Viewer-Country-Region",
+        "CF-IPCountry",
+        "CF-Region-Code",
+        "X-Vercel-IP-Country",
+        "X-Vercel-IP-Country-Region",
+    )
+]
+_VISITOR_HEADERS = [_DEVICE_HEADER, _GPC_HEADER, *_REGION_HEADERS]
+_GPC_QUERY = {
+    "name": "gpc",
+    "in": "query",
     "required": False,
     "schema": {"type": "string"},
-    "description": "device token; wins over the cs_device cookie when valid",
+    "description": "`1` when the page sees navigator.globalPrivacyControl === true (the header's rule: "
+    "any other value is no signal)",
 }
-_GPC_HEADER = {
-    "name": "Sec-GPC",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "Global Privacy Control: `1` is an opt-out of sale and sharing",
-}
+_SITE_QUERY = {"name": "site", "in": "query", "required": True, "schema": _ID}
+_BEARER: list[Schema] = [{"bearer": []}]
 
 
-_ADMIN_ERRORS = {
-    "401": _json("Error", "no or unknown admin key"),
-    "403": _json("Error", "key not for this site"),
-}
-
-
-def _admin_post(summary: str, request: str, answer: str, *codes: int) -> Schema:
+def _admin_post(summary: str, request: str, answer: str) -> Schema:
     return {
         "post": {
             "summary": summary,
-            "security": [{"bearer": []}],
+            "security": _BEARER,
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request)}}},
-            "responses": {"200": _json(answer, "done"), **_ADMIN_ERRORS, **_errors(400, 404, 413, *codes, 503)},
+            "responses": {"200": _ok(answer, "done"), **_errors(400, 401, 403, 404, 413, 503)},
         }
     }
 
 
 def _admin_paths() -> Schema:
-    site_param = {"name": "site", "in": "query", "required": True, "schema": _ID}
     account_param = {"name": "account_id", "in": "path", "required": True, "schema": _ACCOUNT_ID}
-    any_json = {
-        "description": "the account's data / what was deleted and kept",
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    }
-    account_op = {"security": [{"bearer": []}], "parameters": [account_param, site_param]}
+    account_op = {"security": _BEARER, "parameters": [account_param, _SITE_QUERY]}
     return {
-        "/v1/admin/request-metrics": {
-            "get": {
-                "summary": "CCPA §7102 request metrics for a calendar year, from the audit trail",
-                "security": [{"bearer": []}],
-                "parameters": [
-                    site_param,
-                    {
-                        "name": "year",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "string", "pattern": "^[0-9]{4}$"},
-                    },
-                ],
-                "responses": {
-                    "200": _json("RequestMetrics", "per request type and channel"),
-                    **_ADMIN_ERRORS,
-                    **_errors(400, 404, 503),
-                },
-            }
-        },
-        "/v1/admin/accounts/link": _admin_post(
-            "Link a device to a logged-in account (an opt-out on any linked device covers the account)",
-            "LinkRequest",
-            "LinkAnswer",
-        ),
-        "/v1/admin/accounts/unlink": _admin_post("Unlink a device from an account", "LinkRequest", "LinkAnswer"),
-        "/v1/admin/accounts/{account_id}": {
-            "get": account_op
-            | {
-                "summary": "Everything held about an account and its linked devices (records an access request)",
-                "responses": {"200": any_json, **_ADMIN_ERRORS, **_errors(400, 404, 503)},
-            },
-            "delete": account_op
-            | {
-                "summary": "Delete an account and its linked devices' data, keeping opt-outs as tombstones",
-                "responses": {"200": any_json, **_ADMIN_ERRORS, **_errors(400, 404, 503)},
-            },
-        },
-        "/v1/admin/agent-requests": _admin_post(
-            "An authorized agent's opt-out, access or deletion request for an account or a device",
-            "AgentRequest",
-            "AgentAnswer",
-        ),
-    }
-
-
-def _write_op(summary: str, schema: str) -> Schema:
-    return {
-        "summary": summary,
-        "parameters": [_DEVICE_HEADER, _GPC_HEADER],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(schema)}}},
-        "responses": {
-            "200": _json("DecisionAnswer", "recorded; the device's decisions"),
-            **_errors(400, 403, 404, 413, 422, 503),
-        },
-    }
-
-
-@cache
-def openapi_document() -> Schema:
-    decision_params = [
-        {"name": "site", "in": "query", "required": True, "schema": _ID},
-        {
-            "name": "purpose",
-            "in": "query",
-            "required": True,
-            "style": "form",
-            "explode": True,
-            "schema": {"type": "array", "items": _ID, "minItems": 1, "maxItems": MAX_PURPOSES},
-        },
-        {"name": "gpc", "in": "query", "required": False, "schema": {"type": "string", "enum": ["1"]}},
-        _DEVICE_HEADER,
-        _GPC_HEADER,
-    ]
-    paths: Schema = {
-        "/v1/decision": {
-            "get": {
-                "summary": "Decide purposes for this device (tag loaders)",
-                "parameters": decision_params,
-                "responses": {
-                    "200": _json("DecisionAnswer", "decisions; never 5xx when Redis is down"),
-                    **_errors(400, 404, 422),
-                },
-            }
-        },
-        "/v1/consent": {"post": _write_op("Record the visitor's choices", "ConsentRequest")},
         "/v1/admin/audit": {
             "get": {
                 "summary": "The audit trail for a time range (admin key), streamed as JSON lines or CSV",
-                "security": [{"bearer": []}],
+                "security": _BEARER,
                 "parameters": [
-                    {"name": "site", "in": "query", "required": True, "schema": _ID},
+                    _SITE_QUERY,
                     {
                         "name": "from",
                         "in": "query",
@@ -382,55 +501,166 @@ def openapi_document() -> Schema:
                 "responses": {
                     "200": {
                         "description": "one row per entry, oldest first",
+                        "headers": _NO_STORE_HEADERS
+                        | {"Content-Disposition": {"required": True, "schema": {"type": "string"}}},
                         "content": {
                             "application/x-ndjson": {"schema": {"type": "string"}},
                             "text/csv": {"schema": {"type": "string"}},
                         },
                     },
-                    **_ADMIN_ERRORS,
-                    **_errors(400, 404),
+                    **_errors(400, 401, 403, 404, 503),
                 },
             }
         },
-        **_admin_paths(),
-        "/v1/me": {
+        "/v1/admin/request-metrics": {
             "get": {
-                "summary": "A copy of everything held about this device (`download=1`: as a file)",
-                "parameters": [{"name": "site", "in": "query", "required": True, "schema": _ID}, _DEVICE_HEADER],
-                "responses": {
-                    "200": {
-                        "description": "record, history, account link, note",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
+                "summary": "CCPA §7102 request metrics for a calendar year, from the audit trail",
+                "security": _BEARER,
+                "parameters": [
+                    _SITE_QUERY,
+                    {
+                        "name": "year",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
+                        "description": "default: the current year",
                     },
-                    **_errors(404, 503),
+                ],
+                "responses": {
+                    "200": _ok("RequestMetrics", "per request type and channel"),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/v1/admin/accounts/link": _admin_post(
+            "Link a device to a logged-in account (an opt-out on any linked device covers the account)",
+            "LinkRequest",
+            "LinkAnswer",
+        ),
+        "/v1/admin/accounts/unlink": _admin_post("Unlink a device from an account", "LinkRequest", "LinkAnswer"),
+        "/v1/admin/accounts/{account_id}": {
+            "get": account_op
+            | {
+                "summary": "Everything held about an account and its linked devices (records an access request)",
+                "responses": {
+                    "200": _ok("AccountData", "the account's data"),
+                    **_errors(400, 401, 403, 404, 503),
                 },
             },
-            "delete": {
-                "summary": "Delete this device's data, keeping an opt-out as a tombstone",
-                "parameters": [{"name": "site", "in": "query", "required": True, "schema": _ID}, _DEVICE_HEADER],
+            "delete": account_op
+            | {
+                "summary": "Delete an account and its linked devices' data, keeping opt-outs as tombstones",
                 "responses": {
-                    "200": {
-                        "description": "what was deleted and what was kept, and why",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    **_errors(403, 404, 503),
+                    "200": _ok("AccountErasure", "what was deleted and what was kept"),
+                    **_errors(400, 401, 403, 404, 503),
                 },
             },
+        },
+        "/v1/admin/agent-requests": _admin_post(
+            "An authorized agent's opt-out, access or deletion request for an account or a device",
+            "AgentRequest",
+            "AgentAnswer",
+        ),
+    }
+
+
+def _write_op(summary: str, schema: str, *codes: int) -> Schema:
+    return {
+        "summary": summary,
+        "parameters": _VISITOR_HEADERS,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(schema)}}},
+        "responses": {
+            "200": _ok("DecisionAnswer", "recorded; the device's decisions", cookie=True),
+            **_errors(*codes),
+        },
+    }
+
+
+def _me_op(summary: str, answer: str, description: str, download: bool = False) -> Schema:
+    parameters = [_SITE_QUERY, _DEVICE_HEADER]
+    if download:
+        parameters.append(
+            {
+                "name": "download",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "`1`: as a file (Content-Disposition: attachment)",
+            }
+        )
+    return {
+        "summary": summary,
+        "parameters": parameters,
+        # 404: an unknown site, or no valid device token (nothing is held for this browser).
+        "responses": {"200": _ok(answer, description), **_errors(403, 404, 429, 503)},
+    }
+
+
+@cache
+def openapi_document() -> Schema:
+    decision_params = [
+        _SITE_QUERY,
+        {
+            "name": "purpose",
+            "in": "query",
+            "required": True,
+            "style": "form",
+            "explode": True,
+            "schema": {"type": "array", "items": _ID, "minItems": 1, "maxItems": MAX_PURPOSES},
+        },
+        _GPC_QUERY,
+        *_VISITOR_HEADERS,
+    ]
+    paths: Schema = {
+        "/v1/decision": {
+            "get": {
+                "summary": "Decide purposes for this device (tag loaders)",
+                "parameters": decision_params,
+                "responses": {
+                    "200": _ok("DecisionAnswer", "decisions; never 5xx when Redis is down", cookie=True),
+                    **_errors(400, 404, 422),
+                },
+            }
+        },
+        "/v1/consent": {
+            "post": _write_op("Record the visitor's choices", "ConsentRequest", 400, 403, 404, 413, 422, 429, 503)
+        },
+        "/v1/opt-out": {
+            "post": _write_op("One-click opt-out of every sale/share purpose", "OptOutRequest", 400, 403, 404, 413, 503)
         },
         "/v1/sites/{site}/experience": {
             "get": {
                 "summary": "What the banner needs: regime, texts, purposes, choices, decisions, IAB strings",
                 "parameters": [
                     {"name": "site", "in": "path", "required": True, "schema": _ID},
-                    {"name": "gpc", "in": "query", "required": False, "schema": {"type": "string", "enum": ["1"]}},
-                    {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"}},
-                    _DEVICE_HEADER,
-                    _GPC_HEADER,
+                    _GPC_QUERY,
+                    {
+                        "name": "lang",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": f"preferred language (else Accept-Language); one of {', '.join(LANGUAGES)} "
+                        "is chosen",
+                    },
+                    *_VISITOR_HEADERS,
                 ],
-                "responses": {"200": _json("Experience", "the banner's experience"), **_errors(404)},
+                "responses": {"200": _ok("Experience", "the banner's experience", cookie=True), **_errors(404)},
             }
         },
-        "/v1/opt-out": {"post": _write_op("One-click opt-out of every sale/share purpose", "OptOutRequest")},
+        "/v1/me": {
+            "get": _me_op(
+                "A copy of everything held about this device (`download=1`: as a file)",
+                "DeviceData",
+                "record, history, account link, note",
+                download=True,
+            ),
+            "delete": _me_op(
+                "Delete this device's data, keeping an opt-out as a tombstone",
+                "DeviceErasure",
+                "what was deleted and what was kept, and why",
+            ),
+        },
+        **_admin_paths(),
         "/.well-known/gpc.json": {
             "get": {"summary": "GPC support statement", "responses": {"200": _json("GpcSupport", "GPC is honoured")}}
         },
@@ -438,7 +668,7 @@ def openapi_document() -> Schema:
         "/readyz": {
             "get": {
                 "summary": "Redis is reachable",
-                "responses": {"200": _json("Status", "ready"), "503": _json("Error", "Redis unreachable")},
+                "responses": {"200": _json("Status", "ready"), **_errors(503)},
             }
         },
     }
@@ -447,7 +677,8 @@ def openapi_document() -> Schema:
         "info": {
             "title": "Consent service",
             "version": "1",
-            "description": f"Consent and opt-out-of-sale API. Bodies are limited to {MAX_BODY_BYTES} bytes.",
+            "description": f"Consent and opt-out-of-sale API. Bodies are limited to {MAX_BODY_BYTES} bytes. "
+            'Every error is `{"error": "<code>", "detail": "…"}`.',
         },
         "paths": paths,
         "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -15,7 +15,8 @@ from typing import Any
 
 from consent_service.errors import ApiError
 from consent_service.model import Agent
-from consent_service.service import Visitor
+from consent_service.ratelimit import WriteLimits
+from consent_service.service import Visitor, limit_writes
 from consent_service.sites import Site
 from consent_service.store import Store, StoreUnavailable, parse_record, request_fields
 from consent_service.vocab import ErrorCode, RequestType, Source
@@ -45,14 +46,17 @@ class Asked:
 
 
 class Rights:
-    def __init__(self, store: Store, timeout_s: float) -> None:
+    def __init__(self, store: Store, timeout_s: float, limits: WriteLimits | None = None) -> None:
         self._store = store
         self._timeout_s = timeout_s
+        self._limits = limits
 
     async def access(self, visitor: Visitor, asked: Asked | None = None) -> dict[str, Any]:
         """`asked`: who asked and when (default: the person, now)."""
         device_id = _device(visitor)
         asked = asked or Asked(now_ms=visitor.now_ms)
+        if asked.source is not Source.AGENT:
+            await limit_writes(self._limits, visitor)  # an access is recorded: a write
         try:
             held = await self._store.access(
                 visitor.site.id,
@@ -80,6 +84,8 @@ class Rights:
         device_id = _device(visitor)
         site = visitor.site.id
         asked = asked or Asked(now_ms=visitor.now_ms)
+        if asked.source is not Source.AGENT:
+            await limit_writes(self._limits, visitor)
         try:
             # Read first (with the linked account), so an account-wide opt-out survives as a tombstone.
             record = await self._store.get(site, device_id, self._timeout_s)

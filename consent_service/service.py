@@ -15,21 +15,25 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from consent_service import observability
 from consent_service.decision import (
     Context,
     account_opt_out_due,
     decide_all,
     live_choices,
     own_opt_out,
+    pending_opt_out_due,
     sale_share_denied,
     should_prompt,
+    with_pending_opt_out,
 )
 from consent_service.errors import ApiError
 from consent_service.iab import parsed_sections, privacy_strings
-from consent_service.identity import DeviceTokens, bucket_of, new_device_id
+from consent_service.identity import DeviceTokens, PendingOptOut, Verified, bucket_of, new_device_id
 from consent_service.maintenance import carry_opt_out
 from consent_service.model import DAY_MS, Choice, DeviceRecord
 from consent_service.presentation import consent_mode, purpose_view
+from consent_service.ratelimit import WriteLimits
 from consent_service.regions import is_us
 from consent_service.signals import device_class
 from consent_service.sites import Site
@@ -49,10 +53,11 @@ class Visitor:
     region: str | None
     regime: Regime
     gpc_now: bool
-    device: tuple[str, int] | None  # verified (device id, token signing time in s)
+    device: Verified | None  # verified (device id, token signing time in s, any pending opt-out)
     token: str | None  # the caller's token, when valid (echoed back as `device`)
     user_agent: str | None
     now_ms: int
+    client_address: str | None = None  # only ever used hashed, for rate limits
 
     @property
     def day(self) -> int:
@@ -80,9 +85,18 @@ class _Seen:
 
 
 class ConsentService:
-    def __init__(self, store: Store, tokens: DeviceTokens, *, read_timeout_s: float, write_timeout_s: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tokens: DeviceTokens,
+        *,
+        read_timeout_s: float,
+        write_timeout_s: float,
+        limits: WriteLimits | None = None,
+    ) -> None:
         self._store = store
         self._tokens = tokens
+        self._limits = limits
         self._read_timeout_s = read_timeout_s
         self._write_timeout_s = write_timeout_s
 
@@ -113,7 +127,10 @@ class ConsentService:
             purposes=[purpose_view(p, language) for p in site.purposes.values()],
             choices=live_choices(ctx),
         )
-        return dataclasses.replace(outcome, opted_out=sale_share_denied(ctx, {}, fail_closed=False))
+        # A carried opt-out (acknowledged while storage was down) is in force too, as far as the
+        # person is told, even while storage is still down.
+        carried = visitor.device is not None and visitor.device.pending is not None
+        return dataclasses.replace(outcome, opted_out=carried or sale_share_denied(ctx, {}, fail_closed=False))
 
     async def _observe(self, visitor: Visitor) -> _Seen:
         """Read the device's record and write what a visit must write (GPC first seen; daily refresh)."""
@@ -124,8 +141,18 @@ class ConsentService:
                 record = await self._store.get(visitor.site.id, visitor.device[0], self._read_timeout_s)
             except StoreUnavailable:
                 unavailable = True
-        if unavailable or visitor.device_class is DeviceClass.BOT:
+        observability.count_gpc(visitor, record, unavailable)
+        if visitor.device_class is DeviceClass.BOT:
             return _Seen(record, unavailable)
+        pending = visitor.device.pending if visitor.device is not None else None
+        if pending is not None and unavailable:
+            return _Seen(with_pending_opt_out(record, visitor.site, pending.at_ms), True)
+        if unavailable:
+            return _Seen(record, True)
+        if visitor.device is not None and visitor.device.pending is not None:
+            return await self._settle(
+                visitor, visitor.device, record, self._read_timeout_s - (time.monotonic() - started)
+            )
         if not self._write_due(visitor, record):
             return _Seen(record, False, deferred=self._carry_to_account(visitor, record))
         if visitor.gpc_now and (record is None or record.gpc_first_seen_ms is None):
@@ -138,6 +165,30 @@ class ConsentService:
         refresh = partial(self._refresh, visitor, device_id, record)
         return _Seen(record, False, self._fresh_token(visitor, device_id), refresh)
 
+    async def _settle(self, visitor: Visitor, device: Verified, record: DeviceRecord | None, budget_s: float) -> _Seen:
+        """Write an opt-out the device's token carries (acknowledged while storage was unreachable)
+        with its audit entry, and hand out a token without it. Not due (already written, or a later
+        choice superseded it): only the token. A failure keeps the token as it is."""
+        assert device.pending is not None
+        if pending_opt_out_due(record, visitor.site, device.pending.at_ms):
+            try:
+                applied = await self._store.apply(self._pending_change(visitor, device), max(budget_s, 0.001))
+            except StoreUnavailable:
+                return _Seen(with_pending_opt_out(record, visitor.site, device.pending.at_ms), False)
+            record = applied.record or record
+        return _Seen(record, False, self._tokens.sign(device.device_id), self._carry_to_account(visitor, record))
+
+    def _pending_change(self, visitor: Visitor, device: Verified) -> Change:
+        assert device.pending is not None
+        source = Source(device.pending.source) if device.pending.source in set(Source) else Source.API
+        return dataclasses.replace(
+            self._change(
+                visitor, device.device_id, choices=_sale_share_off(visitor.site), action=Action.OPT_OUT, source=source
+            ),
+            audit_extra=request_fields(RequestType.OPT_OUT, received_ms=device.pending.at_ms),
+            carry_to_account=True,
+        )
+
     async def consent(
         self,
         visitor: Visitor,
@@ -147,8 +198,12 @@ class ConsentService:
         *,
         policy_version: str | None = None,
         audit_extra: Mapping[str, str] | None = None,
+        client_state: bool = True,
     ) -> Outcome:
-        """Record a choice. `audit_extra`: request fields for its audit entry (an agent's request)."""
+        """Record a choice. `audit_extra`: request fields for its audit entry (an agent's request).
+
+        An opt-out that cannot be stored is still acknowledged when `client_state`: the answer's
+        signed device token (cookie and the banner's saved token) carries it until it is written."""
         site = visitor.site
         if action is Action.REJECT_ALL:
             choices = dict.fromkeys(site.optional_purposes, False)
@@ -157,7 +212,7 @@ class ConsentService:
             # choice of that purpose (in preferences the visitor opened) may lift GPC (DESIGN).
             choices = {p: True for p in site.optional_purposes if not (visitor.gpc_now and site.purposes[p].sale_share)}
         elif action is Action.OPT_OUT:
-            choices = {pid: False for pid, p in site.purposes.items() if p.sale_share}
+            choices = _sale_share_off(site)
         else:
             _check_purposes(site, choices)
             choices = {pid: v for pid, v in choices.items() if not site.purposes[pid].necessary}
@@ -166,7 +221,29 @@ class ConsentService:
         if audit_extra is None:
             audit_extra = request_fields(_request_type(visitor, action, choices))
         version = policy_version or site.policy_version
-        return await self._write(visitor, action, choices, source, policy_version=version, audit_extra=audit_extra)
+        if action is not Action.OPT_OUT:  # an opt-out is never refused for a rate limit
+            await limit_writes(self._limits, visitor)
+        try:
+            return await self._write(visitor, action, choices, source, policy_version=version, audit_extra=audit_extra)
+        except StoreUnavailable:
+            if action is Action.OPT_OUT and client_state and visitor.device_class is not DeviceClass.BOT:
+                return self._carried_opt_out(visitor, source, version)
+            raise ApiError(
+                ErrorCode.STORE_UNAVAILABLE,
+                "consent storage is unavailable; nothing was recorded, please retry",
+                retry_after=RETRY_AFTER_S,
+            ) from None
+
+    def _carried_opt_out(self, visitor: Visitor, source: Source, policy_version: str) -> Outcome:
+        """The opt-out acknowledged without storage: decided as if stored, carried in the signed
+        token (the earliest such opt-out, if the token already carried one)."""
+        device_id = visitor.device.device_id if visitor.device else new_device_id()
+        earlier = visitor.device.pending if visitor.device else None
+        pending = earlier or PendingOptOut(visitor.now_ms, source.value)
+        record = _unstored(visitor, _sale_share_off(visitor.site), policy_version)
+        outcome = self._answer(visitor, record, visitor.site.purposes, self._tokens.sign(device_id, pending))
+        outcome.body.update(gpp_parsed=parsed_sections(outcome.body["gpp"]), stored=False)
+        return outcome
 
     async def _write(
         self,
@@ -182,6 +259,9 @@ class ConsentService:
             # Bots get the answer their choice would give, but nothing is stored or issued for them.
             return self._answer(visitor, _unstored(visitor, choices, policy_version), visitor.site.purposes, None)
         device_id = visitor.device[0] if visitor.device else new_device_id()
+        if visitor.device is not None and visitor.device.pending is not None:
+            # The opt-out this token carries comes first, so the audit shows it where it belongs.
+            await self._store.apply(self._pending_change(visitor, visitor.device), self._write_timeout_s)
         change = dataclasses.replace(
             self._change(
                 visitor, device_id, choices=choices, action=action, source=source, policy_version=policy_version
@@ -189,14 +269,7 @@ class ConsentService:
             audit_extra=audit_extra,
             carry_to_account=visitor.gpc_now or _refuses_sale(visitor, choices),
         )
-        try:
-            applied = await self._store.apply(change, self._write_timeout_s)
-        except StoreUnavailable:
-            raise ApiError(
-                ErrorCode.STORE_UNAVAILABLE,
-                "consent storage is unavailable; nothing was recorded, please retry",
-                retry_after=RETRY_AFTER_S,
-            ) from None
+        applied = await self._store.apply(change, self._write_timeout_s)  # StoreUnavailable: see consent()
         record = applied.record
         if record is not None and record.account is not None:
             record = await self._with_account(visitor, device_id, record)
@@ -324,6 +397,7 @@ class ConsentService:
         site = visitor.site
         ctx = Context(site, visitor.regime, record, visitor.gpc_now, visitor.now_ms, unavailable)
         decisions = decide_all(ctx, purposes)
+        observability.count_decisions(site.id, decisions)
         strings = privacy_strings(
             us=is_us(visitor.region),
             has_sale_share=site.has_sale_share,
@@ -365,6 +439,17 @@ def _request_type(visitor: Visitor, action: Action, choices: Mapping[str, bool])
 
 def _refuses_sale(visitor: Visitor, choices: Mapping[str, bool]) -> bool:
     return any(not granted and visitor.site.purposes[p].sale_share for p, granted in choices.items())
+
+
+async def limit_writes(limits: WriteLimits | None, visitor: Visitor) -> None:
+    """Count a (valid) write against the device's and the client's limits; 429 when over."""
+    if limits is not None and visitor.device_class is not DeviceClass.BOT:
+        device_id = visitor.device.device_id if visitor.device is not None else None
+        await limits.check(visitor.site.id, device_id, visitor.client_address)
+
+
+def _sale_share_off(site: Site) -> dict[str, bool]:
+    return {pid: False for pid, purpose in site.purposes.items() if purpose.sale_share}
 
 
 def _check_purposes(site: Site, purposes: Iterable[str]) -> None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
+from limits import parse as parse_rate
+
 SameSite = Literal["lax", "strict", "none"]
 CookieSecure = Literal["auto", "always", "never"]
 
@@ -49,6 +51,14 @@ class Settings:
     demo_enabled: bool = True  # GET /demo, and its ?region= override for the bundled demo site
     admin_keys: tuple[tuple[str, frozenset[str]], ...] = ()  # (key, sites it may act for; "*" = all)
     audit_trim_interval_s: int = 3600  # how often audit entries past retention are trimmed (0: never)
+    metrics_key: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <it>`
+    log_format: str = "auto"  # json | text | auto (json unless stderr is a terminal)
+    access_log: bool = False  # our own access log: route template, method, status, duration only
+    shutdown_timeout_s: int = 10  # on SIGTERM, how long requests in flight may take to finish
+    rate_limit_device: str | None = "30/minute"  # writes per device (limits' notation); None: off
+    rate_limit_client: str | None = "1200/minute"  # writes per client address (keyed hash); None: off
+    redis_wait_replicas: int = 0  # writes count as done once this many replicas have them (WAIT)
+    forwarded_hops: int = 0  # trusted proxies in front: the client address is this many hops back in X-Forwarded-For
 
     @property
     def region_header_pairs(self) -> tuple[tuple[str, str | None], ...]:
@@ -93,9 +103,30 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         log_level=_choice(env, "CONSENT_LOG_LEVEL", d.log_level, ("critical", "error", "warning", "info", "debug")),
         admin_keys=_admin_keys(env.get("CONSENT_ADMIN_KEYS")),
         audit_trim_interval_s=_int(env, "CONSENT_AUDIT_TRIM_INTERVAL_S", d.audit_trim_interval_s, 0, 86_400),
+        metrics_key=_metrics_key(env.get("CONSENT_METRICS_KEY")),
+        log_format=_choice(env, "CONSENT_LOG_FORMAT", d.log_format, ("auto", "json", "text")),
+        access_log=_choice(env, "CONSENT_ACCESS_LOG", "off", ("on", "off", "true", "false", "1", "0"))
+        in ("on", "true", "1"),
+        shutdown_timeout_s=_int(env, "CONSENT_SHUTDOWN_TIMEOUT_S", d.shutdown_timeout_s, 1, 600),
+        rate_limit_device=_rate(env, "CONSENT_RATE_LIMIT_DEVICE", d.rate_limit_device),
+        rate_limit_client=_rate(env, "CONSENT_RATE_LIMIT_CLIENT", d.rate_limit_client),
+        forwarded_hops=_int(env, "CONSENT_FORWARDED_HOPS", d.forwarded_hops, 0, 10),
+        redis_wait_replicas=_int(env, "CONSENT_REDIS_WAIT_REPLICAS", d.redis_wait_replicas, 0, 16),
         demo_enabled=_choice(env, "CONSENT_DEMO", "on", ("on", "off", "true", "false", "1", "0"))
         in ("on", "true", "1"),
     )
+
+
+def _rate(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    """A rate in limits' notation (`30/minute`, `5 per second`), or `off`."""
+    raw = env.get(name, default)
+    if raw is None or raw.strip().lower() in ("off", "none", "0", ""):
+        return None
+    try:
+        parse_rate(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: {raw!r} is not a rate like 30/minute (or off)") from None
+    return raw
 
 
 def _csv(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -133,3 +164,11 @@ def _admin_keys(raw: str | None) -> tuple[tuple[str, frozenset[str]], ...]:
             raise SettingsError("CONSENT_ADMIN_KEYS: each entry is <key of 32+ characters>:<site|site…|*>")
         keys.append((key, frozenset(s.strip() for s in sites.split("|") if s.strip())))
     return tuple(keys)
+
+
+def _metrics_key(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if len(raw) < 32:
+        raise SettingsError("CONSENT_METRICS_KEY: use a key of 32+ characters (e.g. `openssl rand -hex 32`)")
+    return raw

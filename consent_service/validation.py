@@ -84,8 +84,10 @@ def parse_consent(body: dict[str, Any]) -> ConsentBody:
     if choices is not None and (len(choices) > MAX_PURPOSES or any(len(k) > MAX_ID_LENGTH for k in choices)):
         raise _invalid(f"`choices` may name at most {MAX_PURPOSES} purposes")
     version = body.get("policy_version")
-    if version is not None and (not isinstance(version, str) or not 0 < len(version) <= MAX_ID_LENGTH):
-        raise _invalid(f"`policy_version` must be a string of 1–{MAX_ID_LENGTH} characters")
+    if version is not None and (
+        not isinstance(version, str) or not 0 < len(version) <= MAX_ID_LENGTH or not version.isprintable()
+    ):  # stored and exported: no control or bidi-override characters
+        raise _invalid(f"`policy_version` must be printable text of 1–{MAX_ID_LENGTH} characters")
     return ConsentBody(
         site=_site(body),
         action=action,
@@ -144,9 +146,9 @@ def parse_agent_request(body: dict[str, Any], now_ms: int) -> AgentBody:
 
 def parse_time(raw: str | None, name: str) -> int | None:
     """Milliseconds since the epoch, or an ISO 8601 date or time (UTC when no offset is given)."""
-    if raw is None or raw == "":
+    if raw is None:
         return None
-    if raw.isdigit() and len(raw) <= 15:
+    if raw.isascii() and raw.isdigit() and len(raw) <= 15:  # str.isdigit() also takes "²", which int() refuses
         return int(raw)
     try:
         parsed = dt.datetime.fromisoformat(raw)
@@ -220,9 +222,13 @@ def _bool(body: dict[str, Any], name: str) -> bool:
 
 
 def _no_unknown(body: dict[str, Any], known: set[str]) -> None:
+    """No unknown fields, and no nulls: an optional field is left out, never sent as null."""
     unknown = sorted(set(body) - known)
     if unknown:
         raise _invalid(f"unknown field {unknown[0][:64]!r} (known: {', '.join(sorted(known))})")
+    nulls = sorted(name for name, value in body.items() if value is None)
+    if nulls:
+        raise _invalid(f"`{nulls[0]}` must not be null (leave an optional field out)")
 
 
 def _invalid(detail: str) -> ApiError:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_service import admin_routes, demo, http, privacy_pages
+from consent_service import admin_routes, demo, http, observability, privacy_pages
 from consent_service.accounts import AccountService
 from consent_service.agents import AgentRequests
 from consent_service.assets import BANNER, LONG_CACHE, SHORT_CACHE, Asset, load_asset, serve
@@ -28,6 +28,7 @@ from consent_service.maintenance import drain_carries_forever, trim_audit_foreve
 from consent_service.notice_page import Retention, render_notice
 from consent_service.openapi import openapi_document
 from consent_service.page_texts import page_texts_for
+from consent_service.ratelimit import WriteLimits
 from consent_service.regions import regime_for
 from consent_service.rights import Asked, Rights
 from consent_service.service import ConsentService, Outcome, Visitor, now_ms
@@ -35,6 +36,7 @@ from consent_service.settings import Settings
 from consent_service.signals import gpc_signal, negotiate_language, region_from_headers
 from consent_service.sites import Site, SiteConfig
 from consent_service.store import Lifetimes, Store
+from consent_service.store.limits import Limiter
 from consent_service.texts import LANGUAGES
 from consent_service.validation import parse_consent, parse_decision_query, parse_opt_out
 from consent_service.vocab import Action, ErrorCode, Source
@@ -58,6 +60,7 @@ class AppState:
     rights: Rights | None = None
     accounts: AccountService | None = None
     agents: AgentRequests | None = None
+    limits: WriteLimits | None = None
 
     @property
     def demo_site_active(self) -> bool:
@@ -96,8 +99,15 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
             assert settings.redis_url, "REDIS_URL must be resolved before the app starts"
             _attach(
                 state,
-                Store.from_url(settings.redis_url, _lifetimes(settings), timeout_s=settings.write_timeout_ms / 1000),
+                Store.from_url(
+                    settings.redis_url,
+                    _lifetimes(settings),
+                    timeout_s=settings.write_timeout_ms / 1000,
+                    replicas=settings.redis_wait_replicas,
+                ),
             )
+        if state.limits is not None:
+            await state.limits.warm()
         upkeep = _start_upkeep(state)
         try:
             yield
@@ -106,6 +116,8 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if state.limits is not None:
+                await state.limits.close()
             if owned and state.store is not None:
                 await state.store.close()
 
@@ -125,6 +137,7 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
         Route("/v1/banner.{digest}.js", _bind(banner, state), methods=["GET"]),
         Route("/.well-known/gpc.json", gpc_json, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", _bind(metrics, state), methods=["GET"]),
         Route("/readyz", _bind(readyz, state), methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
@@ -149,9 +162,14 @@ def _attach(state: AppState, store: Store) -> None:
     s = state.settings
     write_s = s.write_timeout_ms / 1000
     state.store = store
-    state.rights = Rights(store, timeout_s=write_s)
+    if s.redis_url and (s.rate_limit_device or s.rate_limit_client):
+        # A rate-limit check that Redis cannot answer quickly is skipped (fail open): it must not
+        # add a whole write timeout in front of the write itself.
+        limiter = Limiter(s.redis_url, timeout_s=s.decision_timeout_ms / 1000)
+        state.limits = WriteLimits(limiter, s, state.pseudonyms)
+    state.rights = Rights(store, timeout_s=write_s, limits=state.limits)
     state.service = ConsentService(
-        store, state.tokens, read_timeout_s=s.decision_timeout_ms / 1000, write_timeout_s=write_s
+        store, state.tokens, read_timeout_s=s.decision_timeout_ms / 1000, write_timeout_s=write_s, limits=state.limits
     )
     state.accounts = AccountService(store, state.tokens, state.pseudonyms, timeout_s=write_s)
     state.agents = AgentRequests(
@@ -281,6 +299,7 @@ def _visitor(request: Request, state: AppState, site: Site, gpc_flag: bool) -> V
         token=token,
         user_agent=headers.get("user-agent"),
         now_ms=now_ms(),
+        client_address=http.client_address(request, state.settings.forwarded_hops),
     )
 
 
@@ -463,6 +482,14 @@ async def gpc_json(request: Request) -> Response:
 
 async def healthz(request: Request) -> Response:
     return http.json_response({"status": "ok"})
+
+
+async def metrics(request: Request, state: AppState) -> Response:
+    """Prometheus text format; with CONSENT_METRICS_KEY set, only for `Authorization: Bearer <key>`."""
+    if not observability.scrape_allowed(http.headers_of(request).get("authorization"), state.settings.metrics_key):
+        raise ApiError(ErrorCode.UNAUTHORIZED, "a metrics key is required: Authorization: Bearer <key>")
+    headers = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+    return Response(observability.exposition(), headers=headers, media_type=observability.CONTENT_TYPE)
 
 
 async def readyz(request: Request, state: AppState) -> Response:

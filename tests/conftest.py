@@ -1,13 +1,23 @@
-"""Shared fixtures: one real redis-server per test session, flushed before each test that uses it."""
+"""Shared fixtures: real Redis, flushed before each test that uses it.
+
+Every test that uses `redis_url` (so also `redis_client`, `settings`, `make_client`, `client`) runs
+twice: against one standalone redis-server (`[standalone]`) and against a real 3-master Redis
+Cluster (`[cluster]`, tests/cluster.py). Both are started once per session, the cluster only when a
+test needs it. Tests that are about one server (its reader, stopping or pausing it) run on the
+standalone one only: the `standalone_only` marker, the `standalone_redis_url` fixture, or the list
+below for files that predate the cluster.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from redis.cluster import RedisCluster
 from starlette.testclient import TestClient
 
 from consent_service.keys import Keys
@@ -15,12 +25,38 @@ from consent_service.redis_runner import EmbeddedRedis
 from consent_service.settings import Settings
 from consent_service.sites import SiteConfig, load_sites, parse_sites
 from consent_service.web import create_app
+from tests.cluster import LocalCluster
 
 TEST_KEYS = Keys(signing=("k" * 40,), pseudonym="p" * 40)
 CA = {"CloudFront-Viewer-Country": "US", "CloudFront-Viewer-Country-Region": "CA"}
 DE = {"CloudFront-Viewer-Country": "DE"}
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+STANDALONE, CLUSTER = "standalone", "cluster"
+# Standalone-only tests named here rather than marked in their files: the pipelined reader speaks
+# to one server.
+STANDALONE_ONLY = ("tests/test_reader.py::",)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "standalone_only: run only against the standalone Redis, not the cluster")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "redis_kind" in metafunc.fixturenames:
+        node = metafunc.definition.nodeid
+        alone = metafunc.definition.get_closest_marker("standalone_only") is not None or any(
+            node == entry or (entry.endswith("::") and node.startswith(entry)) for entry in STANDALONE_ONLY
+        )
+        metafunc.parametrize("redis_kind", [STANDALONE] if alone else [STANDALONE, CLUSTER], indirect=True)
+
+
+@pytest.fixture
+def redis_kind(request: pytest.FixtureRequest) -> str:
+    """Which Redis the test runs against (a parameter: standalone, cluster)."""
+    return str(getattr(request, "param", STANDALONE))
 
 
 @pytest.fixture(scope="session")
@@ -31,17 +67,44 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """Three cluster-enabled masters on 127.0.0.1, joined with `redis-cli --cluster create`."""
+    with LocalCluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
+
+
 @pytest.fixture
-def redis_url(redis_server: EmbeddedRedis) -> str:
-    """The session's Redis, empty at the start of each test (data isolated per test)."""
+def standalone_redis_url(redis_server: EmbeddedRedis) -> str:
+    """The session's standalone Redis, empty at the start of the test."""
     with redis.Redis.from_url(redis_server.url) as client:
         client.flushall()
     return redis_server.url
 
 
 @pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+def cluster_redis_url(redis_cluster: LocalCluster) -> str:
+    """The session's cluster (`redis+cluster://…`, every master a startup node), every master empty."""
+    redis_cluster.flush()
+    return redis_cluster.url
+
+
+@pytest.fixture
+def redis_url(redis_kind: str, request: pytest.FixtureRequest) -> str:
+    """The session's Redis, empty at the start of each test (data isolated per test): standalone
+    (`redis://…`) or the cluster (`redis+cluster://…`), by the test's parameter."""
+    return str(request.getfixturevalue(f"{redis_kind}_redis_url"))
+
+
+@pytest.fixture
+def redis_client(redis_url: str, redis_kind: str, request: pytest.FixtureRequest) -> Iterator[redis.Redis]:
+    """A sync client with decoded replies: `redis.Redis`, or on the cluster redis-py's
+    `RedisCluster` (SCAN over every master; DBSIZE and INFO summed over them, see tests/cluster.py)."""
+    if redis_kind == CLUSTER:
+        client: Any = request.getfixturevalue("redis_cluster").client()
+    else:
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
+    with client:
         yield client
 
 
@@ -76,9 +139,13 @@ def client(make_client: AppFactory) -> TestClient:
     return make_client()
 
 
-def snapshot(client: redis.Redis) -> dict[str, bytes | None]:
+def snapshot(client: redis.Redis | RedisCluster) -> dict[str, bytes | None]:
     """Every key and its serialized value: comparing two snapshots shows any write at all (an
-    appended stream entry or a changed hash field too, which a key count would miss)."""
+    appended stream entry or a changed hash field too, which a key count would miss). On a cluster,
+    every master's keys."""
+    if isinstance(client, RedisCluster):
+        # DUMP's reply is never decoded (redis-py), so the decoding cluster client serves as is.
+        return {str(key): client.dump(key) for key in client.scan_iter()}
     kwargs = {**client.connection_pool.connection_kwargs, "decode_responses": False}
     raw = redis.Redis(connection_pool=redis.ConnectionPool(**kwargs))
     try:

@@ -226,13 +226,13 @@ def test_a_failed_account_write_is_made_good_without_the_device(
     link(client, phone)
     link(client, laptop)
     (account_key,) = redis_client.scan_iter(match="*:acct:*")
-    saved = redis.Redis.from_url(redis_url).dump(account_key)
+    saved = redis_client.dump(account_key)
     redis_client.delete(account_key)
     redis_client.set(account_key, "not a hash")  # the account's own write now fails (WRONGTYPE)
     r = client.post("/v1/opt-out", json={"site": "demo"}, headers={**CA, "X-Consent-Device": phone})
     assert r.status_code == 200 and r.json()["decisions"]["advertising"]["allowed"] is False
     redis_client.delete(account_key)
-    redis.Redis.from_url(redis_url).restore(account_key, 0, saved)
+    redis_client.restore(account_key, 0, saved)  # type: ignore[arg-type]
     (carry_key,) = redis_client.scan_iter(match="*:carry")  # queued in the device's own atomic write
     assert redis_client.smembers(carry_key) == {account_key.rsplit(":", 1)[1]}
     assert ads(client, laptop)["decisions"]["advertising"]["allowed"] is True  # not yet carried over

@@ -27,13 +27,16 @@ def advertising(client: TestClient) -> dict:
 
 
 def held(redis_client: redis.Redis) -> dict[str, object]:
-    """Everything Redis holds but the audit streams: the device's record and its history."""
+    """Everything Redis holds but the audit streams and rate-limit counters: the device's record and
+    its history."""
     out: dict[str, object] = {}
     for key in redis_client.scan_iter():
-        if key.endswith(":audit"):
+        if key.endswith(":audit") or key.startswith("cs1rl"):
             continue
         kind = redis_client.type(key)
-        out[key] = redis_client.hgetall(key) if kind == "hash" else redis_client.xrange(key)
+        out[key] = (
+            redis_client.hgetall(key) if kind == "hash" else redis_client.xrange(key) if kind == "stream" else kind
+        )
     return out
 
 

@@ -42,6 +42,7 @@ def test_every_json_route_is_documented(client: TestClient) -> None:
     }
     not_json = {
         "/openapi.json",
+        "/metrics",
         "/v1/banner.js",
         "/v1/banner.{digest}.js",
         "/demo",
@@ -90,6 +91,10 @@ def test_schema_rejects_what_the_server_rejects(client: TestClient) -> None:
         {"site": "demo"},
         {"site": "demo", "action": "custom"},
         {"site": "demo", "action": "custom", "choices": {"a": 1}},
+        {"site": "demo", "action": "custom", "choices": {}},
+        {"site": "demo", "action": "accept_all", "policy_version": None},
+        {"site": "demo", "action": "accept_all", "source": None},
+        {"site": "demo", "action": "accept_all", "policy_version": "x" * 65},
     ]:
         assert list(jsonschema.Draft202012Validator(schema("ConsentRequest")).iter_errors(body))
         assert client.post("/v1/consent", json=body).status_code == 400

@@ -19,9 +19,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
 from consent_service.identity import bucket_of
+from consent_service.store.connect import Client
 from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, REDIS_ERRORS, audit_key, flat, unavailable
 from consent_service.vocab import Source
 
@@ -48,7 +47,7 @@ class Account:
 class Accounts:
     """Every method raises StoreUnavailable and nothing else from Redis."""
 
-    def __init__(self, client: aioredis.Redis, retention_ms: int) -> None:
+    def __init__(self, client: Client, retention_ms: int) -> None:
         self._redis = client
         self._retention_ms = retention_ms
         self._member = client.register_script(_MEMBER_LUA)

@@ -3,7 +3,9 @@
 Why not redis-py here: its connection pool costs ~64 µs of CPU per HGETALL on this machine, while
 one shared, pipelined connection with hiredis's C parser costs ~8 µs (docs/performance.md), and
 that read is the decision endpoint's largest cost. Writes keep using redis-py (Lua scripts,
-retries, Cluster later); only the read-only hot path comes here.
+retries); only the read-only hot path comes here, and only on a standalone Redis: on a Redis Cluster
+every command, reads included, goes through redis-py's cluster client (connect.py), which routes
+each key to its slot's master.
 
 Replies arrive in the order requests were sent, so every request queues a future; one that timed
 out stays queued (cancelled), so later replies still meet their own request and the stream never

@@ -29,13 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import RedisCluster
 
 from consent_service.identity import BUCKETS, bucket_of
 from consent_service.model import DAY_MS, Choice, DeviceRecord
 from consent_service.store.accounts import Accounts, account_key
+from consent_service.store.connect import Client, connect
 from consent_service.store.reader import PipelinedReader, ReaderError
 from consent_service.store.trail import (
     KEY_VERSION,
@@ -141,9 +140,13 @@ DEADLINE_SHARE = 0.8
 class Store:
     """Device records in Redis. Every method raises StoreUnavailable and nothing else from Redis."""
 
-    def __init__(self, client: aioredis.Redis, lifetimes: Lifetimes, reader: PipelinedReader | None = None) -> None:
+    def __init__(
+        self, client: Client, lifetimes: Lifetimes, reader: PipelinedReader | None = None, *, replicas: int = 0
+    ) -> None:
         self._redis = client
         self._reader = reader
+        # Writes wait for this many replicas (WAIT) before they count as done (standalone Redis).
+        self._replicas = replicas if not isinstance(client, RedisCluster) else 0
         self._lifetimes = lifetimes
         self._apply = client.register_script(LUA_AUDIT + _APPLY_LUA)
         self._erase = client.register_script(LUA_AUDIT + _ERASE_LUA)
@@ -151,32 +154,33 @@ class Store:
         self._link = client.register_script(LUA_AUDIT + _LINK_LUA)
         self.trail = Trail(client)
         self.accounts = Accounts(client, lifetimes.retention_ms)
-        self._clock_offset_ms = 0  # Redis's clock minus ours
-        self._clock_checked = -CLOCK_RECHECK_S
+        # Each server's clock minus ours, and when it was measured (monotonic), by node ("" standalone).
+        self._clocks: dict[str, tuple[int, float]] = {}
+        self._warm_up = _warm_up(client)
 
     @classmethod
-    def from_url(cls, url: str, lifetimes: Lifetimes, *, timeout_s: float) -> Store:
-        client = aioredis.Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=min(timeout_s, 1.0),
-            # One immediate retry covers a pooled connection that died with a restarted Redis; the
-            # write script is idempotent (a change id), so a retried write never applies twice.
-            retry=Retry(NoBackoff(), 1),
-            health_check_interval=30,
-        )
-        return cls(client, lifetimes, PipelinedReader(url) if PipelinedReader.supports(url) else None)
+    def from_url(cls, url: str, lifetimes: Lifetimes, *, timeout_s: float, replicas: int = 0) -> Store:
+        """`redis://…` (standalone) or `redis+cluster://host:port[,host:port…]` (connect.py).
+        `replicas`: a change counts as written only once that many replicas have it (WAIT)."""
+        client, reader = connect(url, timeout_s)
+        return cls(client, lifetimes, reader, replicas=replicas)
 
     async def close(self) -> None:
+        if self._warm_up is not None:
+            self._warm_up.cancel()
+            await asyncio.gather(self._warm_up, return_exceptions=True)
         if self._reader is not None:
             await self._reader.close()
         await self._redis.aclose()
 
     async def ping(self, timeout_s: float) -> bool:
+        """Redis answers; on a cluster, every master does (a missing one fails a share of writes)."""
         try:
-            return bool(await asyncio.wait_for(self._redis.ping(), timeout_s))
-        except (RedisError, OSError, TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                if isinstance(self._redis, RedisCluster):
+                    return bool(await self._redis.ping(target_nodes=RedisCluster.PRIMARIES))
+                return bool(await self._redis.ping())
+        except REDIS_ERRORS:
             return False
 
     async def get(self, site: str, device_id: str, timeout_s: float) -> DeviceRecord | None:
@@ -307,9 +311,12 @@ class Store:
         """
         try:
             async with asyncio.timeout(timeout_s):
-                deadline = await self._redis_deadline(timeout_s * DEADLINE_SHARE)
                 keys = _keys_with(change.site, change.device_id, "carry")
-                status, gpc_new, fields = await self._apply(keys=keys, args=self._args(change, deadline))
+                deadline = await self._redis_deadline(timeout_s * DEADLINE_SHARE, keys[0])
+                if self._replicas:
+                    status, gpc_new, fields = await self._apply_and_wait(keys, self._args(change, deadline), timeout_s)
+                else:
+                    status, gpc_new, fields = await self._apply(keys=keys, args=self._args(change, deadline))
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
         if status == _TOO_LATE:
@@ -317,15 +324,37 @@ class Store:
         record = parse_record(_pairs(fields)) if status != _NOTHING else None
         return Applied(record=record, gpc_first_seen_now=gpc_new == 1)
 
-    async def _redis_deadline(self, budget_s: float) -> int:
-        """The deadline on Redis's clock; the offset is re-measured at most once a minute."""
-        if time.monotonic() - self._clock_checked > CLOCK_RECHECK_S:
+    async def _apply_and_wait(self, keys: list[str], args: list[str | int], timeout_s: float) -> list[Any]:
+        """The script, then WAIT on the same connection (WAIT counts that connection's writes), so the
+        change is acknowledged only once the replicas have it. Fewer replicas in time: unavailable
+        (the change stays written on the primary; retrying it is idempotent, by its change id)."""
+        assert isinstance(self._redis, aioredis.Redis)
+        pipe = self._redis.pipeline(transaction=False)
+        await self._apply(keys=keys, args=args, client=pipe)
+        pipe.execute_command("WAIT", self._replicas, max(1, int(timeout_s * 1000 * (1 - DEADLINE_SHARE))))
+        result, acknowledged = await pipe.execute()
+        if result[0] == _WRITTEN and int(acknowledged) < self._replicas:
+            raise StoreUnavailable(f"the write reached {acknowledged} of {self._replicas} replicas in time")
+        return list(result)
+
+    async def _redis_deadline(self, budget_s: float, key: str) -> int:
+        """The deadline on the clock of the Redis that holds `key` (the script compares it with its
+        own clock: on a cluster, each master's clock is measured, as they may differ); an offset is
+        re-measured at most once a minute."""
+        node, target = "", dict[str, Any]()
+        if isinstance(self._redis, RedisCluster):
+            await self._redis.initialize()  # the slot map (a no-op once known)
+            owner = self._redis.get_node_from_key(key)
+            if owner is not None:
+                node, target = owner.name, {"target_nodes": owner}
+        offset_ms, checked = self._clocks.get(node, (0, -CLOCK_RECHECK_S))
+        if time.monotonic() - checked > CLOCK_RECHECK_S:
             before = time.time()
-            seconds, micros = await self._redis.time()
+            seconds, micros = await self._redis.time(**target)
             after = time.time()
-            self._clock_offset_ms = int(seconds * 1000 + micros // 1000 - (before + after) * 500)
-            self._clock_checked = time.monotonic()
-        return int(time.time() * 1000) + self._clock_offset_ms + int(budget_s * 1000)
+            offset_ms = int(seconds * 1000 + micros // 1000 - (before + after) * 500)
+            self._clocks[node] = (offset_ms, time.monotonic())
+        return int(time.time() * 1000) + offset_ms + int(budget_s * 1000)
 
     def _args(self, change: Change, deadline_ms: int) -> list[str | int]:
         lt = self._lifetimes
@@ -355,6 +384,22 @@ class Store:
         for purpose, granted in change.choices.items():
             args += [purpose, int(granted)]
         return args
+
+
+def _warm_up(client: Client) -> asyncio.Task[Any] | None:
+    """A cluster client learns the slot map and the command table on its first command (~10 ms
+    here, more under load). Made in a running loop (the app's startup), the store starts that at
+    once, in the background, so that the first decisions do not spend their budget on it. If it
+    fails (the cluster is down), the client tries again on the next command, as always."""
+    if not isinstance(client, RedisCluster):
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    task = loop.create_task(client.initialize())
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved: never "lost"
+    return task
 
 
 def parse_record(raw: Mapping[Any, Any]) -> DeviceRecord:
@@ -580,7 +625,9 @@ local fresh = redis.call('EXISTS', dev) == 0
 if unlink then
   redis.call('HDEL', dev, 'acct', 'al')
 else
-  if fresh then redis.call('HSET', dev, 'ar', ARGV[6], 'ct', now) end
+  if fresh then redis.call('HSET', dev, 'ct', now) end
+  -- A deleted device's tombstone has no audit reference any more: it gets a new one.
+  redis.call('HSETNX', dev, 'ar', ARGV[6])
   redis.call('HSET', dev, 'acct', ARGV[7], 'al', now)
 end
 local entry = {'t', now, 'site', ARGV[5], 'ref', redis.call('HGET', dev, 'ar'), 'a', ARGV[8], 's', 'account'}

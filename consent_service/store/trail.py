@@ -20,11 +20,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
+from consent_service import observability
 from consent_service.identity import BUCKETS
 from consent_service.model import Agent
+from consent_service.store.connect import Client
 from consent_service.vocab import RequestType
 
 KEY_VERSION = "cs1"
@@ -40,10 +41,12 @@ class StoreUnavailable(Exception):
 
 
 def unavailable(exc: BaseException) -> StoreUnavailable:
+    observability.count_store_error(exc)
     return StoreUnavailable(str(exc) or type(exc).__name__)
 
 
-REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+# RedisClusterException is not a RedisError: the cluster client raises it when no node answers.
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError, TimeoutError)
 
 
 def audit_key(site: str, bucket: int) -> str:
@@ -81,7 +84,7 @@ def flat(fields: dict[str, str]) -> list[str | int]:
 class Trail:
     """Reads and trims a site's audit streams."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self._redis = client
         self._record = client.register_script(LUA_AUDIT + _RECORD_LUA)
 
