@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import csv
 import importlib.util
+import itertools
 import json
 import math
 import os
@@ -819,6 +820,7 @@ def summarize(
             "max_in_flight": args.max_in_flight,
             "timeout_s": args.timeout,
             "pinned": args.pin,
+            "niceness": os.getpriority(os.PRIO_PROCESS, 0),
             "uvicorn": "1 worker, uvloop, httptools (as bench.run)",
             "redis": "EmbeddedRedis, persistent, appendfsync always",
             "rate_limits": "off (CONSENT_RATE_LIMIT_DEVICE=off, CONSENT_RATE_LIMIT_CLIENT=off)",
@@ -837,7 +839,7 @@ def summarize(
         "requests": {
             "sent": sent,
             "answered_ok": answered,
-            "achieved_rate_per_s": round(answered / args.seconds, 1),
+            "achieved_rate_per_s": round(answered / max(1, min(args.seconds, len(rows))), 1),
             "by_endpoint_sent": dict(totals.sent),
             "by_endpoint_ok": dict(totals.answered),
             "statuses": dict(sorted(totals.statuses.items())),
@@ -876,6 +878,7 @@ def summarize(
             "rss_slope_second_half_kib_per_min": round(slope_second_half, 1),
             "rss_anon_slope_kib_per_min": round(slope_anon, 1),
             "fit_over_s": post_warmup_s,
+            "steps": rss_steps(rows),
             "max_slope_kib_per_min": args.max_rss_slope,
             "flat": flat if judged else None,
             "sparkline_mib": {
@@ -906,6 +909,20 @@ def summarize(
         "stalls": stalls(rows, soak.redis_latency),
     }
     return summary
+
+
+def rss_steps(rows: list[dict[str, Any]], min_kib: int = 64) -> list[dict[str, Any]]:
+    """Every second in which RSS moved by `min_kib` or more, with the connections open then: memory that stays after
+    a burst of concurrency is the allocator keeping its high-water mark, not a leak."""
+    steps = []
+    for before, row in itertools.pairwise(rows):
+        if before["service_rss_kib"] is None or row["service_rss_kib"] is None:
+            continue
+        delta = row["service_rss_kib"] - before["service_rss_kib"]
+        if abs(delta) >= min_kib:
+            peak = max(r["connections"] for r in rows[max(0, row["t_s"] - 5) : row["t_s"]])
+            steps.append({"t_s": row["t_s"], "kib": delta, "rss_kib": row["service_rss_kib"], "connections_5s": peak})
+    return steps
 
 
 def stalls(rows: list[dict[str, Any]], redis_latency: dict[str, list[list[float]]]) -> dict[str, Any]:
@@ -956,6 +973,8 @@ def print_summary(s: dict[str, Any]) -> None:
             f"over {mem['fit_over_s']} s; flat: {mem['flat']} (limit {mem['max_slope_kib_per_min']} KiB/min)"
         )
         print(f"    RSS      {mem['sparkline_mib']['line']}  (every {mem['sparkline_mib']['every_s']} s, min→max)")
+        steps = ", ".join(f"{x['t_s']}s {x['kib']:+} KiB ({x['connections_5s']} conns)" for x in mem["steps"][:12])
+        print(f"    steps    {steps or 'none'} (RSS moves of 64 KiB or more in one second; connections open then)")
     fds = s["service_fds"]
     print(
         f"  service    fds {fds['start']} → {fds['end']} (max {fds['max']}), CPU {s['service_cpu_pct_mean']}% "
@@ -987,6 +1006,17 @@ def print_summary(s: dict[str, Any]) -> None:
         f"  machine    {m['nproc']} cores; loadavg at start {m['loadavg_at_start']}, during (1 min) "
         f"{m['loadavg_1m_during']['min']}–{m['loadavg_1m_during']['max']} (mean {m['loadavg_1m_during']['mean']})"
     )
+
+
+def no_nan(value: Any) -> Any:
+    """NaN (a figure with too few samples) as null, so the JSON stays standard."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [no_nan(v) for v in value]
+    return value
 
 
 def scrape_metrics(base: str) -> dict[str, float]:
@@ -1028,6 +1058,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="KiB/min of RSS growth after the warm-up still called flat (default 64; judged with 2+ min)",
     )
     parser.add_argument("--pin", action="store_true", help="service on core 0; Redis and the generator on core 1")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run Redis, the service and the generator at this niceness (e.g. -10, needs root): on a machine "
+        "shared with other heavy work, so that its CPU stalls do not land on the soak (default 0)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the mix")
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
@@ -1061,6 +1098,11 @@ def _run(args: argparse.Namespace) -> int:
     from consent_service.redis_runner import EmbeddedRedis  # noqa: PLC0415
 
     pin = args.pin and shutil.which("taskset") is not None and len(os.sched_getaffinity(0)) >= 2
+    if args.nice:
+        try:
+            os.nice(args.nice)  # before anything starts: Redis, the service and their threads inherit it
+        except PermissionError:
+            raise SoakError(f"--nice {args.nice} needs root (or CAP_SYS_NICE)") from None
     args.pin = pin
     load_start = loadavg()
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -1119,7 +1161,7 @@ def _run(args: argparse.Namespace) -> int:
             writer.writeheader()
             writer.writerows(soak.rows)
         summary["csv"] = str(csv_path.relative_to(REPO)) if csv_path.is_relative_to(REPO) else str(csv_path)
-        json_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        json_path.write_text(json.dumps(no_nan(summary), indent=2) + "\n", encoding="utf-8")
         print_summary(summary)
         print(f"\nresults: {csv_path}\n         {json_path}")
         if interrupted:

@@ -35,7 +35,7 @@ class Instrumented:
     """The app with request metrics (and the optional access log) around it.
 
     A plain ASGI callable rather than a Starlette middleware, to keep it cheap on the decision path:
-    two clock reads, one wrapped `send`, two counter updates (docs/observability.md). The route
+    two clock reads, one wrapped `send`, one update of plain counters (docs/observability.md). The route
     label is the template Starlette matched (it sets `scope["route"]`), read after the app ran; the
     duration ends with the answer's last byte, so work run after the answer is not counted in it.
     """

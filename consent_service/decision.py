@@ -112,11 +112,11 @@ def account_opt_out_due(ctx: Context) -> bool:
     return record is not None and record.account is not None and not record.account_opted_out and own_opt_out(ctx)
 
 
-def pending_opt_out_due(record: DeviceRecord | None, site: Site, at_ms: int) -> bool:
-    """Whether an opt-out acknowledged at `at_ms` without storage still has to be written: some
-    sale/share purpose has no explicit choice made at or after it (one made later supersedes it)."""
-    choices = record.choices if record else {}
-    return any((c := choices.get(pid)) is None or c.at_ms < at_ms for pid, p in site.purposes.items() if p.sale_share)
+def pending_opt_out_due(record: DeviceRecord | None, at_ms: int) -> bool:
+    """Whether an opt-out acknowledged at `at_ms` without storage still has to be written: the record
+    remembers the carried opt-outs it took (never by comparing clocks of different replicas)."""
+    settled = record.settled_pending_ms if record else None
+    return settled is None or settled < at_ms
 
 
 def with_pending_opt_out(record: DeviceRecord | None, site: Site, at_ms: int) -> DeviceRecord:

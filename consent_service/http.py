@@ -147,10 +147,18 @@ def client_address(request: Request, forwarded_hops: int) -> str | None:
 
 
 def device_token(request: Request, tokens: DeviceTokens) -> tuple[str | None, Verified | None]:
-    """The caller's valid token and its device: the header wins when valid, else the cookie."""
+    """The caller's valid token and its device: the header wins when valid, else the cookie.
+
+    When both name the same device, an opt-out carried by either (acknowledged while storage was
+    down) is kept: the banner's saved token may predate an opt-out made on the no-JS page."""
     header = headers_of(request).get(DEVICE_HEADER)
     verified = tokens.verify(header)
     if verified is not None:
+        if "~" in headers_of(request).get("cookie", ""):  # only a carrying token has one: cheap to skip
+            other = tokens.verify(_cookie(request))
+            if other is not None and other.device_id == verified.device_id and other.pending is not None:
+                earliest = min(p for p in (verified.pending, other.pending) if p is not None)
+                verified = verified._replace(pending=earliest)
         return header, verified
     cookie = _cookie(request)  # only parsed when the header did not identify the device
     verified = tokens.verify(cookie)

@@ -61,15 +61,10 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """Plain lines for a terminal, with the same rules (safe fields, exceptions without messages)."""
+    """Plain lines for a terminal: the message only (no `extra` fields), exceptions without messages."""
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extra = " ".join(f"{name}={record.__dict__[name]}" for name in SAFE_FIELDS if name in record.__dict__)
-        return f"{line} [{extra}]" if extra else line
 
     def formatException(self, ei: Any) -> str:
         exc = ei[1]

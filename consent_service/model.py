@@ -30,6 +30,7 @@ class DeviceRecord:
     refreshed_day: int | None = None  # day number of the last sliding-TTL refresh
     created_ms: int | None = None
     account: str | None = None  # the pseudonym of the account this device is linked to
+    settled_pending_ms: int | None = None  # the latest carried opt-out written (its acknowledgement time)
 
 
 @dataclass(frozen=True, slots=True)

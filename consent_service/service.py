@@ -129,7 +129,7 @@ class ConsentService:
         )
         # A carried opt-out (acknowledged while storage was down) is in force too, as far as the
         # person is told, even while storage is still down.
-        carried = visitor.device is not None and visitor.device.pending is not None
+        carried = seen.unavailable and visitor.device is not None and visitor.device.pending is not None
         return dataclasses.replace(outcome, opted_out=carried or sale_share_denied(ctx, {}, fail_closed=False))
 
     async def _observe(self, visitor: Visitor) -> _Seen:
@@ -170,7 +170,7 @@ class ConsentService:
         with its audit entry, and hand out a token without it. Not due (already written, or a later
         choice superseded it): only the token. A failure keeps the token as it is."""
         assert device.pending is not None
-        if pending_opt_out_due(record, visitor.site, device.pending.at_ms):
+        if pending_opt_out_due(record, device.pending.at_ms):
             try:
                 applied = await self._store.apply(self._pending_change(visitor, device), max(budget_s, 0.001))
             except StoreUnavailable:
@@ -187,6 +187,7 @@ class ConsentService:
             ),
             audit_extra=request_fields(RequestType.OPT_OUT, received_ms=device.pending.at_ms),
             carry_to_account=True,
+            settles_pending_ms=device.pending.at_ms,
         )
 
     async def consent(
@@ -221,8 +222,8 @@ class ConsentService:
         if audit_extra is None:
             audit_extra = request_fields(_request_type(visitor, action, choices))
         version = policy_version or site.policy_version
-        if action is not Action.OPT_OUT:  # an opt-out is never refused for a rate limit
-            await limit_writes(self._limits, visitor)
+        if action is not Action.OPT_OUT and not _refuses_sale(visitor, choices):
+            await limit_writes(self._limits, visitor)  # never an opt-out or a refusal of sale/sharing
         try:
             return await self._write(visitor, action, choices, source, policy_version=version, audit_extra=audit_extra)
         except StoreUnavailable:
@@ -230,7 +231,7 @@ class ConsentService:
                 return self._carried_opt_out(visitor, source, version)
             raise ApiError(
                 ErrorCode.STORE_UNAVAILABLE,
-                "consent storage is unavailable; nothing was recorded, please retry",
+                "consent storage is unavailable; the choice may not have been recorded, please retry",
                 retry_after=RETRY_AFTER_S,
             ) from None
 

@@ -425,10 +425,11 @@ async def privacy_data(request: Request, state: AppState) -> Response:
     except ApiError as error:
         if error.code is ErrorCode.NOT_FOUND:  # no valid device token: nothing is held for this browser
             return _data_html(request, state, site, language, outcome=privacy_pages.DataOutcome.NOTHING_HELD)
-        if error.code is not ErrorCode.STORE_UNAVAILABLE:
+        if error.code not in (ErrorCode.STORE_UNAVAILABLE, ErrorCode.RATE_LIMITED):
             raise
         retry = {"retry-after": str(error.retry_after or 5)}
-        return _data_html(request, state, site, language, status=503, problem="problem_store", headers=retry)
+        status = error.status  # 503, or 429: an HTML page either way, asking to try again shortly
+        return _data_html(request, state, site, language, status=status, problem="problem_store", headers=retry)
     held = privacy_pages.DataOutcome.DELETED if answer["deleted"] else privacy_pages.DataOutcome.NOTHING_HELD
     return _data_html(request, state, site, language, outcome=held)
 

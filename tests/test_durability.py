@@ -4,6 +4,7 @@ acknowledged as stored survives a SIGKILL of Redis (AOF, appendfsync always)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import signal
@@ -15,10 +16,14 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.identity import DeviceTokens
+from consent_service.identity import DeviceTokens, PendingOptOut
+from consent_service.model import DAY_MS
 from consent_service.redis_runner import EmbeddedRedis
+from consent_service.service import ConsentService, Visitor
 from consent_service.settings import Settings
 from consent_service.sites import load_sites
+from consent_service.store import Lifetimes, Store
+from consent_service.vocab import Regime
 from consent_service.web import create_app
 from tests.conftest import CA, CHROME, TEST_KEYS
 
@@ -156,6 +161,8 @@ def test_consents_still_answer_503(client: TestClient, own_redis: EmbeddedRedis)
 
 
 def test_no_acknowledged_opt_out_is_lost_to_a_sigkill(client: TestClient, own_redis: EmbeddedRedis) -> None:
+    with redis.Redis.from_url(own_redis.url, decode_responses=True) as r:
+        assert r.config_get("appendfsync") == {"appendfsync": "always"}  # what this test and the docs rely on
     tokens = []
     for _ in range(200):
         client.cookies.clear()
@@ -210,8 +217,9 @@ def test_writes_can_wait_for_a_replica(own_redis: EmbeddedRedis, tmp_path: Path)
         try:
             with redis.Redis.from_url(replica.url) as r:
                 r.execute_command("REPLICAOF", "127.0.0.1", str(own_redis.port))
-                synced = lambda: r.info("replication")["master_link_status"] == "up"  # noqa: E731
-                wait_until(synced, "the replica did not sync", bound_s=30)  # a full sync forks: slow on a busy box
+            with redis.Redis.from_url(own_redis.url) as primary:  # the primary must count it as online
+                online = lambda: (primary.info("replication").get("slave0") or {}).get("state") == "online"  # noqa: E731
+                wait_until(online, "the replica did not sync", bound_s=30)  # a full sync forks: slow on a busy box
             client.cookies.clear()
             stored = client.post("/v1/opt-out", json={"site": "demo"}, headers=CA)
             assert stored.status_code == 200 and "stored" not in stored.json()
@@ -221,3 +229,54 @@ def test_writes_can_wait_for_a_replica(own_redis: EmbeddedRedis, tmp_path: Path)
                 assert any(device.device_id in key for key in r.scan_iter(match="*:dev:*"))  # already on the replica
         finally:
             replica.stop()
+
+
+def test_a_carried_opt_out_in_the_cookie_is_kept_when_the_banner_sends_an_older_token(
+    client: TestClient, own_redis: EmbeddedRedis
+) -> None:
+    """The banner's saved token (header) predates an opt-out made on the no-JS page while Redis was
+    down (the cookie carries it): the service takes the opt-out from either."""
+    banner = client.post("/v1/consent", json={"site": "demo", "action": "accept_all"}, headers=CA).json()["device"]
+    assert own_redis.pid is not None
+    os.kill(own_redis.pid, signal.SIGSTOP)
+    try:
+        csrf = client.get("/privacy/demo/opt-out").text.split('name="csrf" value="')[1].split('"')[0]
+        r = client.post("/privacy/demo/opt-out", data={"csrf": csrf, "lang": "en"}, headers=CA)
+        assert r.status_code == 200 and 'id="status"' in r.text
+    finally:
+        os.kill(own_redis.pid, signal.SIGCONT)
+    carried = TOKENS.verify(client.cookies.get("cs_device"))
+    assert carried is not None and carried.pending is not None
+    time.sleep(0.3)
+    wait_until(
+        lambda: (
+            client.get("/v1/decision", params=ADS, headers={**CA, "X-Consent-Device": banner}).json()["decisions"][
+                "advertising"
+            ]["reason"]
+            == "opt_out"
+        ),
+        "the carried opt-out was not taken from the cookie",
+    )
+    client.post("/v1/consent", json={"site": "demo", "action": "custom", "choices": {"analytics": False}}, headers=CA)
+    actions = [e["a"] for e in sorted(audit_entries(own_redis.url), key=lambda e: int(e["t"]))]
+    assert actions == ["accept_all", "opt_out", "custom"]
+
+
+def test_a_carried_opt_out_is_written_once_whatever_the_concurrency(standalone_redis_url: str) -> None:
+    """The banner and the ad tags ask at once with the same carrying token: one write, one entry."""
+    site = load_sites(None).sites["demo"]
+
+    async def main() -> int:
+        store = Store.from_url(standalone_redis_url, Lifetimes(400 * DAY_MS, 750 * DAY_MS), timeout_s=1.0)
+        service = ConsentService(store, TOKENS, read_timeout_s=1.0, write_timeout_s=1.0)
+        token = TOKENS.sign("D" * 22, PendingOptOut(1_790_000_000_000, "banner"))
+        device = TOKENS.verify(token)
+        try:
+            visitor = Visitor(site, "US-CA", Regime.OPT_OUT, False, device, token, CHROME, 1_790_000_000_500)
+            await asyncio.gather(*(service.decision(visitor, ["advertising"]) for _ in range(8)))
+            await service.decision(visitor, ["advertising"])  # and a replay later
+        finally:
+            await store.close()
+        return len(audit_entries(standalone_redis_url))
+
+    assert asyncio.run(main()) == 1

@@ -147,3 +147,17 @@ def test_state_changing_calls_from_a_foreign_origin_write_nothing(
         r = client.post(form, data={"csrf": csrf}, headers=evil)
         assert r.status_code == 403, form
     assert snapshot(redis_client) == before
+
+
+def test_a_refusal_of_sale_is_never_rate_limited(make_client: AppFactory) -> None:
+    client = make_client(rate_limit_device="1/minute", rate_limit_client="1/minute")
+    body = {"site": "demo", "action": "accept_all"}
+    client.post("/v1/consent", json=body, headers=CA)
+    client.post("/v1/consent", json=body, headers=CA)
+    assert client.post("/v1/consent", json=body, headers=CA).status_code == 429
+    for refusal in (
+        {"site": "demo", "action": "reject_all"},
+        {"site": "demo", "action": "custom", "choices": {"advertising": False}},
+    ):
+        r = client.post("/v1/consent", json=refusal, headers=CA)
+        assert r.status_code == 200 and r.json()["decisions"]["advertising"]["reason"] == "opt_out"

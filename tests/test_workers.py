@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+import redis
 
 from tests.conftest import CA, CHROME
 from tests.test_cli import Served
@@ -56,14 +57,24 @@ def test_two_replicas_see_each_others_writes(
     assert answer.json()["decisions"]["advertising"] == {"allowed": False, "reason": "account_opt_out"}
 
 
-def test_two_workers_of_one_serve_agree(tmp_path: Path, env: dict[str, str], served: list[Served]) -> None:
+def test_two_workers_of_one_serve_agree(
+    tmp_path: Path, env: dict[str, str], served: list[Served], standalone_redis_url: str
+) -> None:
     """`serve --workers 2`: the workers share the generated keys through the data directory and
-    the Redis `serve` started; whichever worker answers, the device's choice is there."""
-    server = Served(tmp_path, env, "--workers", "2")
+    one Redis; whichever worker answers, the device's choice is there. Each worker names its Redis
+    connections with its process id, which shows that both workers really answered."""
+    server = Served(tmp_path, {**env, "REDIS_URL": standalone_redis_url}, "--workers", "2")
     served.append(server)
     headers = {**CA, "User-Agent": CHROME}
     with httpx.Client(base_url=server.base, headers=headers) as http:  # one connection: one worker
         token = http.post("/v1/consent", json={"site": "demo", "action": "reject_all"}).json()["device"]
     for _ in range(30):  # a new connection each time: the kernel spreads them over both workers
+        seen = httpx.post(
+            f"{server.base}/v1/opt-out", json={"site": "demo"}, headers={**headers, "X-Consent-Device": token}
+        )
+        assert seen.json()["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
         answer = httpx.get(f"{server.base}/v1/decision", params=ADS, headers={**headers, "X-Consent-Device": token})
         assert answer.json()["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
+    with redis.Redis.from_url(standalone_redis_url, decode_responses=True) as r:
+        names = {c["name"] for c in r.client_list() if c["name"].startswith("consent-service-")}
+    assert len(names) >= 2, names  # two worker processes wrote

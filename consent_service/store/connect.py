@@ -14,6 +14,7 @@ URLs only; on a cluster the reads go through the cluster client.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -48,6 +49,9 @@ def connect(url: str, timeout_s: float) -> tuple[Client, PipelinedReader | None]
         # script is idempotent (a change id), so a retried write never applies twice.
         "retry": Retry(NoBackoff(), 1),
         "health_check_interval": 30,
+        # Names the process's connections in CLIENT LIST, so an operator sees which worker or
+        # replica holds which (no personal data: a host-local process id).
+        "client_name": f"consent-service-{os.getpid()}",
     }
     if is_cluster_url(url):
         return _cluster(url, common), None

@@ -59,6 +59,8 @@ class Limiter:
 def _storage(redis_url: str) -> Storage:
     """The same Redis as the store: `redis://` standalone, `redis+cluster://h:p,h:p` a cluster."""
     scheme, _, rest = redis_url.partition("://")
+    if scheme == "unix":
+        return RedisStorage(f"async+redis+unix://{rest}", implementation="redispy", key_prefix=KEY_PREFIX)
     if scheme.endswith("+cluster"):
         tls = "s" if scheme.startswith("rediss") else ""
         uri = f"async+redis{tls}+cluster://{rest}"

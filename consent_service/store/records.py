@@ -94,6 +94,9 @@ class Change:
     # The change opts this device out of sale/sharing (or sends GPC): if it is linked, its account
     # is queued for the account-wide opt-out in the same atomic step (`carry`), so that cannot be lost.
     carry_to_account: bool = False
+    # This change writes an opt-out a device token carried, acknowledged at this time (ms): written
+    # once (the record remembers it, `po`), and never over a choice the visitor made after it.
+    settles_pending_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,9 @@ class Store:
         self._redis = client
         self._reader = reader
         # Writes wait for this many replicas (WAIT) before they count as done (standalone Redis).
-        self._replicas = replicas if not isinstance(client, RedisCluster) else 0
+        if replicas and isinstance(client, RedisCluster):
+            raise ValueError("CONSENT_REDIS_WAIT_REPLICAS works with a standalone Redis only, not a cluster")
+        self._replicas = replicas
         self._lifetimes = lifetimes
         self._apply = client.register_script(LUA_AUDIT + _APPLY_LUA)
         self._erase = client.register_script(LUA_AUDIT + _ERASE_LUA)
@@ -333,6 +338,9 @@ class Store:
         await self._apply(keys=keys, args=args, client=pipe)
         pipe.execute_command("WAIT", self._replicas, max(1, int(timeout_s * 1000 * (1 - DEADLINE_SHARE))))
         result, acknowledged = await pipe.execute()
+        if result[0] == _REPEATED:
+            # A retry found the change already written, by a connection WAIT cannot see: unconfirmed.
+            raise StoreUnavailable("a retried write could not be confirmed on the replicas")
         if result[0] == _WRITTEN and int(acknowledged) < self._replicas:
             raise StoreUnavailable(f"the write reached {acknowledged} of {self._replicas} replicas in time")
         return list(result)
@@ -378,6 +386,7 @@ class Store:
             secrets.token_hex(8),
             int(change.carry_to_account),
             lt.gpc_ms,
+            "" if change.settles_pending_ms is None else change.settles_pending_ms,
             *flat(dict(change.audit_extra)),
             len(change.choices),
         ]
@@ -419,6 +428,7 @@ def parse_record(raw: Mapping[Any, Any]) -> DeviceRecord:
         refreshed_day=_int(raw.get("rf")),
         created_ms=_int(raw.get("ct")),
         account=raw.get("acct") or None,
+        settled_pending_ms=_int(raw.get("po")),
     )
 
 
@@ -436,7 +446,8 @@ def _int(value: str | None) -> int | None:
 #       7 new audit ref, 8 gpc seen (0/1), 9 policy version, 10 action ('' = none), 11 source,
 #       12 regime, 13 region, 14 device class, 15 site, 16 deadline (Redis clock, ms), 17 change id,
 #       18 carry an opt-out to the linked account (0/1), 19 ttl of a record with GPC (ms),
-#       20 number of audit fields for the action's entry, then name/value pairs (trail.flat), then
+#       20 the acknowledgement time (ms) of a carried opt-out this change writes ('' = none),
+#       21 number of audit fields for the action's entry, then name/value pairs (trail.flat), then
 #       the number of choices, then purpose/granted pairs.
 # Returns {status, 1 if GPC was first recorded now else 0, the record as a flat HGETALL list}.
 #
@@ -452,6 +463,12 @@ end
 local t = redis.call('TIME')
 if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[16]) then
   return {-1, 0, {}}
+end
+-- An opt-out carried in a token is written once: concurrent requests (the banner and the ad tags
+-- call at once) or a replayed old token find it done.
+local settles = tonumber(ARGV[20])
+if settles and tonumber(redis.call('HGET', dev, 'po') or '-1') >= settles then
+  return {0, 0, redis.call('HGETALL', dev)}
 end
 local fresh = redis.call('EXISTS', dev) == 0
 if fresh and ARGV[10] == '' and ARGV[8] ~= '1' then
@@ -481,7 +498,7 @@ local function choices_now()
   table.sort(out)
   return table.concat(out, ',')
 end
-local extra, choices_at = with_extra({}, 20)
+local extra, choices_at = with_extra({}, 21)
 local function trail(action, source, stamp, more)
   local entry = {'t', ms(stamp), 'site', ARGV[15], 'ref', ref, 'a', action, 's', source, 'rm', ARGV[12],
                  'rg', ARGV[13], 'pv', ARGV[9], 'c', choices_now(), 'dc', ARGV[14]}
@@ -514,8 +531,13 @@ if gpc_new == 1 then stamp = g1 end
 local n = tonumber(ARGV[choices_at])
 for i = 0, n - 1 do
   local purpose, granted = ARGV[choices_at + 1 + 2 * i], ARGV[choices_at + 2 + 2 * i]
-  redis.call('HSET', dev, 'c:' .. purpose, granted .. ':' .. ms(stamp) .. ':' .. ARGV[9])
+  local before = redis.call('HGET', dev, 'c:' .. purpose)
+  local later = settles and before and tonumber(string.match(before, '^[01]:(%d+)') or '0') > settles
+  if not later then  -- a carried opt-out never overwrites a choice made after it was acknowledged
+    redis.call('HSET', dev, 'c:' .. purpose, granted .. ':' .. ms(stamp) .. ':' .. ARGV[9])
+  end
 end
+if settles then redis.call('HSET', dev, 'po', ARGV[20]) end
 redis.call('HSET', dev, 'rf', day)
 if ARGV[10] ~= '' then
   redis.call('HSET', dev, 'ut', ms(stamp), 'pv', ARGV[9], 'src', ARGV[11], 'rm', ARGV[12], 'rg', ARGV[13],
