@@ -18,8 +18,9 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
+from consent_service import observability
 from consent_service.store import Store, StoreUnavailable
 from consent_service.vocab import Source
 
@@ -52,8 +53,9 @@ async def drain_carries_forever(store: Store, sites: Iterable[str], timeout_s: f
     site_ids = tuple(sites)
     while True:
         await asyncio.sleep(CARRY_DRAIN_S * _jitter.uniform(0.5, 1.0))
-        if done := await drain_carries(store, site_ids, timeout_s):
-            log.info("account opt-outs carried over by the drain: %d", done)
+        with _survive("carry-over drain"):
+            if done := await drain_carries(store, site_ids, timeout_s):
+                log.info("account opt-outs carried over by the drain: %d", done)
 
 
 async def trim_audit(store: Store, sites: Iterable[str], retention_ms: int, timeout_s: float) -> int:
@@ -72,6 +74,17 @@ async def trim_audit_forever(
     site_ids = tuple(sites)
     while True:
         await asyncio.sleep(interval_s * _jitter.uniform(0.1, 1.0))
-        removed = await trim_audit(store, site_ids, retention_ms, timeout_s)
-        if removed:
-            log.info("audit trail: %d entries past retention trimmed", removed)
+        with _survive("audit trimming"):
+            if removed := await trim_audit(store, site_ids, retention_ms, timeout_s):
+                log.info("audit trail: %d entries past retention trimmed", removed)
+
+
+@contextlib.contextmanager
+def _survive(what: str) -> Iterator[None]:
+    """A pass that fails unexpectedly (a bug of ours) is logged and counted; the loop goes on, so
+    the upkeep never stops silently."""
+    try:
+        yield
+    except Exception as exc:
+        log.error("%s failed: %s", what, type(exc).__name__)  # the type only: messages can hold data
+        observability.count_background_error()
