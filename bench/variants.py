@@ -10,6 +10,7 @@ anyone makes it:
                     no pool, no wait_for: what a leaner Redis client could reach
     gc_frozen       gc.freeze() after start-up and a gen-0 threshold of 50,000 allocations
     combined        minimal_redis + gc_frozen
+    no_stats        the statistics hooks (consent_service/stats.py) do nothing: what counting costs
 """
 
 from __future__ import annotations
@@ -102,3 +103,11 @@ def combined() -> Starlette:
     app = _app()
     _gc_frozen()
     return app
+
+
+def no_stats() -> Starlette:
+    from consent_service.stats import StatsCounter, _NoStats  # noqa: PLC0415 - patched in this process only
+
+    for hook in ("seen", "issued", "bot", "banner", "decisions", "wrote"):
+        setattr(StatsCounter, hook, getattr(_NoStats, hook))
+    return _app()

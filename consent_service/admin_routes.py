@@ -25,14 +25,16 @@ from consent_service.request_metrics import request_metrics, year_range
 from consent_service.rights import Asked
 from consent_service.service import now_ms
 from consent_service.sites import Site
+from consent_service.stats import report_csv, report_json
 from consent_service.store import StoreUnavailable
 from consent_service.validation import parse_agent_request, parse_link, parse_time
-from consent_service.vocab import ErrorCode
+from consent_service.vocab import ErrorCode, RequestType
 
 if TYPE_CHECKING:
     from consent_service.web import AppState
 
 MIN_YEAR, MAX_YEAR = 2020, 2100
+STATS_DEFAULT_DAYS, STATS_MAX_DAYS = 30, 400
 
 
 def routes(bind: Callable[[Any, AppState], Any], state: AppState) -> list[Route]:
@@ -40,6 +42,7 @@ def routes(bind: Callable[[Any, AppState], Any], state: AppState) -> list[Route]
     return [
         Route("/v1/admin/audit", bind(audit, state), methods=["GET"]),
         Route("/v1/admin/request-metrics", bind(metrics, state), methods=["GET"]),
+        Route("/v1/admin/stats", bind(stats, state), methods=["GET"]),
         Route("/v1/admin/accounts/link", bind(link, state), methods=["POST"]),
         Route("/v1/admin/accounts/unlink", bind(unlink, state), methods=["POST"]),
         Route("/v1/admin/accounts/{account_id:path}", bind(account, state), methods=["GET", "DELETE"]),
@@ -122,6 +125,46 @@ async def metrics(request: Request, state: AppState) -> Response:
     return http.json_response(answer, 200, http.NO_STORE)
 
 
+async def stats(request: Request, state: AppState) -> Response:
+    """Consent statistics for a range of UTC days (default: the last 30), as JSON or CSV."""
+    query = request.query_params
+    site = authorized(request, state, query.get("site") or "")
+    fmt = query.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ApiError(ErrorCode.INVALID_BODY, "`format` must be json or csv")
+    last = _date(query.get("to"), "to") or dt.datetime.now(dt.UTC).date()
+    first = _date(query.get("from"), "from") or last - dt.timedelta(days=STATS_DEFAULT_DAYS - 1)
+    if first > last:
+        raise ApiError(ErrorCode.INVALID_BODY, "`from` is after `to`")
+    if (last - first).days >= STATS_MAX_DAYS:
+        raise ApiError(ErrorCode.INVALID_BODY, f"a range is at most {STATS_MAX_DAYS} days")
+    assert state.stats is not None, "lifespan did not run"
+    try:
+        report = await state.stats.report(site.id, first, last)
+    except StoreUnavailable:
+        raise ApiError(ErrorCode.STORE_UNAVAILABLE, "storage is unavailable; please retry", retry_after=5) from None
+    if fmt == "json":
+        return http.json_response(report_json(report), 200, http.NO_STORE)
+    name = f"stats-{site.id}-{first.isoformat()}-{last.isoformat()}.csv"
+    headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="{name}"'}
+    return Response(report_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _date(raw: str | None, name: str) -> dt.date | None:
+    """A day as YYYY-MM-DD (and nothing else fromisoformat would take), between MIN_YEAR and MAX_YEAR."""
+    if raw is None:
+        return None
+    try:
+        if len(raw) != 10 or not raw.isascii() or raw[4] != "-" or raw[7] != "-":
+            raise ValueError(raw)
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(ErrorCode.INVALID_BODY, f"`{name}` must be a date as YYYY-MM-DD") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ApiError(ErrorCode.INVALID_BODY, f"`{name}` must be a date from {MIN_YEAR} to {MAX_YEAR}")
+    return day
+
+
 async def link(request: Request, state: AppState) -> Response:
     site, body = await _authorized_body(request, state)
     parsed = parse_link(body)
@@ -167,4 +210,7 @@ async def agent_request(request: Request, state: AppState) -> Response:
     now = now_ms()
     parsed = parse_agent_request(body, now)
     assert state.agents is not None, "lifespan did not run"
-    return http.json_response(await state.agents.handle(site, parsed, now), 200, http.NO_STORE)
+    answer = await state.agents.handle(site, parsed, now)
+    if parsed.type is RequestType.OPT_OUT and parsed.account_id is not None and state.stats is not None:
+        state.stats.account_opt_out(site, now)  # an account's (a device's is counted by the service)
+    return http.json_response(answer, 200, http.NO_STORE)

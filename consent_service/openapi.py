@@ -8,9 +8,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from consent_service.admin_routes import MAX_YEAR, MIN_YEAR
+from consent_service.admin_routes import MAX_YEAR, MIN_YEAR, STATS_DEFAULT_DAYS, STATS_MAX_DAYS
 from consent_service.http import MAX_BODY_BYTES
 from consent_service.request_metrics import CHANNELS
+from consent_service.stats_model import BROWSERS, DEVICE_CLASSES, OPT_OUT_CHANNELS
 from consent_service.texts import LANGUAGES, TEXT_KEYS
 from consent_service.validation import (
     CLIENT_ACTIONS,
@@ -241,11 +242,67 @@ SCHEMAS |= {
     "RequestMetrics": _metrics_schema(),
 }
 
+
+def _stats_schemas() -> Schema:
+    """The statistics report (stats_model.py, as stats.report_json shapes it)."""
+    count = {"type": "integer", "minimum": 0}
+    rate = {"type": ["number", "null"], "minimum": 0, "description": "null when its denominator is 0"}
+    counts = _obj(
+        {
+            "banners_shown": count,
+            "accept_all": count,
+            "reject_all": count,
+            "custom": count,
+            "opt_outs": _obj(dict.fromkeys(OPT_OUT_CHANNELS, count), list(OPT_OUT_CHANNELS)),
+            "opt_outs_total": count,
+            "devices": count | {"description": "unique devices (in a split: device-days)"},
+            "gpc_devices": count | {"description": "unique devices with GPC (in a split: device-days)"},
+            "decisions": {
+                "type": "object",
+                "description": "purpose → decisions answered",
+                "additionalProperties": _obj({"allowed": count, "denied": count}, ["allowed", "denied"]),
+            },
+            "consent_rate": rate | {"description": "accept_all / banners_shown (null without banners)"},
+            "opt_out_rate": rate | {"description": "(reject_all + opt-outs) / banners_shown (null without banners)"},
+            "gpc_share": rate | {"description": "gpc_devices / devices (null without devices)"},
+        },
+        [],
+    )
+    counts["required"] = list(counts["properties"])
+
+    def by(names: tuple[str, ...] | list[str] | None) -> Schema:
+        split: Schema = {"type": "object", "additionalProperties": _ref("StatsCounts")}
+        if names is not None:
+            split |= {"propertyNames": {"enum": list(names)}, "required": list(names)}
+        return split
+
+    day = _obj({"day": _DAY, "humans": _ref("StatsCounts"), "bot_requests": count}, ["day", "humans", "bot_requests"])
+    report = _obj(
+        {
+            "site": {"type": "string"},
+            "first_day": _DAY,
+            "last_day": _DAY,
+            "days": {"type": "array", "items": day, "description": "every day of the range, oldest first"},
+            "totals": _ref("StatsCounts"),
+            "by_region": by(None) | {"description": "CC or CC-RR, `none` (unknown), `other` (past the cap)"},
+            "by_regime": by([r.value for r in Regime]),
+            "by_device_class": by(DEVICE_CLASSES),
+            "by_browser": by(BROWSERS),
+            "bot_requests": count,
+            "note": {"type": "string"},
+        },
+        [],
+    )
+    report["required"] = list(report["properties"])
+    return {"StatsCounts": counts, "StatsReport": report}
+
+
 # ---- what access and deletion answer (rights.py, accounts.py) ----------------------------------
 
 _TIME = {"type": ["string", "null"], "description": "ISO 8601 (UTC)"}
 _DAY = {"type": "string", "format": "date"}
 _TEXT_OR_NULL = {"type": ["string", "null"]}
+SCHEMAS |= _stats_schemas()
 SCHEMAS |= {
     "DeviceRecord": _obj(
         {
@@ -528,6 +585,46 @@ def _admin_paths() -> Schema:
                 ],
                 "responses": {
                     "200": _ok("RequestMetrics", "per request type and channel"),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/v1/admin/stats": {
+            "get": {
+                "summary": "Consent statistics per UTC day: banners, choices, opt-outs, GPC, decisions, by region, "
+                "regime, device class and browser (bots apart)",
+                "security": _BEARER,
+                "parameters": [
+                    _SITE_QUERY,
+                    *(
+                        {
+                            "name": name,
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                            "description": f"first/last UTC day, inclusive (YYYY-MM-DD, {MIN_YEAR}–{MAX_YEAR}); "
+                            f"default: the last {STATS_DEFAULT_DAYS} days up to today; at most {STATS_MAX_DAYS} days",
+                        }
+                        for name in ("from", "to")
+                    ),
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["json", "csv"]},
+                        "description": "json (default) or csv (one row per day)",
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the report (JSON), or one row per day (CSV)",
+                        "headers": _NO_STORE_HEADERS
+                        | {"Content-Disposition": {"required": False, "schema": {"type": "string"}}},
+                        "content": {
+                            "application/json": {"schema": _ref("StatsReport")},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
                     **_errors(400, 401, 403, 404, 503),
                 },
             }

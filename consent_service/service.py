@@ -37,6 +37,7 @@ from consent_service.ratelimit import WriteLimits
 from consent_service.regions import is_us
 from consent_service.signals import device_class
 from consent_service.sites import Site
+from consent_service.stats import NO_STATS, StatsHooks
 from consent_service.store import Change, Store, StoreUnavailable, request_fields
 from consent_service.texts import texts_for
 from consent_service.vocab import Action, DeviceClass, ErrorCode, Regime, RequestType, Source
@@ -93,7 +94,9 @@ class ConsentService:
         read_timeout_s: float,
         write_timeout_s: float,
         limits: WriteLimits | None = None,
+        stats: StatsHooks | None = None,  # statistics (stats.py); None: nothing is counted
     ) -> None:
+        self._stats = stats if stats is not None else NO_STATS
         self._store = store
         self._tokens = tokens
         self._limits = limits
@@ -106,20 +109,35 @@ class ConsentService:
         _check_purposes(visitor.site, purposes := tuple(purposes))
         seen = await self._observe(visitor)
         return self._answer(
-            visitor, seen.record, purposes, seen.token, unavailable=seen.unavailable, deferred=seen.deferred
+            visitor,
+            seen.record,
+            purposes,
+            seen.token,
+            unavailable=seen.unavailable,
+            deferred=seen.deferred,
+            counted=True,
         )
 
-    async def experience(self, visitor: Visitor, language: str) -> Outcome:
-        """Everything the banner needs in one answer (and a GPC sighting recorded, like a decision)."""
+    async def experience(self, visitor: Visitor, language: str, *, banner: bool = True) -> Outcome:
+        """Everything the banner needs in one answer (and a GPC sighting recorded, like a decision).
+        `banner=False`: for one of our own pages (no banner shown, no decisions answered to count)."""
         site = visitor.site
         seen = await self._observe(visitor)
         outcome = self._answer(
-            visitor, seen.record, site.purposes, seen.token, unavailable=seen.unavailable, deferred=seen.deferred
+            visitor,
+            seen.record,
+            site.purposes,
+            seen.token,
+            unavailable=seen.unavailable,
+            deferred=seen.deferred,
+            counted=banner,
         )
         ctx = Context(site, visitor.regime, seen.record, visitor.gpc_now, visitor.now_ms, seen.unavailable)
+        shown = should_prompt(ctx)
+        self._stats.banner(visitor, banner and shown)
         outcome.body.update(
             language=language,
-            show=should_prompt(ctx),
+            show=shown,
             policy_version=site.policy_version,
             gpc_lift=site.gpc_lift_by_opt_in,
             gpp_parsed=parsed_sections(outcome.body["gpp"]),
@@ -142,6 +160,7 @@ class ConsentService:
             except StoreUnavailable:
                 unavailable = True
         observability.count_gpc(visitor, record, unavailable)
+        self._stats.seen(visitor, record, unavailable)
         if visitor.device_class is DeviceClass.BOT:
             return _Seen(record, unavailable)
         pending = visitor.device.pending if visitor.device is not None else None
@@ -242,6 +261,7 @@ class ConsentService:
         earlier = visitor.device.pending if visitor.device else None
         pending = earlier or PendingOptOut(visitor.now_ms, source.value)
         record = _unstored(visitor, _sale_share_off(visitor.site), policy_version)
+        self._stats.wrote(visitor, Action.OPT_OUT, source, device_id, None)
         outcome = self._answer(visitor, record, visitor.site.purposes, self._tokens.sign(device_id, pending))
         outcome.body.update(gpp_parsed=parsed_sections(outcome.body["gpp"]), stored=False)
         return outcome
@@ -258,6 +278,7 @@ class ConsentService:
     ) -> Outcome:
         if visitor.device_class is DeviceClass.BOT:
             # Bots get the answer their choice would give, but nothing is stored or issued for them.
+            self._stats.bot(visitor)
             return self._answer(visitor, _unstored(visitor, choices, policy_version), visitor.site.purposes, None)
         device_id = visitor.device[0] if visitor.device else new_device_id()
         if visitor.device is not None and visitor.device.pending is not None:
@@ -272,6 +293,7 @@ class ConsentService:
         )
         applied = await self._store.apply(change, self._write_timeout_s)  # StoreUnavailable: see consent()
         record = applied.record
+        self._stats.wrote(visitor, action, source, device_id, record)
         if record is not None and record.account is not None:
             record = await self._with_account(visitor, device_id, record)
         # Re-signed on every write: the cookie's lifetime slides with the visitor's activity.
@@ -299,6 +321,7 @@ class ConsentService:
             applied = await self._store.apply(change, max(budget_s, 0.001))
         except StoreUnavailable:
             return record, None
+        self._stats.issued(visitor, device_id, gpc=True)
         return applied.record or record, self._fresh_token(visitor, device_id)
 
     async def _refresh(self, visitor: Visitor, device_id: str, record: DeviceRecord) -> None:
@@ -394,11 +417,14 @@ class ConsentService:
         *,
         unavailable: bool = False,
         deferred: Callable[[], Awaitable[None]] | None = None,
+        counted: bool = False,  # a decision or experience answer: its decisions go into the statistics
     ) -> Outcome:
         site = visitor.site
         ctx = Context(site, visitor.regime, record, visitor.gpc_now, visitor.now_ms, unavailable)
         decisions = decide_all(ctx, purposes)
         observability.count_decisions(site.id, decisions)
+        if counted:
+            self._stats.decisions(visitor, decisions)
         strings = privacy_strings(
             us=is_us(visitor.region),
             has_sale_share=site.has_sale_share,

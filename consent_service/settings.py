@@ -59,6 +59,7 @@ class Settings:
     rate_limit_client: str | None = "1200/minute"  # writes per client address (keyed hash); None: off
     redis_wait_replicas: int = 0  # writes count as done once this many replicas have them (WAIT)
     forwarded_hops: int = 0  # trusted proxies in front: the client address is this many hops back in X-Forwarded-For
+    stats_retention_days: int = 400  # how long each day's statistics (counters, unique counts) are kept
 
     @property
     def region_header_pairs(self) -> tuple[tuple[str, str | None], ...]:
@@ -112,6 +113,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         rate_limit_client=_rate(env, "CONSENT_RATE_LIMIT_CLIENT", d.rate_limit_client),
         forwarded_hops=_int(env, "CONSENT_FORWARDED_HOPS", d.forwarded_hops, 0, 10),
         redis_wait_replicas=_int(env, "CONSENT_REDIS_WAIT_REPLICAS", d.redis_wait_replicas, 0, 16),
+        stats_retention_days=_int(env, "CONSENT_STATS_RETENTION_DAYS", d.stats_retention_days, 1, 3650),
         demo_enabled=_choice(env, "CONSENT_DEMO", "on", ("on", "off", "true", "false", "1", "0"))
         in ("on", "true", "1"),
     )

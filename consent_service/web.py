@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_service import admin_routes, demo, http, observability, privacy_pages
+from consent_service import admin_pages, admin_routes, demo, http, observability, privacy_pages
 from consent_service.accounts import AccountService
 from consent_service.agents import AgentRequests
 from consent_service.assets import BANNER, LONG_CACHE, SHORT_CACHE, Asset, load_asset, serve
@@ -35,7 +35,8 @@ from consent_service.service import ConsentService, Outcome, Visitor, now_ms
 from consent_service.settings import Settings
 from consent_service.signals import gpc_signal, negotiate_language, region_from_headers
 from consent_service.sites import Site, SiteConfig
-from consent_service.store import Lifetimes, Store
+from consent_service.stats import StatsCounter
+from consent_service.store import Lifetimes, StatsStore, Store
 from consent_service.store.limits import Limiter
 from consent_service.texts import LANGUAGES
 from consent_service.validation import parse_consent, parse_decision_query, parse_opt_out
@@ -61,6 +62,7 @@ class AppState:
     accounts: AccountService | None = None
     agents: AgentRequests | None = None
     limits: WriteLimits | None = None
+    stats: StatsCounter | None = None  # consent statistics: `await state.stats.report(site, first, last)`
 
     @property
     def demo_site_active(self) -> bool:
@@ -116,6 +118,8 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if state.stats is not None:
+                await state.stats.close()  # the final flush, before the store closes
             if state.limits is not None:
                 await state.limits.close()
             if owned and state.store is not None:
@@ -128,6 +132,7 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
         Route("/v1/sites/{site}/experience", _bind(experience, state), methods=["GET"]),
         Route("/v1/me", _bind(me, state), methods=["GET", "DELETE"]),
         *admin_routes.routes(_bind, state),
+        *admin_pages.routes(_bind, state, keys),
         Route("/v1/{rest:path}", _bind(preflight, state), methods=["OPTIONS"]),
         Route("/privacy/privacy.css", privacy_css, methods=["GET"]),
         Route("/privacy/{site}/opt-out", _bind(opt_out_page, state), methods=["GET", "POST"]),
@@ -168,8 +173,14 @@ def _attach(state: AppState, store: Store) -> None:
         limiter = Limiter(s.redis_url, timeout_s=s.decision_timeout_ms / 1000)
         state.limits = WriteLimits(limiter, s, state.pseudonyms)
     state.rights = Rights(store, timeout_s=write_s, limits=state.limits)
+    state.stats = StatsCounter(StatsStore.of(store, s.stats_retention_days), state.sites.sites, timeout_s=write_s)
     state.service = ConsentService(
-        store, state.tokens, read_timeout_s=s.decision_timeout_ms / 1000, write_timeout_s=write_s, limits=state.limits
+        store,
+        state.tokens,
+        read_timeout_s=s.decision_timeout_ms / 1000,
+        write_timeout_s=write_s,
+        limits=state.limits,
+        stats=state.stats,
     )
     state.accounts = AccountService(store, state.tokens, state.pseudonyms, timeout_s=write_s)
     state.agents = AgentRequests(
@@ -184,12 +195,15 @@ def _attach(state: AppState, store: Store) -> None:
 
 
 def _start_upkeep(state: AppState) -> list[asyncio.Task[None]]:
-    """The background upkeep of maintenance.py: the account carry-over drain and audit trimming."""
+    """The background upkeep of maintenance.py (the account carry-over drain and audit trimming) and
+    the statistics flush (stats.py)."""
     s, store = state.settings, state.store
     if store is None:
         return []
     retention_ms, timeout_s, sites = _lifetimes(s).retention_ms, s.write_timeout_ms / 1000, tuple(state.sites.sites)
     tasks = [asyncio.create_task(drain_carries_forever(store, sites, timeout_s))]
+    if state.stats is not None:
+        tasks.append(asyncio.create_task(state.stats.run()))
     if s.audit_trim_interval_s > 0:
         tasks.append(
             asyncio.create_task(trim_audit_forever(store, sites, retention_ms, s.audit_trim_interval_s, timeout_s))
@@ -372,7 +386,7 @@ async def _render_opt_out(
     status: int = 200,
     problem: str | None = None,
 ) -> Response:
-    seen = await service.experience(_visitor(request, state, site, False), language)
+    seen = await service.experience(_visitor(request, state, site, False), language, banner=False)  # not counted
     response = _opt_out_html(
         state,
         site,

@@ -158,6 +158,7 @@ def run_the_api(api: TestClient, devices: int) -> list[str]:
         )
     )
     ok(api.get("/v1/admin/accounts/acct-1", params={"site": "demo"}, headers=AUTH))
+    ok(api.get("/v1/admin/stats", params={"site": "demo"}, headers=AUTH))  # flushes the statistics first
     ok(api.delete("/v1/admin/accounts/acct-2", params={"site": "demo"}, headers=AUTH))
     # Authorized agents: for accounts and devices, and one refusal (recorded as a denial).
     agent(api, account_id="agent-acct", type="opt_out")

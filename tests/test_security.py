@@ -113,6 +113,7 @@ HTML_PAGES = [
     "/privacy/demo/data",
     "/privacy/nope/opt-out",
     "/demo",
+    "/admin/login",
 ]
 
 

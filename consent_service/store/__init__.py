@@ -12,6 +12,7 @@ from consent_service.store.records import (
     device_keys,
     parse_record,
 )
+from consent_service.store.stats import StatsStore
 from consent_service.store.trail import StoreUnavailable, Trail, request_fields
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Erased",
     "Held",
     "Lifetimes",
+    "StatsStore",
     "Store",
     "StoreUnavailable",
     "Trail",

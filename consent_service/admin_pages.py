@@ -1,0 +1,160 @@
+"""The privacy team's HTML pages under `/admin/` (issue 6): login, logout and the statistics dashboard.
+
+Behind a session (admin_session.py), not a Bearer key: a browser signs in once with the key. No
+session (or an expired, forged or revoked one) → 303 to the login form; an unknown site → 404 page; a
+site the session may not see → 403 page. The `.csv` and `.json` downloads are the same report as the
+page, for the same session. Parsing and HTTP only: the numbers come from the stats service, the HTML
+from dashboard.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from consent_service import admin_session as session
+from consent_service import dashboard, http, privacy_pages
+from consent_service.admin_routes import STATS_DEFAULT_DAYS, STATS_MAX_DAYS
+from consent_service.admin_session import AdminSession, AdminSessions, LoginThrottle
+from consent_service.keys import Keys
+from consent_service.stats import report_csv, report_json
+from consent_service.stats_model import StatsReport
+from consent_service.store import StoreUnavailable
+
+if TYPE_CHECKING:
+    from consent_service.web import AppState
+
+DEFAULT_DAYS, MAX_DAYS = STATS_DEFAULT_DAYS, STATS_MAX_DAYS  # as GET /v1/admin/stats
+STYLESHEET = privacy_pages.STYLESHEET + dashboard.STYLESHEET
+
+
+def routes(bind: Callable[[Any, AppState], Any], state: AppState, keys: Keys) -> list[Route]:
+    """`bind` is web's (handler, state) → endpoint; `keys` sign the session cookie."""
+    sessions, throttle = AdminSessions(keys.signing, keys.pseudonym), LoginThrottle()
+
+    def with_sessions(handler: Any, **more: Any) -> Any:
+        return bind(functools.partial(handler, sessions=sessions, **more), state)
+
+    return [
+        Route("/admin/admin.css", admin_css, methods=["GET"]),
+        Route(session.LOGIN_PATH, bind(session.login_get, state), methods=["GET"]),
+        Route(session.LOGIN_PATH, with_sessions(session.login_post, throttle=throttle), methods=["POST"]),
+        Route("/admin/logout", bind(session.logout_post, state), methods=["POST"]),
+        Route("/admin/sites/{site}/stats", with_sessions(stats_page), methods=["GET"]),
+        Route("/admin/sites/{site}/stats.{fmt}", with_sessions(stats_file), methods=["GET"]),
+    ]
+
+
+async def admin_css(request: Request) -> Response:
+    headers = {"cache-control": "public, max-age=3600", "x-content-type-options": "nosniff"}
+    return Response(STYLESHEET, media_type="text/css; charset=utf-8", headers=headers)
+
+
+class RangeError(ValueError):
+    """A date range the page cannot show; the message says why."""
+
+
+def parse_range(first: str | None, last: str | None, today: dt.date) -> tuple[str, str]:
+    """`from`/`to` as YYYY-MM-DD (UTC days, inclusive); by default the last 30 days up to today."""
+    end = _day(last, "to") if last else today
+    start = _day(first, "from") if first else end - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise RangeError("“from” is after “to”")
+    if (end - start).days >= MAX_DAYS:
+        raise RangeError(f"a range can be at most {MAX_DAYS} days")
+    return start.isoformat(), end.isoformat()
+
+
+def _day(raw: str, name: str) -> dt.date:
+    try:
+        day = dt.date.fromisoformat(raw) if len(raw) == 10 and raw.isascii() else None
+    except ValueError:
+        day = None
+    if day is None or not 2020 <= day.year <= 2100:
+        raise RangeError(f"“{name}” must be a date (YYYY-MM-DD) from 2020 to 2100")
+    return day
+
+
+def _authorized(request: Request, state: AppState, sessions: AdminSessions) -> tuple[AdminSession, str] | Response:
+    """The session and the site, or the page that refuses: login, 404 or 403."""
+    seen = session.session_of(request, state, sessions)
+    if seen is None:
+        return session.login_redirect(request)
+    site_id = str(request.path_params["site"])
+    if site_id not in state.sites.sites:
+        page = dashboard.message_page("Not found", f"No site {site_id[:64]!r} is configured.")
+        return privacy_pages.html_page(page, 404)
+    if not seen.may_see(site_id):
+        page = dashboard.message_page(
+            "Forbidden", f"This session may not see site {site_id[:64]!r}.", link=(session.LOGIN_PATH, "Sign in again")
+        )
+        return privacy_pages.html_page(page, 403)
+    return seen, site_id
+
+
+async def stats_page(request: Request, state: AppState, sessions: AdminSessions) -> Response:
+    checked = _authorized(request, state, sessions)
+    if isinstance(checked, Response):
+        return checked
+    seen, site_id = checked
+    query, today = request.query_params, dt.datetime.now(dt.UTC).date()
+    problem, status = None, 200
+    try:
+        first, last = parse_range(query.get("from"), query.get("to"), today)
+    except RangeError as error:
+        (first, last), problem, status = parse_range(None, None, today), f"{error}; showing the last 30 days.", 400
+    report = await _report(state, site_id, first, last)
+    if isinstance(report, Response):
+        return report
+    sites = [s for s in state.sites.sites if seen.may_see(s)]
+    csrf = state.forms.issue(session.FORM_SCOPE, session.LOGOUT_FORM)
+    html = dashboard.render_dashboard(report, logout_csrf=csrf, sites=sites, problem=problem)
+    return privacy_pages.html_page(html, status)
+
+
+async def stats_file(request: Request, state: AppState, sessions: AdminSessions) -> Response:
+    """The same report as the page, as CSV or JSON (the API's formats), for the page's session."""
+    checked = _authorized(request, state, sessions)
+    if isinstance(checked, Response):
+        return checked
+    _, site_id = checked
+    fmt = str(request.path_params["fmt"])
+    if fmt not in ("csv", "json"):
+        return privacy_pages.html_page(dashboard.message_page("Not found", "Downloads are .csv or .json."), 404)
+    query = request.query_params
+    try:
+        first, last = parse_range(query.get("from"), query.get("to"), dt.datetime.now(dt.UTC).date())
+    except RangeError as error:
+        return privacy_pages.html_page(dashboard.message_page("Bad range", str(error)), 400)
+    report = await _report(state, site_id, first, last)
+    if isinstance(report, Response):
+        return report
+    return _export(report, fmt)
+
+
+async def _report(state: AppState, site_id: str, first: str, last: str) -> StatsReport | Response:
+    try:
+        return await _stats_report(state, site_id, first, last)
+    except StoreUnavailable:
+        page = dashboard.message_page("Statistics unavailable", "Storage is unavailable just now; please retry.")
+        return privacy_pages.html_page(page, 503, {"retry-after": "5"})
+
+
+async def _stats_report(state: AppState, site_id: str, first: str, last: str) -> StatsReport:
+    assert state.stats is not None, "lifespan did not run"
+    return await state.stats.report(site_id, first, last)
+
+
+def _export(report: StatsReport, fmt: str) -> Response:
+    """The API's formats (stats.report_json, stats.report_csv), as a download."""
+    name = f"stats-{report.site}-{report.first_day}-{report.last_day}.{fmt}"
+    headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="{name}"'}
+    if fmt == "json":
+        return http.json_response(report_json(report), 200, headers)
+    return Response(report_csv(report), media_type="text/csv; charset=utf-8", headers=headers)

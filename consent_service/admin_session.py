@@ -1,0 +1,245 @@
+"""The admin pages' login and session (issue 6). The admin key is checked once, at login; after it a
+signed cookie says which sites the browser may see, never the key.
+
+- `cs_admin`: base64url JSON signed with itsdangerous' TimestampSigner (sha256, salt
+  `cs-admin-session-v1`, the service's signing keys newest first: the first signs, all verify), so it
+  carries its issue time. HttpOnly, SameSite=Strict, Path=/admin, Secure over https; 8 hours, which the
+  server enforces too, whatever the browser does with Max-Age.
+- It also holds a keyed fingerprint of the key (an HMAC under the pseudonymization key: neither the key
+  nor any part of it), so that taking a key out of CONSENT_ADMIN_KEYS ends its sessions at once, and a
+  session never sees more sites than its key still may.
+- A forged, tampered, expired or unreadable cookie is no session: the pages send the browser to login.
+- The forms (login, logout) carry signed CSRF tokens and refuse a foreign or `null` Origin. Failed logins
+  are counted per client address (keyed hash, in this process) and refused for a while past a limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote
+
+import orjson
+from itsdangerous import BadSignature, TimestampSigner
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from consent_service import http
+from consent_service.dashboard import admin_document
+from consent_service.identity import CLOCK_SKEW_S
+from consent_service.privacy_pages import HEADERS, html_page
+from consent_service.settings import Settings
+
+if TYPE_CHECKING:
+    from consent_service.web import AppState
+
+COOKIE = "cs_admin"
+COOKIE_PATH = "/admin"
+MAX_AGE_S = 8 * 3600
+MAX_COOKIE_LENGTH = 2048
+LOGIN_FORM, LOGOUT_FORM, FORM_SCOPE = "admin-login", "admin-logout", "admin"  # FormTokens' form and "site"
+FAILURES_ALLOWED, FAILURE_WINDOW_S = 10, 300  # failed logins per client address and window
+LOGIN_PATH = "/admin/login"
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSession:
+    sites: frozenset[str]  # site ids, or "*" for every site
+    issued_at: int  # seconds
+
+    def may_see(self, site_id: str) -> bool:
+        return "*" in self.sites or site_id in self.sites
+
+
+def _meet(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
+    """The sites both allow ("*" is every site)."""
+    return b if "*" in a else a if "*" in b else a & b
+
+
+class AdminSessions:
+    """Issues and verifies `cs_admin` cookies; checks a presented admin key (once, at login)."""
+
+    def __init__(self, keys_newest_first: tuple[str, ...], fingerprint_key: str, max_age_s: int = MAX_AGE_S) -> None:
+        # itsdangerous signs with the LAST key of its list and tries all: hence the reversal.
+        self._signer = TimestampSigner(
+            list(reversed(keys_newest_first)), salt="cs-admin-session-v1", digest_method=hashlib.sha256
+        )
+        self._fingerprint_key = fingerprint_key.encode()
+        self.max_age_s = max_age_s
+
+    def fingerprint(self, admin_key: str) -> str:
+        digest = hmac.new(self._fingerprint_key, f"admin-key\0{admin_key}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
+
+    @staticmethod
+    def check_key(presented: str, admin_keys: tuple[tuple[str, frozenset[str]], ...]) -> tuple[str, frozenset[str]]:
+        """The configured (key, sites) the presented key is, else ("", empty). Every key is compared
+        in constant time, so the timing says nothing about which one matched."""
+        found: tuple[str, frozenset[str]] = ("", frozenset())
+        for known, sites in admin_keys:
+            if hmac.compare_digest(presented.encode(), known.encode()):
+                found = (known, sites)
+        return found
+
+    def issue(self, admin_key: str, sites: frozenset[str]) -> str:
+        payload = orjson.dumps({"v": 1, "sites": sorted(sites), "kid": self.fingerprint(admin_key)})
+        return self._signer.sign(base64.urlsafe_b64encode(payload).rstrip(b"=")).decode("ascii")
+
+    def verify(self, cookie: str | None, admin_keys: tuple[tuple[str, frozenset[str]], ...]) -> AdminSession | None:
+        """The session of a valid cookie whose key is still configured, else None (never raises)."""
+        if not cookie or len(cookie) > MAX_COOKIE_LENGTH or not cookie.isascii():
+            return None
+        try:
+            raw, signed_at = self._signer.unsign(cookie, return_timestamp=True)
+            payload = orjson.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
+        except (BadSignature, ValueError):  # orjson's and base64's errors are ValueErrors
+            return None
+        # Our own age check, as for device tokens: itsdangerous refuses a cookie a second "from the
+        # future", and replicas' clocks differ a little.
+        issued = int(signed_at.timestamp())
+        if not -CLOCK_SKEW_S <= time.time() - issued <= self.max_age_s or not isinstance(payload, dict):
+            return None
+        sites, kid = payload.get("sites"), payload.get("kid")
+        if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites) or not isinstance(kid, str):
+            return None
+        current = [allowed for known, allowed in admin_keys if hmac.compare_digest(self.fingerprint(known), kid)]
+        if not current:  # the key was taken out of the configuration
+            return None
+        return AdminSession(_meet(frozenset(sites), current[0]), issued)
+
+
+class LoginThrottle:
+    """Failed logins per client (keyed hash), in this process: past the limit, refused for the window.
+    Keys are 32+ random characters, so this only keeps the log and the CPU quiet."""
+
+    def __init__(self, allowed: int = FAILURES_ALLOWED, window_s: int = FAILURE_WINDOW_S, size: int = 10_000) -> None:
+        self._allowed, self._window_s, self._size = allowed, window_s, size
+        self._failures: OrderedDict[str, tuple[float, int]] = OrderedDict()
+
+    def blocked_for(self, client: str) -> int:
+        """Seconds until this client may try again (0: now)."""
+        started, n = self._failures.get(client, (0.0, 0))
+        left = started + self._window_s - time.monotonic()
+        return max(1, int(left)) if n >= self._allowed and left > 0 else 0
+
+    def failed(self, client: str) -> None:
+        now = time.monotonic()
+        started, n = self._failures.pop(client, (now, 0))
+        self._failures[client] = (started, n + 1) if now - started < self._window_s else (now, 1)
+        while len(self._failures) > self._size:
+            self._failures.popitem(last=False)
+
+
+# ---- the pages ----------------------------------------------------------------------------------------
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path of ours under /admin/ (never another origin), else None."""
+    if not target or len(target) > 512 or not target.startswith("/admin/") or target.startswith(LOGIN_PATH):
+        return None
+    if not target.isascii() or any(c in target for c in "\\ \t\r\n") or not target.isprintable():
+        return None
+    return target
+
+
+def login_redirect(request: Request) -> Response:
+    """303 to the login form, which comes back here afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    back = safe_next(here)
+    location = LOGIN_PATH + (f"?next={quote(back, safe='')}" if back else "")
+    return RedirectResponse(location, status_code=303, headers=HEADERS)
+
+
+def login_page(csrf: str, next_path: str | None, *, status: int = 200, problem: str | None = None) -> Response:
+    note = f'<p class="problem" role="alert" id="problem">{escape(problem)}</p>' if problem else ""
+    hidden = f'<input type="hidden" name="next" value="{escape(next_path)}">' if next_path else ""
+    main = f"""<h1>Consent statistics: sign in</h1>
+{note}
+<form method="post" action="{LOGIN_PATH}" class="login" id="login">
+<input type="hidden" name="csrf" value="{escape(csrf)}">{hidden}
+<label for="key">Admin key</label>
+<input type="password" name="key" id="key" autocomplete="current-password" required>
+<button type="submit" id="sign-in">Sign in</button>
+</form>
+<p class="meta">The key is checked once; the browser then keeps a signed session for {MAX_AGE_S // 3600} hours that
+names the sites it may see, never the key.</p>"""
+    return html_page(admin_document("Sign in: consent statistics", main), status)
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A small urlencoded form's fields (first value of each), the body bounded like every other."""
+    form = parse_qs((await http.read_body(request)).decode("utf-8", "replace"), max_num_fields=10)
+    return {name: values[0] for name, values in form.items()}
+
+
+def post_allowed(request: Request, state: AppState, csrf: str | None, form: str) -> bool:
+    """One of our own forms: its signed token, and no foreign (or `null`) Origin."""
+    origin = http.headers_of(request).get("origin")
+    return state.forms.valid(csrf, FORM_SCOPE, form) and http.origin_allowed(
+        origin, frozenset(), request, state.settings
+    )
+
+
+def set_session_cookie(response: Response, value: str, request: Request, settings: Settings, max_age: int) -> None:
+    secure = settings.cookie_secure == "always" or (settings.cookie_secure == "auto" and request.url.scheme == "https")
+    response.set_cookie(
+        COOKIE, value, max_age=max_age, path=COOKIE_PATH, secure=secure, httponly=True, samesite="strict"
+    )
+
+
+async def login_get(request: Request, state: AppState) -> Response:
+    return login_page(state.forms.issue(FORM_SCOPE, LOGIN_FORM), safe_next(request.query_params.get("next")))
+
+
+def landing(state: AppState, sites: frozenset[str]) -> str:
+    """Where a login without `next` goes: the first configured site the key may see."""
+    mine = [s for s in state.sites.sites if "*" in sites or s in sites] or sorted(sites)
+    return f"/admin/sites/{quote(mine[0], safe='')}/stats" if mine else LOGIN_PATH
+
+
+async def login_post(request: Request, state: AppState, sessions: AdminSessions, throttle: LoginThrottle) -> Response:
+    """Checks the key once; on success the session cookie and a 303 to `next` (ours) or the first site."""
+    fields = await form_fields(request)
+    next_path = safe_next(fields.get("next"))
+    fresh = state.forms.issue(FORM_SCOPE, LOGIN_FORM)
+    if not post_allowed(request, state, fields.get("csrf"), LOGIN_FORM):
+        return login_page(fresh, next_path, status=403, problem="The form expired or came from elsewhere. Try again.")
+    client = state.pseudonyms.client(http.client_address(request, state.settings.forwarded_hops) or "-")
+    wait = throttle.blocked_for(client)
+    if wait:
+        response = login_page(fresh, next_path, status=429, problem="Too many failed attempts. Try again later.")
+        response.headers["retry-after"] = str(wait)
+        return response
+    key, sites = sessions.check_key(fields.get("key", ""), state.settings.admin_keys)
+    if not key:
+        throttle.failed(client)
+        return login_page(fresh, next_path, status=401, problem="That is not an admin key of this service.")
+    response = RedirectResponse(next_path or landing(state, sites), status_code=303, headers=HEADERS)
+    set_session_cookie(response, sessions.issue(key, sites), request, state.settings, sessions.max_age_s)
+    return response
+
+
+async def logout_post(request: Request, state: AppState) -> Response:
+    fields = await form_fields(request)
+    if not post_allowed(request, state, fields.get("csrf"), LOGOUT_FORM):  # e.g. a page left open for hours
+        csrf = escape(state.forms.issue(FORM_SCOPE, LOGOUT_FORM))
+        main = f"""<h1>Not signed out</h1>
+<p id="message">The form expired or came from elsewhere. Sign out here:</p>
+<form method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{csrf}">
+<button type="submit" id="logout">Sign out</button></form>"""
+        return html_page(admin_document("Not signed out", main), 403)
+    response = RedirectResponse(LOGIN_PATH, status_code=303, headers=HEADERS)
+    set_session_cookie(response, "", request, state.settings, 0)
+    return response
+
+
+def session_of(request: Request, state: AppState, sessions: AdminSessions) -> AdminSession | None:
+    cookies: Mapping[str, str] = request.cookies
+    return sessions.verify(cookies.get(COOKIE), state.settings.admin_keys)

@@ -1,0 +1,71 @@
+"""The consent statistics as the dashboard, the JSON/CSV export and the tests see them (issue 6).
+
+Pure data, no I/O: `store/stats.py` reads raw counters, `stats.py` turns them into a `StatsReport`,
+`dashboard.py` renders one. Counts are per UTC day. Bots are counted apart (`bot_requests`) and are
+never part of any other count or rate.
+
+Rates (None when their denominator is 0):
+- `consent_rate`: accept_all / banners_shown (the share of shown banners answered "accept all").
+- `opt_out_rate`: (reject_all + opt_outs from every channel) / banners_shown.
+- `gpc_share`: gpc_devices / devices (unique devices sending GPC among unique devices seen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+OPT_OUT_CHANNELS = ("banner", "no_js_page", "agent")  # how a Do-Not-Sell opt-out was made
+DEVICE_CLASSES = ("pc", "mobile", "tablet", "other")  # bots are counted apart
+BROWSERS = ("chrome", "safari", "firefox", "edge", "samsung", "opera", "other")  # bounded label set
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Human (non-bot) counts for one slice (a day, a region, a device class, …)."""
+
+    banners_shown: int = 0
+    accept_all: int = 0
+    reject_all: int = 0
+    custom: int = 0
+    opt_outs: Mapping[str, int] = field(default_factory=dict)  # channel → count (OPT_OUT_CHANNELS)
+    devices: int = 0  # unique devices seen (HyperLogLog estimate)
+    gpc_devices: int = 0  # unique devices that sent GPC (HyperLogLog estimate)
+    decisions: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # purpose → allowed/denied → n
+
+    @property
+    def opt_outs_total(self) -> int:
+        return sum(self.opt_outs.values())
+
+    @property
+    def consent_rate(self) -> float | None:
+        return self.accept_all / self.banners_shown if self.banners_shown else None
+
+    @property
+    def opt_out_rate(self) -> float | None:
+        return (self.reject_all + self.opt_outs_total) / self.banners_shown if self.banners_shown else None
+
+    @property
+    def gpc_share(self) -> float | None:
+        return self.gpc_devices / self.devices if self.devices else None
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    day: str  # YYYY-MM-DD (UTC)
+    humans: Counts
+    bot_requests: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StatsReport:
+    site: str
+    first_day: str  # YYYY-MM-DD, inclusive
+    last_day: str  # YYYY-MM-DD, inclusive
+    days: tuple[Day, ...]  # every day of the range, oldest first (days without traffic: zeros)
+    totals: Counts  # over the range (unique-device counts: the union over the range)
+    by_region: Mapping[str, Counts]  # "US-CA", "DE", … and "none" (no region known)
+    by_regime: Mapping[str, Counts]  # "opt_in", "opt_out", "notice"
+    by_device_class: Mapping[str, Counts]  # DEVICE_CLASSES
+    by_browser: Mapping[str, Counts]  # BROWSERS
+    bot_requests: int = 0

@@ -1,0 +1,265 @@
+"""The statistics dashboard in Chromium: sign in through the form, the charts render under the strict
+CSP, the range picker works, the table agrees with the JSON download, and signing out ends it.
+
+Today's numbers come from traffic sent through the API (three device types, seven regions, GPC,
+bots). The 13 days before it are counted through the service's own statistics counter and flushed
+to the same Redis (the service cannot be sent traffic dated in the past), so the charts have a
+history to draw and the screenshot in docs/ something to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import Page
+
+from consent_service.identity import Verified, new_device_id
+from consent_service.model import DAY_MS
+from consent_service.redis_runner import EmbeddedRedis
+from consent_service.regions import regime_for
+from consent_service.service import Visitor
+from consent_service.sites import load_sites
+from consent_service.stats import StatsCounter
+from consent_service.store import Lifetimes, StatsStore, Store
+from consent_service.vocab import Action, Source
+from e2e.conftest import AXE, BOUND_S, ROOT, ContextFactory, free_port, new_page
+from e2e.helpers import CSP_RECORDER, snap
+
+ADMIN_KEY = "e2e-dashboard-admin-key-" + "q" * 32
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+IPAD = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+DEVICES = (CHROME, IPHONE, IPAD, CHROME, IPHONE)  # more PCs and phones than tablets
+REGIONS = ("US-CA", "DE", "US-VA", "FR", "JP", "US-CA", "GB", "BR", "US-CA", "DE")
+ACTIONS = ("accept_all", "reject_all", "accept_all", "custom", "opt_out", None, "accept_all")
+SHOT_VIEWPORT = {"width": 1200, "height": 1320}
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return {violations: result.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)})),
+          passes: result.passes.length};
+}"""
+
+
+def region_headers(region: str) -> dict[str, str]:
+    country, _, sub = region.partition("-")
+    return {"cloudfront-viewer-country": country, **({"cloudfront-viewer-country-region": sub} if sub else {})}
+
+
+class DashboardService:
+    """The service under uvicorn on 127.0.0.1, with an admin key for the demo site."""
+
+    def __init__(self, tmp: Path, redis_url: str) -> None:
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")},
+            "REDIS_URL": redis_url,
+            "CONSENT_DATA_DIR": str(tmp / "data"),
+            "CONSENT_SECRET_KEYS": "e2e-signing-key-" + "x" * 32,
+            "CONSENT_PSEUDONYM_KEY": "e2e-pseudonym-key-" + "y" * 32,
+            "CONSENT_ADMIN_KEYS": f"{ADMIN_KEY}:demo",
+            "CONSENT_LOG_LEVEL": "warning",
+        }
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", "consent_service.app:app_from_env",
+               "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + BOUND_S
+        while not self._ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail("the service did not start")
+            time.sleep(0.1)
+
+    def _ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.origin}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=BOUND_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def dashboard_service(tmp_path: Path, e2e_redis: EmbeddedRedis) -> Iterator[DashboardService]:
+    svc = DashboardService(tmp_path, e2e_redis.url)
+    yield svc
+    svc.stop()
+
+
+def send_traffic(api: str) -> dict[str, int]:
+    """Today's visits through the API: each visitor a new device that sees the experience (the banner),
+    then chooses (or not); every fifth sends GPC. Returns what the table must show."""
+    sent = {"banners_shown": 0, "accept_all": 0, "reject_all": 0, "custom": 0, "opt_outs": 0, "bot_requests": 0}
+    with httpx.Client(base_url=api, timeout=5) as client:
+        for i in range(35):
+            client.cookies.clear()
+            headers = {"user-agent": DEVICES[i % len(DEVICES)], **region_headers(REGIONS[i % len(REGIONS)])}
+            if i % 5 == 0:
+                headers["sec-gpc"] = "1"
+            experience = client.get("/v1/sites/demo/experience", headers=headers)
+            assert experience.status_code == 200, experience.text
+            sent["banners_shown"] += bool(experience.json()["show"])
+            action = ACTIONS[i % len(ACTIONS)]
+            if action == "opt_out":
+                r = client.post("/v1/opt-out", json={"site": "demo"}, headers=headers)
+                sent["opt_outs"] += 1
+            elif action is not None:
+                choices = {"analytics": True, "advertising": False} if action == "custom" else {}
+                body = {"site": "demo", "action": action, **({"choices": choices} if choices else {})}
+                r = client.post("/v1/consent", json=body, headers=headers)
+                sent[action] += 1
+            assert action is None or r.status_code == 200, r.text
+        for _ in range(3):
+            client.get(
+                "/v1/decision", params={"site": "demo", "purpose": "advertising"}, headers={"user-agent": GOOGLEBOT}
+            )
+            sent["bot_requests"] += 1
+    return sent
+
+
+def count_history(redis_url: str, days: int = 13) -> None:
+    """The days before today, counted by the service's own StatsCounter and flushed to Redis."""
+    site = load_sites(None).sites["demo"]
+    today = int(time.time() * 1000) // DAY_MS * DAY_MS
+    actions = {"accept_all": Action.ACCEPT_ALL, "reject_all": Action.REJECT_ALL, "custom": Action.CUSTOM,
+               "opt_out": Action.OPT_OUT}  # fmt: skip
+
+    async def run() -> None:
+        store = Store.from_url(redis_url, Lifetimes(record_ttl_ms=DAY_MS * 400, retention_ms=DAY_MS * 750), timeout_s=5)
+        counter = StatsCounter(StatsStore.of(store, 400), {"demo": site}, timeout_s=5)
+        for back in range(days, 0, -1):
+            for j in range(14 + (back * 7) % 13):
+                region = REGIONS[(j + back) % len(REGIONS)]
+                gpc = (j + back) % 4 == 0
+                visitor = Visitor(site, region, regime_for(region, site.regimes), gpc, None, None,
+                                  DEVICES[(j * 3 + back) % len(DEVICES)], today - back * DAY_MS + 3_600_000 + j)  # fmt: skip
+                counter.banner(visitor, True)
+                action = ACTIONS[(j * 2 + back) % len(ACTIONS)]
+                device_id = new_device_id()
+                if action is not None:
+                    counter.wrote(visitor, actions[action], Source.BANNER, device_id, None)
+                else:  # seen, without a choice
+                    visitor.device = Verified(device_id, visitor.now_ms // 1000)
+                    counter.seen(visitor, None, False)
+        assert await counter.flush()
+        await store.close()
+
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(run())).result()
+
+
+def sign_in(page: Page, origin: str) -> None:
+    page.goto(f"{origin}/admin/sites/demo/stats")
+    assert "/admin/login?next=" in page.url  # no session yet
+    page.locator("#key").fill(ADMIN_KEY)
+    with page.expect_navigation():
+        page.locator("#sign-in").click()
+    assert page.url == f"{origin}/admin/sites/demo/stats"
+
+
+CHARTS_JS = """() => [...document.querySelectorAll('svg.chart')].map(svg => {
+  const box = svg.getBoundingClientRect();
+  const line = svg.querySelector('polyline');
+  const bar = svg.querySelector('rect.s-accept_all') || svg.querySelector('rect.bar');
+  return {
+    name: svg.dataset.chart, width: box.width, height: box.height,
+    dots: svg.querySelectorAll('circle.dot').length, bars: svg.querySelectorAll('rect.bar').length,
+    lineLength: line ? line.getTotalLength() : 0,
+    barFill: bar ? getComputedStyle(bar).fill : null,
+    barWidth: bar ? bar.getBoundingClientRect().width : 0,
+  };
+})"""
+
+
+def test_the_dashboard_in_chromium(
+    dashboard_service: DashboardService, e2e_redis: EmbeddedRedis, make_context: ContextFactory
+) -> None:
+    api = dashboard_service.origin
+    count_history(e2e_redis.url)
+    sent = send_traffic(api)
+    context = make_context(viewport=SHOT_VIEWPORT)
+    context.add_init_script(CSP_RECORDER)
+    page = new_page(context)
+    sign_in(page, api)
+    session = next(c for c in context.cookies(f"{api}/admin/") if c["name"] == "cs_admin")
+    assert session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/admin"
+    assert ADMIN_KEY not in session["value"] and session["expires"] > time.time() + 7 * 3600
+
+    charts = {c["name"]: c for c in page.evaluate(CHARTS_JS)}
+    assert set(charts) == {"rates", "gpc", "region", "device"}
+    for name, chart in charts.items():
+        assert chart["width"] > 300 and chart["height"] > 80, (name, chart)
+    assert charts["rates"]["dots"] >= 2 * 14 and charts["rates"]["lineLength"] > 100
+    assert charts["gpc"]["bars"] == 14 and charts["region"]["bars"] > 10 and charts["device"]["bars"] >= 9
+    assert charts["region"]["barFill"] == "rgb(0, 114, 178)"  # coloured by the stylesheet, not by inline style
+    assert all(charts[name]["barWidth"] > 0 for name in ("gpc", "region", "device"))
+    assert page.evaluate("() => window.__csp") == []
+    assert page.evaluate("() => document.scripts.length") == 0
+    snap(page, "dashboard", docs="dashboard")
+
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    row = page.locator(f'#days-table tr[data-day="{today}"]')
+    shown = {key: row.locator(f'td[data-metric="{key}"]').inner_text() for key in sent}
+    assert shown == {key: f"{n:,}" for key, n in sent.items()}  # what was sent through the API
+    download = context.request.get(f"{api}/admin/sites/demo/stats.json")  # the page's session
+    assert download.status == 200
+    report = download.json()
+    assert report["days"][-1]["day"] == today and report["days"][-1]["humans"]["accept_all"] == sent["accept_all"]
+    total = page.locator('#days-table tr[data-day="total"] td[data-metric="consent_rate"]')
+    assert total.get_attribute("data-value") == repr(report["totals"]["consent_rate"])
+    assert total.inner_text() == f"{report['totals']['consent_rate'] * 100:.1f}%"
+    for day in report["days"][-14:]:
+        cell = page.locator(f'#days-table td[data-day="{day["day"]}"][data-metric="banners_shown"]')
+        assert cell.get_attribute("data-value") == str(day["humans"]["banners_shown"])
+
+    week_ago = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=6)).isoformat()
+    page.locator("#from").fill(week_ago)
+    with page.expect_navigation():
+        page.locator("#show").click()
+    assert f"from={week_ago}" in page.url and page.locator("#days-table tbody tr").count() == 7
+    assert page.locator('svg[data-chart="gpc"] rect.bar').count() == 7
+    assert page.evaluate("() => window.__csp") == []
+
+    with page.expect_navigation():
+        page.locator("#logout").click()
+    assert page.url.endswith("/admin/login")
+    assert not any(c["name"] == "cs_admin" for c in context.cookies(f"{api}/admin/"))
+    page.goto(f"{api}/admin/sites/demo/stats")
+    assert "/admin/login?next=" in page.url
+
+
+def test_the_dashboard_has_no_axe_violations(
+    dashboard_service: DashboardService, e2e_redis: EmbeddedRedis, make_context: ContextFactory
+) -> None:
+    # The page carries no script; axe is injected by the test (bypassing the page's CSP for that alone).
+    api = dashboard_service.origin
+    count_history(e2e_redis.url, days=3)
+    send_traffic(api)
+    page = new_page(make_context(viewport=SHOT_VIEWPORT, bypass_csp=True))
+    page.goto(f"{api}/admin/login")
+    for step in ("login", "dashboard"):
+        if step == "dashboard":
+            sign_in(page, api)
+            page.locator("details").first.locator("summary").click()  # an opened data table too
+        page.evaluate(AXE.read_text())
+        result = page.evaluate(AXE_RUN)
+        assert result["passes"] > 0 and result["violations"] == [], (step, result["violations"])
