@@ -61,6 +61,8 @@ IDLE_CLOSE_S = 3.0  # uvicorn drops a keep-alive connection after 5 s idle: clos
 CONNECT_TIMEOUT_S = 2.0
 SEED_CONCURRENCY = 32
 LATENCY_THRESHOLD_MS = 20  # Redis latency monitor: record main-thread stalls of this many ms or more
+STALL_CPU_PRESSURE_MS = 250  # a second with this much CPU pressure (PSI "some") counts as a machine stall
+STALL_LAG_MS = 30  # and one in which the generator started a request this late
 ENDPOINTS = ("decision", "consent", "opt_out")
 # status: a non-2xx answer (429 too: the limits are off); timeout: no answer within --timeout; connect / disconnect:
 # the connection could not be opened / broke; bad_body: not a decision-shaped answer; store_unavailable: a decision
@@ -608,7 +610,8 @@ class Soak:
         self.totals.answered[endpoint] += 1
         if not burst:
             sec.latencies_ms.append(latency_ms)
-            self.totals.latencies_ms[endpoint].append(latency_ms)
+            if scheduled - self.start >= self.args.warmup:  # the run's figures leave the warm-up (and its bursts) out
+                self.totals.latencies_ms[endpoint].append(latency_ms)
 
     async def generate(self, duration: float) -> None:
         """Open loop: request i starts at start + i/rate, answered or not (up to --max-in-flight at once)."""
@@ -894,7 +897,7 @@ def summarize(
             "service_metrics": metrics,
         },
         "latency_ms": {
-            "measured_from": "the request's scheduled start to the end of its answer",
+            "measured_from": "the request's scheduled start to the end of its answer; requests after the warm-up",
             "p50": round(percentile(all_lat, 50), 2),
             "p90": round(percentile(all_lat, 90), 2),
             "p99": round(percentile(all_lat, 99), 2),
@@ -980,7 +983,18 @@ def stalls(rows: list[dict[str, Any]], redis_latency: dict[str, list[list[float]
     keep = ("t_s", "time", "errors", "p99_ms", "max_ms", "gen_lag_max_ms", "service_cpu_pct", "loadavg_1m")
     keep += ("cpu_pressure_ms", "io_pressure_ms", "steal_pct")
     bad = [r for r in rows if r["errors"] or (r["p99_ms"] != "" and r["p99_ms"] > 50)]
+    redis_stall_s = {int(at) + d for events in redis_latency.values() for at, _ in events for d in (0, 1, 2)}
+
+    def stalled(r: dict[str, Any]) -> bool:
+        """The machine or Redis stalled in this second: CPU pressure of a quarter of it or more, the generator (a
+        process of its own) 30 ms or more late, or a Redis latency event (>= 20 ms) within a second of it."""
+        pressure = r["cpu_pressure_ms"] if r["cpu_pressure_ms"] != "" else 0.0
+        return pressure >= STALL_CPU_PRESSURE_MS or r["gen_lag_max_ms"] >= STALL_LAG_MS or r["t_s"] in redis_stall_s
+
     return {
+        "errors_in_stalled_seconds": sum(r["errors"] for r in rows if stalled(r)),
+        "errors_elsewhere": sum(r["errors"] for r in rows if not stalled(r)),
+        "stalled_seconds": sum(1 for r in rows if stalled(r)),
         "slow_or_failing_seconds": [{k: r[k] for k in keep} for r in bad],
         "redis_latency_events": redis_latency,  # [second of the run, ms] per event, from Redis's latency monitor
         "redis_latency_threshold_ms": LATENCY_THRESHOLD_MS,
@@ -1034,7 +1048,8 @@ def print_summary(s: dict[str, Any]) -> None:
     print(
         f"  stalls     CPU pressure {st['cpu_pressure_ms_per_s']} ms/s, "
         f"I/O pressure {st['io_pressure_ms_per_s']} ms/s, "
-        f"steal {st['steal_pct']} %; {len(st['slow_or_failing_seconds'])} seconds with errors or p99 > 50 ms"
+        f"steal {st['steal_pct']} %; {st['stalled_seconds']} stalled seconds, with {st['errors_in_stalled_seconds']} "
+        f"errors; {st['errors_elsewhere']} errors in the other seconds"
     )
     for r in st["slow_or_failing_seconds"][:15]:
         print(
