@@ -15,11 +15,14 @@ at once) with a browser-like mix:
 - 8 % `POST /v1/opt-out`, known and new devices;
 
 with CloudFront region headers (US-CA, US-NY, DE, FR, BR, none) and pc/mobile/tablet User-Agents. New devices
-join the pool, so Redis grows over the run; the service process must not.
+join the pool, so Redis grows over the run; the service process must not. Two bursts of `--burst` requests at once
+in the warm-up take the service to the memory high-water mark of that concurrency, so that a later pile-up (after
+a stall of the machine) does not show as growth (docs/soak.md, "What flat means here").
 
 Every second it records requests sent and answered, errors by kind, that second's latency p50/p99 (from the
 scheduled start, so a late generator counts against us), the service's RSS (/proc/<pid>/status), open file
-descriptors and CPU, Redis's used_memory and keys, and the load average. The series goes to
+descriptors and CPU, Redis's used_memory and keys, the load average and the machine's CPU/I/O pressure; Redis's
+latency monitor logs its own stalls, so that errors can be told apart from stalls of the machine. The series goes to
 `bench/results/soak-<timestamp>.csv`, the summary to `soak-<timestamp>.json`. Exit status 1 when any request
 failed (a non-2xx answer, including 429; a timeout; a connection error; a decision answered `store_unavailable`;
 a new GPC browser left without a device; see ERROR_KINDS), when the service's own /metrics count a store or

@@ -325,7 +325,7 @@ class Store:
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
         if status == _TOO_LATE:
-            raise StoreUnavailable("the write reached Redis after its deadline and was not applied")
+            raise unavailable(TimeoutError("the write reached Redis after its deadline and was not applied"))
         record = parse_record(_pairs(fields)) if status != _NOTHING else None
         return Applied(record=record, gpc_first_seen_now=gpc_new == 1)
 
