@@ -9,7 +9,7 @@ and deletion of an account cover its linked devices too, since that is what a pe
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consent_service.decision import Context, own_opt_out
 from consent_service.errors import ApiError
@@ -20,6 +20,9 @@ from consent_service.sites import Site
 from consent_service.store import Account, Store, StoreUnavailable
 from consent_service.vocab import ErrorCode, RequestType, Source
 
+if TYPE_CHECKING:
+    from consent_service.stats import StatsCounter
+
 ACCOUNT_NOTE = (
     "This is everything this service holds about this account and the browsers linked to it. Deleting it keeps "
     "only the fact that the account opted out of the sale or sharing of personal information, if it did: deleting "
@@ -28,11 +31,20 @@ ACCOUNT_NOTE = (
 
 
 class AccountService:
-    def __init__(self, store: Store, tokens: DeviceTokens, pseudonyms: Pseudonyms, timeout_s: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tokens: DeviceTokens,
+        pseudonyms: Pseudonyms,
+        timeout_s: float,
+        *,
+        stats: StatsCounter | None = None,  # counts an account's new opt-out (stats.py)
+    ) -> None:
         self._store = store
         self._tokens = tokens
         self._pseudonyms = pseudonyms
         self._timeout_s = timeout_s
+        self._stats = stats
 
     def device_of(self, token: str) -> str:
         verified = self._tokens.verify(token)
@@ -73,7 +85,7 @@ class AccountService:
         """An opt-out of sale/sharing for the whole account (an agent's request, for instance)."""
         account = self._pseudonyms.account(site.id, account_id)
         try:
-            await self._store.accounts.opt_out(
+            new = await self._store.accounts.opt_out(
                 site.id,
                 account,
                 now_ms=request.now_ms,
@@ -83,6 +95,8 @@ class AccountService:
             )
         except StoreUnavailable:
             raise unavailable() from None
+        if new and self._stats is not None:  # a repeated opt-out is not a second one
+            self._stats.account_opt_out(site, request.now_ms)
         return {"site": site.id, "account_opted_out": True}
 
     async def access(self, site: Site, account_id: str, request: Asked) -> dict[str, Any]:

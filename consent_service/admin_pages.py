@@ -26,6 +26,7 @@ from consent_service.keys import Keys
 from consent_service.stats import report_csv, report_json
 from consent_service.stats_model import StatsReport
 from consent_service.store import StoreUnavailable
+from consent_service.validation import FIRST_YEAR, LAST_YEAR, parse_day
 
 if TYPE_CHECKING:
     from consent_service.web import AppState
@@ -72,12 +73,9 @@ def parse_range(first: str | None, last: str | None, today: dt.date) -> tuple[st
 
 
 def _day(raw: str, name: str) -> dt.date:
-    try:
-        day = dt.date.fromisoformat(raw) if len(raw) == 10 and raw.isascii() else None
-    except ValueError:
-        day = None
-    if day is None or not 2020 <= day.year <= 2100:
-        raise RangeError(f"“{name}” must be a date (YYYY-MM-DD) from 2020 to 2100")
+    day = parse_day(raw)  # as GET /v1/admin/stats
+    if day is None:
+        raise RangeError(f"“{name}” must be a date (YYYY-MM-DD) from {FIRST_YEAR} to {LAST_YEAR}")
     return day
 
 

@@ -27,8 +27,8 @@ from consent_service.service import now_ms
 from consent_service.sites import Site
 from consent_service.stats import report_csv, report_json
 from consent_service.store import StoreUnavailable
-from consent_service.validation import parse_agent_request, parse_link, parse_time
-from consent_service.vocab import ErrorCode, RequestType
+from consent_service.validation import FIRST_YEAR, LAST_YEAR, parse_agent_request, parse_day, parse_link, parse_time
+from consent_service.vocab import ErrorCode
 
 if TYPE_CHECKING:
     from consent_service.web import AppState
@@ -71,8 +71,12 @@ def _for_site(allowed: frozenset[str], state: AppState, site_id: str) -> Site:
 
 
 def authorized(request: Request, state: AppState, site_id: str) -> Site:
-    """401 without a known key, 404 for an unknown site, 403 for a site the key is not for."""
-    return _for_site(_key_sites(request, state), state, site_id)
+    """401 without a known key, 400 without a site, 404 for an unknown site, 403 for a site the key
+    is not for."""
+    allowed = _key_sites(request, state)
+    if not site_id:
+        raise ApiError(ErrorCode.INVALID_BODY, "`site` is required")
+    return _for_site(allowed, state, site_id)
 
 
 async def _authorized_body(request: Request, state: AppState) -> tuple[Site, dict[str, Any]]:
@@ -128,7 +132,11 @@ async def metrics(request: Request, state: AppState) -> Response:
 async def stats(request: Request, state: AppState) -> Response:
     """Consent statistics for a range of UTC days (default: the last 30), as JSON or CSV."""
     query = request.query_params
-    site = authorized(request, state, query.get("site") or "")
+    allowed = _key_sites(request, state)  # 401 first: a refused caller learns nothing about sites
+    site_id = query.get("site")
+    if not site_id:
+        raise ApiError(ErrorCode.INVALID_BODY, "the query parameter `site` is required")
+    site = _for_site(allowed, state, site_id)
     fmt = query.get("format", "json")
     if fmt not in ("json", "csv"):
         raise ApiError(ErrorCode.INVALID_BODY, "`format` must be json or csv")
@@ -151,17 +159,14 @@ async def stats(request: Request, state: AppState) -> Response:
 
 
 def _date(raw: str | None, name: str) -> dt.date | None:
-    """A day as YYYY-MM-DD (and nothing else fromisoformat would take), between MIN_YEAR and MAX_YEAR."""
+    """A day as YYYY-MM-DD (validation.parse_day), or None when not given."""
     if raw is None:
         return None
-    try:
-        if len(raw) != 10 or not raw.isascii() or raw[4] != "-" or raw[7] != "-":
-            raise ValueError(raw)
-        day = dt.date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(ErrorCode.INVALID_BODY, f"`{name}` must be a date as YYYY-MM-DD") from None
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise ApiError(ErrorCode.INVALID_BODY, f"`{name}` must be a date from {MIN_YEAR} to {MAX_YEAR}")
+    day = parse_day(raw)
+    if day is None:
+        raise ApiError(
+            ErrorCode.INVALID_BODY, f"`{name}` must be a date as YYYY-MM-DD from {FIRST_YEAR} to {LAST_YEAR}"
+        )
     return day
 
 
@@ -211,6 +216,4 @@ async def agent_request(request: Request, state: AppState) -> Response:
     parsed = parse_agent_request(body, now)
     assert state.agents is not None, "lifespan did not run"
     answer = await state.agents.handle(site, parsed, now)
-    if parsed.type is RequestType.OPT_OUT and parsed.account_id is not None and state.stats is not None:
-        state.stats.account_opt_out(site, now)  # an account's (a device's is counted by the service)
     return http.json_response(answer, 200, http.NO_STORE)

@@ -31,6 +31,10 @@ COLUMNS = (
     "denial_reason",
     "agent",
     "agent_reference",
+    "partner",  # partner_notified entries (issue 7): who was told, of which event, and when it happened
+    "event_id",
+    "event_type",
+    "event_time",
 )
 _FIELDS = {
     "site": "site",
@@ -47,6 +51,9 @@ _FIELDS = {
     "denial_reason": "why",
     "agent": "ag",
     "agent_reference": "agr",
+    "partner": "pt",
+    "event_id": "ev",
+    "event_type": "et",
 }
 
 
@@ -65,6 +72,7 @@ async def audit_rows(entries: AsyncIterator[dict[str, str]]) -> AsyncIterator[di
         received = int(entry["rcv"]) if entry.get("rcv", "").isdigit() else ms
         row["received"] = _iso(received) if is_request else ""
         row["answered"] = _iso(ms) if is_request else ""
+        row["event_time"] = _iso(int(entry["evt"])) if entry.get("evt", "").isdigit() else ""
         yield row
 
 

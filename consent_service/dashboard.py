@@ -128,10 +128,12 @@ def _site_links(sites: Sequence[str], current: str) -> str:
 def _summary(report: StatsReport) -> str:
     t = report.totals
     tiles = [
+        ("visits", "Page views", count(t.visits)),
         ("banners_shown", "Banners shown", count(t.banners_shown)),
+        ("choices", "Choices made", count(t.choices)),
         ("consent_rate", "Consent rate", percent(t.consent_rate)),
         ("opt_out_rate", "Opt-out rate", percent(t.opt_out_rate)),
-        ("gpc_share", "Devices sending GPC", percent(t.gpc_share)),
+        ("gpc_share", "Page views with GPC", percent(t.gpc_share)),
         ("bot_requests", "Bot requests (apart)", count(report.bot_requests)),
     ]
     items = "".join(f'<div><dt>{label}</dt><dd data-summary="{k}">{v}</dd></div>' for k, label, v in tiles)
@@ -169,8 +171,8 @@ def _band(days: Sequence[Day]) -> Callable[[int], float]:
 
 
 def _rate_top(rates: Iterable[float | None]) -> float:
-    """The y axis' top: 100%, or more in steps of 25% (opt-outs on the no-JS page or by agents come
-    without a banner, so an opt-out rate can pass 100%)."""
+    """The y axis' top: 100% (rates are shares of choices or of page views, so never more; the
+    steps of 25% above it only guard the drawing against a report built some other way)."""
     highest = max((r for r in rates if r is not None), default=0.0)
     return max(1.0, math.ceil(highest * 4) / 4)
 
@@ -194,7 +196,7 @@ def _rate_axes(days: Sequence[Day], top: float) -> str:
 
 
 def _rates_chart(days: Sequence[Day]) -> str:
-    """(a) The consent rate and the opt-out rate per day: a line each, broken where a day has no banner."""
+    """(a) The consent rate and the opt-out rate per day: a line each, broken where a day has no choice."""
     top = _rate_top(metric(d.humans, k) for d in days for k, _ in RATES)
     x, parts, dot = _band(days), [_rate_axes(days, top)], 3.5 if len(days) <= 62 else 1.5
 
@@ -218,28 +220,28 @@ def _rates_chart(days: Sequence[Day]) -> str:
                     f'<circle class="dot s-{key}" cx="{x(i):.1f}" cy="{y(rate):.1f}" r="{dot}" data-series="{key}" '
                     f'data-day="{_attr(days[i].day)}" data-rate="{rate!r}"><title>{escape(tip)}</title></circle>'
                 )
-    what = "Daily consent rate (accept all / banners shown) and opt-out rate ((reject all + opt-outs) / banners shown)"
+    what = "Daily consent rate (accept all / choices) and opt-out rate ((reject all + opt-outs) / choices)"
     title, height = "Consent rate and opt-out rate per day", TOP + PLOT_H + BOTTOM
     return _figure("rates", title, _range_desc(days, what), height, "\n".join(parts), legend=_legend(RATES))
 
 
 def _gpc_chart(days: Sequence[Day]) -> str:
-    """(b) The share of unique devices that sent GPC, per day: one column a day."""
+    """(b) The share of page views whose browser sent GPC, per day: one column a day."""
     x, parts = _band(days), [_rate_axes(days, 1.0)]
     width = (WIDTH - LEFT - RIGHT) / max(len(days), 1) * 0.7
     for i, d in enumerate(days):
         share = d.humans.gpc_share
         if share is None:
             continue
-        tip = f"{d.day}: {percent(share)} of {count(d.humans.devices)} devices sent GPC"
+        tip = f"{d.day}: {percent(share)} of {count(d.humans.visits)} page views sent GPC"
         parts.append(
             f'<rect class="bar s-gpc" x="{x(i) - width / 2:.1f}" y="{TOP + PLOT_H * (1 - share):.1f}" '
             f'width="{width:.1f}" height="{PLOT_H * share:.1f}" data-series="gpc_share" data-day="{_attr(d.day)}" '
             f'data-rate="{share!r}"><title>{escape(tip)}</title></rect>'
         )
-    desc = _range_desc(days, "Daily share of unique devices that sent Global Privacy Control (Sec-GPC: 1)")
+    desc = _range_desc(days, "Daily share of page views whose browser sent Global Privacy Control (Sec-GPC: 1)")
     height = TOP + PLOT_H + BOTTOM
-    return _figure("gpc", "Devices sending GPC per day", desc, height, "\n".join(parts))
+    return _figure("gpc", "Page views with GPC per day", desc, height, "\n".join(parts))
 
 
 def _range_desc(days: Sequence[Day], what: str) -> str:
@@ -249,17 +251,13 @@ def _range_desc(days: Sequence[Day], what: str) -> str:
 
 def _by_size(groups: Mapping[str, Counts]) -> list[tuple[str, Counts]]:
     """Regions, most choices first (then by name)."""
-    return sorted(groups.items(), key=lambda g: (-_choices(g[1]), g[0]))
+    return sorted(groups.items(), key=lambda g: (-g[1].choices, g[0]))
 
 
 def _by_order(groups: Mapping[str, Counts], order: Sequence[str]) -> list[tuple[str, Counts]]:
     """Device classes in their fixed order, any unknown ones after."""
     known = [(k, groups[k]) for k in order if k in groups]
     return known + sorted((k, v) for k, v in groups.items() if k not in order)
-
-
-def _choices(c: Counts) -> int:
-    return c.accept_all + c.reject_all + c.custom + c.opt_outs_total
 
 
 def _nice_ticks(top: int) -> list[int]:
@@ -274,7 +272,7 @@ def _choices_chart(name: str, title: str, groups: list[tuple[str, Counts]]) -> s
     """(c) Choices per group (region or device class): one stacked bar each, accept all → opt-outs."""
     label_w, row_h, bar_h = 96, 26, 16
     shown = groups[:MAX_GROUPS]
-    ticks = _nice_ticks(max((_choices(c) for _, c in shown), default=0))
+    ticks = _nice_ticks(max((c.choices for _, c in shown), default=0))
     plot_w = WIDTH - label_w - RIGHT - 40
     scale = plot_w / ticks[-1]
     parts = []
@@ -304,7 +302,7 @@ def _choices_chart(name: str, title: str, groups: list[tuple[str, Counts]]) -> s
                     f"<title>{escape(f'{group}: {label.lower()} {count(value)}')}</title></rect>"
                 )
                 offset += w
-        total = _choices(counts)
+        total = counts.choices
         parts.append(
             f'<text class="total" x="{offset + 6:.1f}" y="{y + bar_h - 3:.1f}" data-group="{g}" '
             f'data-metric="choices" data-value="{total}">{count(total)}</text>'
@@ -320,6 +318,7 @@ def _choices_chart(name: str, title: str, groups: list[tuple[str, Counts]]) -> s
 
 
 GROUP_COLUMNS = (
+    ("visits", "Page views"),
     ("banners_shown", "Banners shown"),
     *CHOICES,
     ("consent_rate", "Consent rate"),
@@ -351,6 +350,7 @@ def _group_table(name: str, title: str, groups: list[tuple[str, Counts]]) -> str
 # ---- the daily table ---------------------------------------------------------------------------------
 
 DAY_COLUMNS = (
+    ("visits", "Page views"),
     ("banners_shown", "Banners shown"),
     *CHOICES,
     ("gpc_share", "GPC share"),
@@ -378,7 +378,7 @@ def _daily_table(report: StatsReport) -> str:
     shown = "Every day of the range" if len(report.days) <= TABLE_DAYS else f"The last {TABLE_DAYS} days of the range"
     return f"""<section id="daily">
 <h2 id="daily-title">Day by day</h2>
-<p class="meta">{shown}, newest first; the totals row covers the whole range (unique devices counted once).</p>
+<p class="meta">{shown}, newest first; the totals row covers the whole range.</p>
 <div class="scroll" tabindex="0" role="region" aria-labelledby="daily-title"><table id="days-table">
 <thead><tr><th scope="col">Date (UTC)</th>{head}</tr></thead>
 <tbody>

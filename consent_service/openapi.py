@@ -10,8 +10,10 @@ from typing import Any
 
 from consent_service.admin_routes import MAX_YEAR, MIN_YEAR, STATS_DEFAULT_DAYS, STATS_MAX_DAYS
 from consent_service.http import MAX_BODY_BYTES
+from consent_service.partners import EventType
 from consent_service.request_metrics import CHANNELS
 from consent_service.stats_model import BROWSERS, DEVICE_CLASSES, OPT_OUT_CHANNELS
+from consent_service.store.outbox import STATUSES
 from consent_service.texts import LANGUAGES, TEXT_KEYS
 from consent_service.validation import (
     CLIENT_ACTIONS,
@@ -167,6 +169,7 @@ def _tally() -> Schema:
 
 
 def _metrics_schema() -> Schema:
+    count = {"type": "integer", "minimum": 0}
     per_type = {}
     for kind, channels in CHANNELS.items():
         tally = _tally()
@@ -177,9 +180,23 @@ def _metrics_schema() -> Schema:
             "site": {"type": "string"},
             "year": {"type": "integer"},
             "requests": _obj(per_type, list(per_type)),
+            "partners": {
+                "type": "object",
+                "description": "partner → events delivered in the year, and business days from event to delivery",
+                "additionalProperties": _obj(
+                    {
+                        "notified": count,
+                        "by_type": {"type": "object", "additionalProperties": count},
+                        "median_business_days": {"type": ["number", "null"]},
+                        "max_business_days": {"type": ["integer", "null"]},
+                        "over_15_business_days": count,
+                    },
+                    ["notified", "by_type", "median_business_days", "max_business_days", "over_15_business_days"],
+                ),
+            },
             "note": {"type": "string"},
         },
-        ["site", "year", "requests", "note"],
+        ["site", "year", "requests", "partners", "note"],
     )
 
 
@@ -249,12 +266,15 @@ def _stats_schemas() -> Schema:
     rate = {"type": ["number", "null"], "minimum": 0, "description": "null when its denominator is 0"}
     counts = _obj(
         {
+            "visits": count | {"description": "page views: experience answers"},
+            "gpc_visits": count | {"description": "page views whose browser sent GPC"},
             "banners_shown": count,
             "accept_all": count,
             "reject_all": count,
             "custom": count,
             "opt_outs": _obj(dict.fromkeys(OPT_OUT_CHANNELS, count), list(OPT_OUT_CHANNELS)),
             "opt_outs_total": count,
+            "choices": count | {"description": "accept_all + reject_all + custom + opt_outs_total"},
             "devices": count | {"description": "unique devices (in a split: device-days)"},
             "gpc_devices": count | {"description": "unique devices with GPC (in a split: device-days)"},
             "decisions": {
@@ -262,9 +282,10 @@ def _stats_schemas() -> Schema:
                 "description": "purpose → decisions answered",
                 "additionalProperties": _obj({"allowed": count, "denied": count}, ["allowed", "denied"]),
             },
-            "consent_rate": rate | {"description": "accept_all / banners_shown (null without banners)"},
-            "opt_out_rate": rate | {"description": "(reject_all + opt-outs) / banners_shown (null without banners)"},
-            "gpc_share": rate | {"description": "gpc_devices / devices (null without devices)"},
+            "consent_rate": rate | {"description": "accept_all / choices (null without choices)", "maximum": 1},
+            "opt_out_rate": rate
+            | {"description": "(reject_all + opt-outs) / choices (null without choices)", "maximum": 1},
+            "gpc_share": rate | {"description": "gpc_visits / visits (null without page views)", "maximum": 1},
         },
         [],
     )
@@ -303,6 +324,7 @@ _TIME = {"type": ["string", "null"], "description": "ISO 8601 (UTC)"}
 _DAY = {"type": "string", "format": "date"}
 _TEXT_OR_NULL = {"type": ["string", "null"]}
 SCHEMAS |= _stats_schemas()
+_PARTNER = {"type": "string", "minLength": 1, "maxLength": 40}
 SCHEMAS |= {
     "DeviceRecord": _obj(
         {
@@ -653,12 +675,74 @@ def _admin_paths() -> Schema:
                 },
             },
         },
+        **_delivery_paths(),
         "/v1/admin/agent-requests": _admin_post(
             "An authorized agent's opt-out, access or deletion request for an account or a device",
             "AgentRequest",
             "AgentAnswer",
         ),
     }
+
+
+def _delivery_paths() -> Schema:
+    """The partner deliveries (delivery_routes.py)."""
+    query = [
+        _SITE_QUERY,
+        {"name": "partner", "in": "query", "required": False, "schema": _PARTNER},
+        {"name": "status", "in": "query", "required": False, "schema": {"type": "string", "enum": list(STATUSES)}},
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+        },
+    ]
+    return {
+        "/v1/admin/deliveries": {
+            "get": {
+                "summary": "What was told to which partner and when: deliveries with their attempts, newest first",
+                "security": _BEARER,
+                "parameters": query,
+                "responses": {"200": _ok("Deliveries", "the deliveries"), **_errors(400, 401, 403, 404, 503)},
+            }
+        },
+        "/v1/admin/deliveries/replay": _admin_post(
+            "Put dead-lettered deliveries (of one partner, or all) back in the queue", "ReplayRequest", "ReplayAnswer"
+        ),
+    }
+
+
+def _delivery_schemas() -> Schema:
+    nullable_time = {"type": ["string", "null"], "format": "date-time"}
+    delivery = _obj(
+        {
+            "event_id": {"type": "string"},
+            "type": {"type": "string", "enum": [e.value for e in EventType]},
+            "partner": _PARTNER,
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "created": {"type": "string", "format": "date-time"},
+            "attempts": {"type": "integer", "minimum": 0},
+            "last_attempt": nullable_time,
+            "last_result": {"type": ["string", "null"]},
+            "delivered": nullable_time,
+        },
+        ["event_id", "type", "partner", "status", "created", "attempts", "last_attempt", "last_result", "delivered"],
+    )
+    listing = _obj(
+        {
+            "site": _ID,
+            "partner": {"type": ["string", "null"]},
+            "status": {"type": "array", "items": {"type": "string", "enum": list(STATUSES)}},
+            "deliveries": {"type": "array", "items": _ref("Delivery")},
+        },
+        ["site", "partner", "status", "deliveries"],
+    )
+    request = _obj({"site": _ID, "partner": _PARTNER}, ["site"])
+    answer = _obj(
+        {"site": _ID, "partner": {"type": ["string", "null"]}, "replayed": {"type": "integer", "minimum": 0}},
+        ["site", "partner", "replayed"],
+    )
+    return {"Delivery": delivery, "Deliveries": listing, "ReplayRequest": request, "ReplayAnswer": answer}
 
 
 def _write_op(summary: str, schema: str, *codes: int) -> Schema:
@@ -691,6 +775,9 @@ def _me_op(summary: str, answer: str, description: str, download: bool = False) 
         # 404: an unknown site, or no valid device token (nothing is held for this browser).
         "responses": {"200": _ok(answer, description), **_errors(403, 404, 429, 503)},
     }
+
+
+SCHEMAS |= _delivery_schemas()
 
 
 @cache

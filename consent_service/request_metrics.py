@@ -83,9 +83,34 @@ def year_range(year: int) -> tuple[int, int]:
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000) - 1
 
 
+PARTNER_DEADLINE_BUSINESS_DAYS = 15  # §7026(f): notify third parties within 15 business days
+
+
+@dataclass
+class _Notified:
+    """Partner notifications (issue 7): how many, of which events, and how long after the event."""
+
+    by_type: Counter[str] = field(default_factory=Counter)
+    days: Counter[int] = field(default_factory=Counter)  # business days from event to delivery → how many
+
+    def view(self) -> dict[str, Any]:
+        late = sum(n for d, n in self.days.items() if d > PARTNER_DEADLINE_BUSINESS_DAYS)
+        return {
+            "notified": sum(self.by_type.values()),
+            "by_type": dict(sorted(self.by_type.items())),
+            "median_business_days": median(self.days),
+            "max_business_days": max(self.days, default=None),
+            "over_15_business_days": late,
+        }
+
+
 async def request_metrics(site: str, year: int, entries: AsyncIterator[dict[str, str]]) -> dict[str, Any]:
     tallies = {kind: {channel: _Tally() for channel in CHANNELS[kind]} for kind in RequestType}
+    partners: dict[str, _Notified] = {}
     async for entry in entries:
+        if entry.get("a") == "partner_notified":
+            _notified(partners, entry)
+            continue
         kind_name = entry.get("rq")
         if kind_name not in set(RequestType):
             continue
@@ -97,10 +122,13 @@ async def request_metrics(site: str, year: int, entries: AsyncIterator[dict[str,
         "site": site,
         "year": year,
         "requests": {kind.value: _summary(by_channel) for kind, by_channel in tallies.items()},
+        "partners": {name: partners[name].view() for name in sorted(partners)},
         "note": (
             "Counted from the audit trail: the requests answered in the calendar year (UTC), as §7102 of the CCPA "
             "regulations asks. Days to answer are calendar days from receipt to the answer; requests made to "
-            "this service are answered at once (0 days), an agent's request counts from the date it was received."
+            "this service are answered at once (0 days), an agent's request counts from the date it was received. "
+            "`partners`: the events delivered to each partner in the year, and the business days (Monday to "
+            "Friday, UTC) from each event to its delivery, against the 15 business days of §7026(f)."
         ),
     }
 
@@ -113,6 +141,27 @@ def _summary(by_channel: dict[str, _Tally]) -> dict[str, Any]:
         total.denied += tally.denied
         total.days.update(tally.days)
     return {**total.view(), "channels": {name: tally.view() for name, tally in by_channel.items()}}
+
+
+def _notified(partners: dict[str, _Notified], entry: dict[str, str]) -> None:
+    delivered = int(entry.get("t") or entry["_id"].split("-")[0])
+    happened = int(entry["evt"]) if entry.get("evt", "").isdigit() else delivered
+    tally = partners.setdefault(entry.get("pt", ""), _Notified())
+    tally.by_type[entry.get("et", "")] += 1
+    tally.days[business_days(happened, delivered)] += 1
+
+
+def business_days(from_ms: int, to_ms: int) -> int:
+    """Weekdays after the day of `from_ms`, up to and including the day of `to_ms` (UTC): an event
+    on a Friday delivered on Monday took 1 business day, one delivered the same day 0."""
+    start = dt.datetime.fromtimestamp(from_ms / 1000, dt.UTC).date()
+    end = dt.datetime.fromtimestamp(to_ms / 1000, dt.UTC).date()
+    weeks, extra = divmod(max((end - start).days, 0), 7)
+    days = weeks * 5
+    for offset in range(1, extra + 1):
+        if (start + dt.timedelta(days=weeks * 7 + offset)).weekday() < 5:
+            days += 1
+    return days
 
 
 def _days(received_ms: int, answered_ms: int) -> int:

@@ -134,7 +134,8 @@ class ConsentService:
         )
         ctx = Context(site, visitor.regime, seen.record, visitor.gpc_now, visitor.now_ms, seen.unavailable)
         shown = should_prompt(ctx)
-        self._stats.banner(visitor, banner and shown)
+        if banner:  # not our own no-JS opt-out page: that is no page view of the site
+            self._stats.banner(visitor, shown)
         outcome.body.update(
             language=language,
             show=shown,
@@ -261,7 +262,7 @@ class ConsentService:
         earlier = visitor.device.pending if visitor.device else None
         pending = earlier or PendingOptOut(visitor.now_ms, source.value)
         record = _unstored(visitor, _sale_share_off(visitor.site), policy_version)
-        self._stats.wrote(visitor, Action.OPT_OUT, source, device_id, None)
+        self._stats.wrote(visitor, Action.OPT_OUT, source, device_id, None, changed=True)
         outcome = self._answer(visitor, record, visitor.site.purposes, self._tokens.sign(device_id, pending))
         outcome.body.update(gpp_parsed=parsed_sections(outcome.body["gpp"]), stored=False)
         return outcome
@@ -293,7 +294,7 @@ class ConsentService:
         )
         applied = await self._store.apply(change, self._write_timeout_s)  # StoreUnavailable: see consent()
         record = applied.record
-        self._stats.wrote(visitor, action, source, device_id, record)
+        self._stats.wrote(visitor, action, source, device_id, record, changed=bool(applied.changed))
         if record is not None and record.account is not None:
             record = await self._with_account(visitor, device_id, record)
         # Re-signed on every write: the cookie's lifetime slides with the visitor's activity.

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from consent_service.notice import Notice, parse_notice
+from consent_service.partners import Partner, parse_partners
 from consent_service.regions import is_valid_region
 from consent_service.texts import TEXT_KEYS
 from consent_service.vocab import PurposeKind, Regime
@@ -63,6 +64,7 @@ class Site:
     consent_lifetime_days: int = 365  # an opt-in consent lapses after this; opt-outs never do
     texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # UI text overrides per language
     notice: Notice | None = None  # the privacy notice published at /privacy/{site}/notice
+    partners: tuple[Partner, ...] = ()  # told about opt-outs and deletions (partners.py, delivery.py)
 
     @property
     def has_sale_share(self) -> bool:
@@ -127,6 +129,7 @@ _SITE_KEYS = {
     "consent_lifetime_days",
     "texts",
     "notice",
+    "partners",
 }
 _PURPOSE_KEYS = {"id", "kind", "sale_share", "text", "cookies"}
 
@@ -160,6 +163,7 @@ def _parse_site(v: _Validator, raw: dict[str, Any], where: str) -> Site:
         consent_lifetime_days=v.int_range(raw, "consent_lifetime_days", where, (1, 3650), default=365),
         texts=_parse_ui_texts(v, raw.get("texts", {}), f"{where}.texts"),
         notice=parse_notice(v, raw["notice"], f"{where}.notice", purposes) if "notice" in raw else None,
+        partners=parse_partners(v, raw["partners"], f"{where}.partners", purposes) if "partners" in raw else (),
     )
 
 

@@ -65,6 +65,7 @@ REGION_NONE, REGION_OTHER = "none", "other"
 
 # Field names in Redis: `<metric>` for the day's total, `<metric>|<dimension>=<value>` for a split.
 BANNERS_SHOWN, ACCEPT_ALL, REJECT_ALL, CUSTOM = "bs", "aa", "rj", "cu"
+VISITS, GPC_VISITS = "vi", "gvi"  # experience answers (page views), and those with GPC
 OPT_OUT_METRICS = {"banner": "ob", "no_js_page": "on", "agent": "oa"}  # by OPT_OUT_CHANNELS
 DEVICE_DAYS, GPC_DEVICE_DAYS = "dv", "gv"  # a device's first request of the day (splits' unique counts)
 BOT_REQUESTS = "bot"
@@ -75,10 +76,13 @@ _CHANNELS = {Source.NO_JS_FORM: "no_js_page", Source.AGENT: "agent"}  # any othe
 
 NOTE = (
     "Counts are per UTC day; bots are counted apart (bot_requests) and are in no other count or rate. "
-    "`devices` and `gpc_devices` are unique devices (HyperLogLog, about 0.2% error, exact for small "
-    "numbers) for each day and for `totals` (the union over the range); in the splits (by_region, "
-    "by_regime, by_device_class, by_browser) they are device-days: each device once per day, counted "
-    "where its first request of that day came from."
+    "visits are page views (experience answers) and gpc_share = gpc_visits / visits. choices are "
+    "accept_all + reject_all + custom + opt-outs, each counted only when it changed the device's "
+    "choices; consent_rate = accept_all / choices, opt_out_rate = (reject_all + opt-outs) / choices. "
+    "`devices` and `gpc_devices` are unique devices with a device id (HyperLogLog, about 0.2% error, "
+    "exact for small numbers) for each day and for `totals` (the union over the range); in the splits "
+    "(by_region, by_regime, by_device_class, by_browser) they are device-days: each device once per "
+    "day, counted where its first request of that day came from."
 )
 
 # (site, day number, regime, region or None, device class, browser) → metric → count
@@ -94,7 +98,14 @@ class StatsHooks(Protocol):
     def banner(self, visitor: Visitor, shown: bool) -> None: ...
     def decisions(self, visitor: Visitor, decisions: Mapping[str, Decision]) -> None: ...
     def wrote(
-        self, visitor: Visitor, action: Action, source: Source, device_id: str, record: DeviceRecord | None
+        self,
+        visitor: Visitor,
+        action: Action,
+        source: Source,
+        device_id: str,
+        record: DeviceRecord | None,
+        *,
+        changed: bool,
     ) -> None: ...
 
 
@@ -115,7 +126,14 @@ class _NoStats:
         pass
 
     def wrote(
-        self, visitor: Visitor, action: Action, source: Source, device_id: str, record: DeviceRecord | None
+        self,
+        visitor: Visitor,
+        action: Action,
+        source: Source,
+        device_id: str,
+        record: DeviceRecord | None,
+        *,
+        changed: bool,
     ) -> None:
         pass
 
@@ -164,13 +182,12 @@ class StatsCounter:
         if visitor.device is None:
             return  # no device (yet): a first GPC sighting issues one (`issued`)
         day = visitor.now_ms // DAY_MS
-        recorded_gpc = record is not None and record.gpc_first_seen_ms is not None
-        gpc = visitor.gpc_now or recorded_gpc
+        gpc = visitor.gpc_now  # sending GPC now (a device that sent it once and stopped is not counted)
         if record is None:  # a first GPC sighting writes its record now; without GPC nothing is written
-            first = first_gpc = visitor.gpc_now and not unavailable
+            first = first_gpc = gpc and not unavailable
         else:
             first = record.refreshed_day != day
-            first_gpc = gpc and (first or not recorded_gpc)  # GPC not yet there at its first request today
+            first_gpc = gpc and (first or record.gpc_last_day != day)  # its first GPC request today
         self._device(visitor, visitor.device.device_id, gpc, first, first_gpc)
 
     def issued(self, visitor: Visitor, device_id: str, gpc: bool) -> None:
@@ -184,10 +201,14 @@ class StatsCounter:
         self._bots[key] = self._bots.get(key, 0) + 1
 
     def banner(self, visitor: Visitor, shown: bool) -> None:
-        """An experience answer; counted when it says `show: true`."""
-        if shown and visitor.device_class is not DeviceClass.BOT:
-            counts = self._slice(visitor)
-            counts[BANNERS_SHOWN] = counts.get(BANNERS_SHOWN, 0) + 1
+        """An experience answer: a page view (with GPC or not), and a banner shown when it says
+        `show: true`."""
+        if visitor.device_class is DeviceClass.BOT:
+            return
+        counts = self._slice(visitor)
+        for metric, counted in ((VISITS, True), (GPC_VISITS, visitor.gpc_now), (BANNERS_SHOWN, shown)):
+            if counted:
+                counts[metric] = counts.get(metric, 0) + 1
 
     def decisions(self, visitor: Visitor, decisions: Mapping[str, Decision]) -> None:
         """Decisions answered by the decision endpoint or the experience."""
@@ -199,18 +220,28 @@ class StatsCounter:
             counts[metric] = counts.get(metric, 0) + 1
 
     def wrote(
-        self, visitor: Visitor, action: Action, source: Source, device_id: str, record: DeviceRecord | None
+        self,
+        visitor: Visitor,
+        action: Action,
+        source: Source,
+        device_id: str,
+        record: DeviceRecord | None,
+        *,
+        changed: bool,
     ) -> None:
         """A choice recorded (or an opt-out acknowledged and carried in the token): by action, an
-        opt-out by channel. Its device is seen, unless an authorized agent acted for it."""
+        opt-out by channel, when it changed the device's choices (`changed`): a second click, a
+        resubmitted form or a resent choice is not a second choice. Its device is seen, unless an
+        authorized agent acted for it."""
         if visitor.device_class is DeviceClass.BOT:
             return
-        metric = _ACTIONS.get(action) or OPT_OUT_METRICS[_CHANNELS.get(source, "banner")]
-        counts = self._slice(visitor)
-        counts[metric] = counts.get(metric, 0) + 1
+        if changed:
+            metric = _ACTIONS.get(action) or OPT_OUT_METRICS[_CHANNELS.get(source, "banner")]
+            counts = self._slice(visitor)
+            counts[metric] = counts.get(metric, 0) + 1
         if source is Source.AGENT:
             return
-        gpc = visitor.gpc_now or (record is not None and record.gpc_first_seen_ms is not None)
+        gpc = visitor.gpc_now
         new = visitor.device is None
         self._device(visitor, device_id, gpc, new, new and gpc)
 
@@ -463,6 +494,8 @@ def build_report(site: str, purposes: Sequence[str], first: dt.date, last: dt.da
 def _counts(metrics: Mapping[str, int], purposes: Sequence[str], devices: int | None, gpc: int | None) -> Counts:
     """`devices`/`gpc` None: the device-day counters of a split."""
     return Counts(
+        visits=metrics.get(VISITS, 0),
+        gpc_visits=metrics.get(GPC_VISITS, 0),
         banners_shown=metrics.get(BANNERS_SHOWN, 0),
         accept_all=metrics.get(ACCEPT_ALL, 0),
         reject_all=metrics.get(REJECT_ALL, 0),
@@ -479,12 +512,15 @@ def _counts(metrics: Mapping[str, int], purposes: Sequence[str], devices: int | 
 
 def counts_json(counts: Counts) -> dict[str, Any]:
     return {
+        "visits": counts.visits,
+        "gpc_visits": counts.gpc_visits,
         "banners_shown": counts.banners_shown,
         "accept_all": counts.accept_all,
         "reject_all": counts.reject_all,
         "custom": counts.custom,
         "opt_outs": dict(counts.opt_outs),
         "opt_outs_total": counts.opt_outs_total,
+        "choices": counts.choices,
         "devices": counts.devices,
         "gpc_devices": counts.gpc_devices,
         "decisions": {purpose: dict(n) for purpose, n in counts.decisions.items()},
@@ -515,7 +551,10 @@ def report_json(report: StatsReport) -> dict[str, Any]:
 
 
 CSV_COLUMNS = (
-    "date",
+    "scope",
+    "key",
+    "visits",
+    "gpc_visits",
     "banners_shown",
     "accept_all",
     "reject_all",
@@ -523,6 +562,7 @@ CSV_COLUMNS = (
     "opt_outs_banner",
     "opt_outs_no_js_page",
     "opt_outs_agent",
+    "choices",
     "devices",
     "gpc_devices",
     "consent_rate",
@@ -531,29 +571,44 @@ CSV_COLUMNS = (
     "bot_requests",
 )
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets start a formula with (as in audit.py)
+_SPLIT_SCOPES = ("region", "regime", "device_class", "browser")
 
 
 def report_csv(report: StatsReport) -> str:
-    """One row per day, oldest first; then `decisions_<purpose>_allowed`/`_denied` per purpose.
-    Rates with 6 decimals, empty when their denominator is 0."""
+    """The whole report as one table, so a spreadsheet can redo every chart of the dashboard: a row
+    per day (`scope` day, `key` the date, oldest first), then the range's `total`, then one row per
+    group of each split (`scope` region, regime, device_class or browser; `key` the group; devices
+    there are device-days). Then `decisions_<purpose>_allowed`/`_denied` per purpose. Rates with 6
+    decimals, empty when their denominator is 0; `bot_requests` only on day and total rows."""
     purposes = list(report.totals.decisions)
     header = [*CSV_COLUMNS, *(f"decisions_{p}_{kind}" for p in purposes for kind in ("allowed", "denied"))]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    for day in report.days:
-        h = day.humans
+    rows: list[tuple[str, str, Counts, int | str]] = [("day", d.day, d.humans, d.bot_requests) for d in report.days]
+    rows.append(("total", f"{report.first_day}/{report.last_day}", report.totals, report.bot_requests))
+    splits = (report.by_region, report.by_regime, report.by_device_class, report.by_browser)
+    rows += [
+        (scope, key, counts, "")
+        for scope, split in zip(_SPLIT_SCOPES, splits, strict=True)
+        for key, counts in split.items()
+    ]
+    for scope, key, h, bots in rows:
         row: list[object] = [
-            day.day,
+            scope,
+            key,
+            h.visits,
+            h.gpc_visits,
             h.banners_shown,
             h.accept_all,
             h.reject_all,
             h.custom,
             *(h.opt_outs.get(channel, 0) for channel in OPT_OUT_CHANNELS),
+            h.choices,
             h.devices,
             h.gpc_devices,
             *("" if rate is None else f"{rate:.6f}" for rate in (h.consent_rate, h.opt_out_rate, h.gpc_share)),
-            day.bot_requests,
+            bots,
         ]
         for purpose in purposes:
             n = h.decisions.get(purpose, {})

@@ -4,10 +4,13 @@ Pure data, no I/O: `store/stats.py` reads raw counters, `stats.py` turns them in
 `dashboard.py` renders one. Counts are per UTC day. Bots are counted apart (`bot_requests`) and are
 never part of any other count or rate.
 
-Rates (None when their denominator is 0):
-- `consent_rate`: accept_all / banners_shown (the share of shown banners answered "accept all").
-- `opt_out_rate`: (reject_all + opt_outs from every channel) / banners_shown.
-- `gpc_share`: gpc_devices / devices (unique devices sending GPC among unique devices seen).
+Rates (None when their denominator is 0), over answers and page views, not over devices: a visitor
+who never answers has no device id, so devices cannot be the denominator.
+- `consent_rate`: accept_all / choices, where choices = accept_all + reject_all + custom + opt-outs
+  from every channel (of the choices people made, the share that accepted everything).
+- `opt_out_rate`: (reject_all + opt-outs from every channel) / choices.
+- `gpc_share`: gpc_visits / visits (of the page views that asked for the banner's experience, the
+  share whose browser sent GPC).
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ BROWSERS = ("chrome", "safari", "firefox", "edge", "samsung", "opera", "other") 
 class Counts:
     """Human (non-bot) counts for one slice (a day, a region, a device class, …)."""
 
-    banners_shown: int = 0
+    visits: int = 0  # page views: experience answers (the banner asks once per page)
+    gpc_visits: int = 0  # of which the browser sent GPC
+    banners_shown: int = 0  # experience answers that showed the banner
     accept_all: int = 0
     reject_all: int = 0
     custom: int = 0
     opt_outs: Mapping[str, int] = field(default_factory=dict)  # channel → count (OPT_OUT_CHANNELS)
-    devices: int = 0  # unique devices seen (HyperLogLog estimate)
-    gpc_devices: int = 0  # unique devices that sent GPC (HyperLogLog estimate)
+    devices: int = 0  # unique devices seen with a device id (HyperLogLog estimate)
+    gpc_devices: int = 0  # unique devices that sent GPC that day (HyperLogLog estimate)
     decisions: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # purpose → allowed/denied → n
 
     @property
@@ -38,16 +43,20 @@ class Counts:
         return sum(self.opt_outs.values())
 
     @property
+    def choices(self) -> int:
+        return self.accept_all + self.reject_all + self.custom + self.opt_outs_total
+
+    @property
     def consent_rate(self) -> float | None:
-        return self.accept_all / self.banners_shown if self.banners_shown else None
+        return self.accept_all / self.choices if self.choices else None
 
     @property
     def opt_out_rate(self) -> float | None:
-        return (self.reject_all + self.opt_outs_total) / self.banners_shown if self.banners_shown else None
+        return (self.reject_all + self.opt_outs_total) / self.choices if self.choices else None
 
     @property
     def gpc_share(self) -> float | None:
-        return self.gpc_devices / self.devices if self.devices else None
+        return self.gpc_visits / self.visits if self.visits else None
 
 
 @dataclass(frozen=True, slots=True)

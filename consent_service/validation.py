@@ -7,6 +7,7 @@ sizes. Whether a site or purpose exists is checked later, against the configurat
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,7 @@ MAX_ACCOUNT_ID_LENGTH = 256  # hashed, never stored: any string the site uses, w
 MAX_AGENT_TEXT = 128  # an agent's name and reference are stored and exported: short and printable
 MAX_TOKEN_TEXT = 256
 MAX_RECEIVED_AGE_MS = 366 * 86_400_000  # a request older than a year would be long overdue
+FIRST_YEAR, LAST_YEAR = 2020, 2100  # the days statistics can be asked for
 CLIENT_ACTIONS = (Action.ACCEPT_ALL, Action.REJECT_ALL, Action.CUSTOM)
 CLIENT_SOURCES = (Source.BANNER, Source.API)
 
@@ -157,6 +159,23 @@ def parse_time(raw: str | None, name: str) -> int | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return int(parsed.timestamp() * 1000)
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only (\d also takes "２")
+
+
+def parse_day(raw: str) -> dt.date | None:
+    """A UTC day written exactly as YYYY-MM-DD, from FIRST_YEAR to LAST_YEAR; None for anything else.
+
+    Stricter than `date.fromisoformat`, which also takes week dates (`2026-W01-1`), ordinal dates
+    (`2026-001`) and the basic format (`20260101`). One parser for the API and the dashboard."""
+    if not _DAY.fullmatch(raw):
+        return None
+    try:
+        day = dt.date(int(raw[:4]), int(raw[5:7]), int(raw[8:]))
+    except ValueError:  # 2026-02-30, month 13, …
+        return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 def _received(value: object, now_ms: int) -> int | None:

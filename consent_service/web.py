@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_service import admin_pages, admin_routes, demo, http, observability, privacy_pages
+from consent_service import admin_pages, admin_routes, delivery_routes, demo, http, observability, privacy_pages
 from consent_service.accounts import AccountService
 from consent_service.agents import AgentRequests
 from consent_service.assets import BANNER, LONG_CACHE, SHORT_CACHE, Asset, load_asset, serve
@@ -28,9 +28,10 @@ from consent_service.maintenance import drain_carries_forever, trim_audit_foreve
 from consent_service.notice_page import Retention, render_notice
 from consent_service.openapi import openapi_document
 from consent_service.page_texts import page_texts_for
+from consent_service.partners import NO_PARTNERS, OutboxSpecs
 from consent_service.ratelimit import WriteLimits
 from consent_service.regions import regime_for
-from consent_service.rights import Asked, Rights
+from consent_service.rights import Asked, Rights, sale_share_ids
 from consent_service.service import ConsentService, Outcome, Visitor, now_ms
 from consent_service.settings import Settings
 from consent_service.signals import gpc_signal, negotiate_language, region_from_headers
@@ -45,6 +46,7 @@ from consent_service.vocab import Action, ErrorCode, Source
 log = logging.getLogger("consent_service")
 GPC_JSON_DATE = "2026-11-29"
 JS_TYPE = "text/javascript; charset=utf-8"  # when our GPC support statement last changed
+WARM_UP_S = 2.0  # at startup: connect and load the write scripts (Store.warm), at most this long
 
 
 @dataclass
@@ -63,6 +65,7 @@ class AppState:
     agents: AgentRequests | None = None
     limits: WriteLimits | None = None
     stats: StatsCounter | None = None  # consent statistics: `await state.stats.report(site, first, last)`
+    partners: OutboxSpecs = NO_PARTNERS  # what changes tell the sites' partners (partners.py)
 
     @property
     def demo_site_active(self) -> bool:
@@ -91,6 +94,9 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
     forms = FormTokens(keys.signing)
     pseudonyms = Pseudonyms(keys.pseudonym)
     state = AppState(settings, sites, tokens, forms, pseudonyms, load_asset(BANNER, JS_TYPE), demo.load_files())
+    state.partners = OutboxSpecs(
+        {sid: (site.partners, sale_share_ids(site)) for sid, site in sites.sites.items()}, keys.pseudonym.encode()
+    )
     if store is not None:
         _attach(state, store)
 
@@ -108,6 +114,8 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
                     replicas=settings.redis_wait_replicas,
                 ),
             )
+        if state.store is not None:
+            await state.store.warm(WARM_UP_S)
         if state.limits is not None:
             await state.limits.warm()
         upkeep = _start_upkeep(state)
@@ -132,6 +140,7 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
         Route("/v1/sites/{site}/experience", _bind(experience, state), methods=["GET"]),
         Route("/v1/me", _bind(me, state), methods=["GET", "DELETE"]),
         *admin_routes.routes(_bind, state),
+        *delivery_routes.routes(_bind, state),
         *admin_pages.routes(_bind, state, keys),
         Route("/v1/{rest:path}", _bind(preflight, state), methods=["OPTIONS"]),
         Route("/privacy/privacy.css", privacy_css, methods=["GET"]),
@@ -167,6 +176,7 @@ def _attach(state: AppState, store: Store) -> None:
     s = state.settings
     write_s = s.write_timeout_ms / 1000
     state.store = store
+    store.tell_partners(state.partners)
     if s.redis_url and (s.rate_limit_device or s.rate_limit_client):
         # A rate-limit check that Redis cannot answer quickly is skipped (fail open): it must not
         # add a whole write timeout in front of the write itself.
@@ -182,7 +192,7 @@ def _attach(state: AppState, store: Store) -> None:
         limits=state.limits,
         stats=state.stats,
     )
-    state.accounts = AccountService(store, state.tokens, state.pseudonyms, timeout_s=write_s)
+    state.accounts = AccountService(store, state.tokens, state.pseudonyms, timeout_s=write_s, stats=state.stats)
     state.agents = AgentRequests(
         store,
         state.tokens,

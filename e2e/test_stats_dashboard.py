@@ -2,7 +2,8 @@
 CSP, the range picker works, the table agrees with the JSON download, and signing out ends it.
 
 Today's numbers come from traffic sent through the API (three device types, seven regions, GPC,
-bots). The 13 days before it are counted through the service's own statistics counter and flushed
+visitors who never choose, bots); the table, the tiles, the GPC share and the rates are checked
+against what the test sent. The 13 days before it are counted through the service's own statistics counter and flushed
 to the same Redis (the service cannot be sent traffic dated in the past), so the charts have a
 history to draw and the screenshot in docs/ something to show.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+import redis
 from playwright.sync_api import Page
 
 from consent_service.identity import Verified, new_device_id
@@ -29,7 +31,7 @@ from consent_service.redis_runner import EmbeddedRedis
 from consent_service.regions import regime_for
 from consent_service.service import Visitor
 from consent_service.sites import load_sites
-from consent_service.stats import StatsCounter
+from consent_service.stats import FLUSH_INTERVAL_S, StatsCounter
 from consent_service.store import Lifetimes, StatsStore, Store
 from consent_service.vocab import Action, Source
 from e2e.conftest import AXE, BOUND_S, ROOT, ContextFactory, free_port, new_page
@@ -44,6 +46,7 @@ DEVICES = (CHROME, IPHONE, IPAD, CHROME, IPHONE)  # more PCs and phones than tab
 REGIONS = ("US-CA", "DE", "US-VA", "FR", "JP", "US-CA", "GB", "BR", "US-CA", "DE")
 ACTIONS = ("accept_all", "reject_all", "accept_all", "custom", "opt_out", None, "accept_all")
 SHOT_VIEWPORT = {"width": 1200, "height": 1320}
+TILES = ("visits", "banners_shown", "choices", "consent_rate", "opt_out_rate", "gpc_share", "bot_requests")
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations']});
   return {violations: result.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)})),
@@ -99,24 +102,45 @@ class DashboardService:
 
 @pytest.fixture
 def dashboard_service(tmp_path: Path, e2e_redis: EmbeddedRedis) -> Iterator[DashboardService]:
+    # The session's other service process shares this Redis and flushes its statistics every
+    # FLUSH_INTERVAL_S: what an earlier test sent can land after conftest's FLUSHALL. So wait out one
+    # interval and empty Redis again: the numbers checked here are only this test's.
+    quiet_from = time.monotonic() + FLUSH_INTERVAL_S + 0.5
     svc = DashboardService(tmp_path, e2e_redis.url)
+    time.sleep(max(0.0, quiet_from - time.monotonic()))
+    with redis.Redis.from_url(e2e_redis.url) as client:
+        client.flushall()
     yield svc
     svc.stop()
 
 
+# Each region's regime (REGIONS.md's defaults), written out here so that whether the banner asks is
+# known without asking the service.
+REGIMES = {"US-CA": "opt_out", "US-VA": "opt_out", "DE": "opt_in", "FR": "opt_in", "GB": "opt_in", "BR": "opt_in",
+           "JP": "notice"}  # fmt: skip
+COUNTED = ("visits", "gpc_visits", "banners_shown", "accept_all", "reject_all", "custom", "opt_outs", "bot_requests")
+
+
 def send_traffic(api: str) -> dict[str, int]:
-    """Today's visits through the API: each visitor a new device that sees the experience (the banner),
-    then chooses (or not); every fifth sends GPC. Returns what the table must show."""
-    sent = {"banners_shown": 0, "accept_all": 0, "reject_all": 0, "custom": 0, "opt_outs": 0, "bot_requests": 0}
+    """Today's visits through the API: each visitor a new device that views a page (the experience),
+    then chooses (or not); every fifth sends GPC. Returns what the table must show, counted from
+    what was sent: the banner asks a new visitor in opt_in regions always, elsewhere unless GPC
+    already opted them out (asserted on every answer)."""
+    sent = dict.fromkeys(COUNTED, 0)
     with httpx.Client(base_url=api, timeout=5) as client:
         for i in range(35):
             client.cookies.clear()
-            headers = {"user-agent": DEVICES[i % len(DEVICES)], **region_headers(REGIONS[i % len(REGIONS)])}
-            if i % 5 == 0:
+            region, gpc = REGIONS[i % len(REGIONS)], i % 5 == 0
+            headers = {"user-agent": DEVICES[i % len(DEVICES)], **region_headers(region)}
+            if gpc:
                 headers["sec-gpc"] = "1"
             experience = client.get("/v1/sites/demo/experience", headers=headers)
             assert experience.status_code == 200, experience.text
-            sent["banners_shown"] += bool(experience.json()["show"])
+            show = REGIMES[region] == "opt_in" or not gpc
+            assert experience.json()["regime"] == REGIMES[region] and experience.json()["show"] is show, (i, region)
+            sent["visits"] += 1
+            sent["gpc_visits"] += gpc
+            sent["banners_shown"] += show
             action = ACTIONS[i % len(ACTIONS)]
             if action == "opt_out":
                 r = client.post("/v1/opt-out", json={"site": "demo"}, headers=headers)
@@ -135,12 +159,15 @@ def send_traffic(api: str) -> dict[str, int]:
     return sent
 
 
-def count_history(redis_url: str, days: int = 13) -> None:
-    """The days before today, counted by the service's own StatsCounter and flushed to Redis."""
+def count_history(redis_url: str, days: int = 13) -> dict[str, int]:
+    """The days before today, counted by the service's own StatsCounter and flushed to Redis. Every
+    visitor is a new device that views a page (the banner shown) and chooses or not. Returns the
+    sum, counted here."""
     site = load_sites(None).sites["demo"]
     today = int(time.time() * 1000) // DAY_MS * DAY_MS
     actions = {"accept_all": Action.ACCEPT_ALL, "reject_all": Action.REJECT_ALL, "custom": Action.CUSTOM,
                "opt_out": Action.OPT_OUT}  # fmt: skip
+    counted = dict.fromkeys(COUNTED, 0)
 
     async def run() -> None:
         store = Store.from_url(redis_url, Lifetimes(record_ttl_ms=DAY_MS * 400, retention_ms=DAY_MS * 750), timeout_s=5)
@@ -152,10 +179,14 @@ def count_history(redis_url: str, days: int = 13) -> None:
                 visitor = Visitor(site, region, regime_for(region, site.regimes), gpc, None, None,
                                   DEVICES[(j * 3 + back) % len(DEVICES)], today - back * DAY_MS + 3_600_000 + j)  # fmt: skip
                 counter.banner(visitor, True)
+                counted["visits"] += 1
+                counted["gpc_visits"] += gpc
+                counted["banners_shown"] += 1
                 action = ACTIONS[(j * 2 + back) % len(ACTIONS)]
                 device_id = new_device_id()
                 if action is not None:
-                    counter.wrote(visitor, actions[action], Source.BANNER, device_id, None)
+                    counter.wrote(visitor, actions[action], Source.BANNER, device_id, None, changed=True)
+                    counted["opt_outs" if action == "opt_out" else action] += 1
                 else:  # seen, without a choice
                     visitor.device = Verified(device_id, visitor.now_ms // 1000)
                     counter.seen(visitor, None, False)
@@ -165,6 +196,21 @@ def count_history(redis_url: str, days: int = 13) -> None:
     # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(lambda: asyncio.run(run())).result()
+    return counted
+
+
+def rates(n: dict[str, int]) -> dict[str, float | None]:
+    """The rates of counts sent (the definitions of docs/stats.md, from the test's own numbers)."""
+    choices = n["accept_all"] + n["reject_all"] + n["custom"] + n["opt_outs"]
+    return {
+        "gpc_share": n["gpc_visits"] / n["visits"] if n["visits"] else None,
+        "consent_rate": n["accept_all"] / choices if choices else None,
+        "opt_out_rate": (n["reject_all"] + n["opt_outs"]) / choices if choices else None,
+    }
+
+
+def percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.1f}%"
 
 
 def sign_in(page: Page, origin: str) -> None:
@@ -194,7 +240,7 @@ def test_the_dashboard_in_chromium(
     dashboard_service: DashboardService, e2e_redis: EmbeddedRedis, make_context: ContextFactory
 ) -> None:
     api = dashboard_service.origin
-    count_history(e2e_redis.url)
+    history = count_history(e2e_redis.url)
     sent = send_traffic(api)
     context = make_context(viewport=SHOT_VIEWPORT)
     context.add_init_script(CSP_RECORDER)
@@ -218,18 +264,33 @@ def test_the_dashboard_in_chromium(
 
     today = dt.datetime.now(dt.UTC).date().isoformat()
     row = page.locator(f'#days-table tr[data-day="{today}"]')
-    shown = {key: row.locator(f'td[data-metric="{key}"]').inner_text() for key in sent}
-    assert shown == {key: f"{n:,}" for key, n in sent.items()}  # what was sent through the API
+    shown = {key: row.locator(f'td[data-metric="{key}"]').inner_text() for key in sent if key != "gpc_visits"}
+    assert shown == {key: f"{n:,}" for key, n in sent.items() if key != "gpc_visits"}  # what was sent through the API
+    for key, rate in rates(sent).items():  # GPC share and rates, from the mix sent
+        cell = row.locator(f'td[data-metric="{key}"]')
+        assert (cell.inner_text(), cell.get_attribute("data-value")) == (percent(rate), repr(rate)), key
+    whole = {key: history[key] + sent[key] for key in COUNTED}
+    choices = sum(whole[key] for key in ("accept_all", "reject_all", "custom", "opt_outs"))
+    tiles = {key: page.locator(f'#summary dd[data-summary="{key}"]').inner_text() for key in TILES}
+    assert tiles == {
+        "visits": f"{whole['visits']:,}",
+        "banners_shown": f"{whole['banners_shown']:,}",
+        "choices": f"{choices:,}",
+        "bot_requests": f"{whole['bot_requests']:,}",
+        **{key: percent(rate) for key, rate in rates(whole).items()},
+    }
     download = context.request.get(f"{api}/admin/sites/demo/stats.json")  # the page's session
     assert download.status == 200
     report = download.json()
     assert report["days"][-1]["day"] == today and report["days"][-1]["humans"]["accept_all"] == sent["accept_all"]
+    assert report["totals"]["gpc_visits"] == whole["gpc_visits"] and report["totals"]["choices"] == choices
     total = page.locator('#days-table tr[data-day="total"] td[data-metric="consent_rate"]')
     assert total.get_attribute("data-value") == repr(report["totals"]["consent_rate"])
     assert total.inner_text() == f"{report['totals']['consent_rate'] * 100:.1f}%"
     for day in report["days"][-14:]:
-        cell = page.locator(f'#days-table td[data-day="{day["day"]}"][data-metric="banners_shown"]')
-        assert cell.get_attribute("data-value") == str(day["humans"]["banners_shown"])
+        for key in ("visits", "banners_shown"):
+            cell = page.locator(f'#days-table td[data-day="{day["day"]}"][data-metric="{key}"]')
+            assert cell.get_attribute("data-value") == str(day["humans"][key])
 
     week_ago = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=6)).isoformat()
     page.locator("#from").fill(week_ago)

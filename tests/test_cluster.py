@@ -31,13 +31,14 @@ from starlette.testclient import TestClient
 from consent_service.identity import new_device_id
 from consent_service.model import DAY_MS
 from consent_service.settings import Settings
-from consent_service.sites import load_sites
+from consent_service.sites import parse_sites
 from consent_service.store import Change, Lifetimes, Store, StoreUnavailable
 from consent_service.store.connect import cluster_startup_nodes, is_cluster_url
 from consent_service.vocab import Action, DeviceClass, Regime
 from consent_service.web import create_app
 from tests.cluster import LocalCluster
 from tests.conftest import CA, CHROME, DE, TEST_KEYS
+from tests.test_outbox import with_partners
 
 KEY = "c" * 40
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -51,7 +52,8 @@ def api(cluster_redis_url: str, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(
         redis_url=cluster_redis_url, data_dir=tmp_path / "data", admin_keys=((KEY, frozenset({"demo"})),)
     )
-    app = create_app(settings, load_sites(None), TEST_KEYS)
+    # With partners, so that changes also write their outbox events (issue 7) on the cluster.
+    app = create_app(settings, parse_sites(with_partners(), source="<test>"), TEST_KEYS)
     with TestClient(app, base_url="http://consent.test", headers={"user-agent": CHROME}) as client:
         yield client
 
@@ -216,6 +218,7 @@ def test_a_few_hundred_devices_raise_no_crossslot_and_spread_over_every_master(
 def test_every_script_call_keeps_its_keys_on_one_slot(script_calls: ScriptCalls, api: TestClient) -> None:
     """(The recorder is set up before the service starts: its scripts are registered at start.)"""
     run_the_api(api, 100)
+    api.portal.call(_work_the_outbox, api.app.state.consent.store)  # type: ignore[union-attr]
     registered = {id(script) for script in script_calls.registered}
     called = {id(script) for script, _ in script_calls.calls}
     assert len(registered) >= 9  # the store's write, erase, access, link; the accounts' four; the trail's one
@@ -226,6 +229,22 @@ def test_every_script_call_keeps_its_keys_on_one_slot(script_calls: ScriptCalls,
         assert len(slots) == 1, (script.script[:80], keys)
     slots_used = {key_slot(keys[0].encode()) for _, keys in script_calls.calls}
     assert len(slots_used) > 50  # and the calls spread over many slots
+
+
+async def _work_the_outbox(store: Store) -> None:
+    """Every outbox script on the cluster: claim, settle (retry, dead, delivered) and replay."""
+    now = int(time.time() * 1000)
+    buckets = await store.outbox.due_buckets("demo", now, 5.0)
+    assert len(buckets) > 10  # the events spread over the buckets, like the audit
+    outcomes = ["retry", "dead", "delivered"]
+    for i, bucket in enumerate(buckets[:30]):
+        for claimed in await store.outbox.claim(
+            "demo", bucket, now_ms=now, lease_ms=1000, limit=5, token="t", timeout_s=5.0
+        ):
+            outcome = outcomes[i % 3]
+            await store.outbox.settle(claimed, outcome=outcome, result="x", now_ms=now, next_ms=now + 10, timeout_s=5.0)  # type: ignore[arg-type]
+    assert await store.outbox.replay("demo", None, now, 5.0) > 0
+    assert await store.outbox.listing("demo", "delivered", partner=None, limit=5, timeout_s=5.0)
 
 
 def test_a_store_from_a_cluster_url_with_several_startup_nodes(

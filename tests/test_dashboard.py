@@ -19,6 +19,7 @@ from consent_service.admin_pages import RangeError, parse_range
 from consent_service.admin_session import MAX_AGE_S, AdminSessions, safe_next
 from consent_service.dashboard import render_dashboard
 from consent_service.stats_model import Counts, Day, StatsReport
+from consent_service.validation import parse_day
 from tests.conftest import CA, CHROME, DE, GOOGLEBOT, TEST_KEYS, AppFactory
 
 DEMO_KEY = "demo-admin-key-" + "d" * 32
@@ -250,29 +251,29 @@ def test_the_login_page_and_stylesheet(make_client: AppFactory) -> None:
 # ---- the page against traffic sent through the API ---------------------------------------------------
 
 
-def send_known_mix(client: TestClient) -> int:
-    """Six people (three device types, three regions, one with GPC) and a bot; the banners shown."""
-    shown = 0
+def send_known_mix(client: TestClient) -> None:
+    """Eight people (three device types, three regions; two with GPC, three who never choose) and a
+    bot. Whether each page view shows the banner is known in advance, and asserted: `TODAY` below is
+    this story's sum, not the server's."""
 
-    def visit(ua: str, region: dict[str, str], gpc: bool = False) -> dict[str, str]:
-        nonlocal shown
+    def visit(ua: str, region: dict[str, str], *, show: bool, gpc: bool = False) -> dict[str, str]:
         client.cookies.clear()
         headers = {"user-agent": ua, **region, **({"Sec-GPC": "1"} if gpc else {})}
-        shown += bool(client.get("/v1/sites/demo/experience", headers=headers).json()["show"])
+        r = client.get("/v1/sites/demo/experience", headers=headers)
+        assert r.status_code == 200 and r.json()["show"] is show, (ua, region, gpc)
         return headers
 
-    ok = {200}
-    h = visit(CHROME, CA)
-    assert client.post("/v1/consent", json={"site": "demo", "action": "accept_all"}, headers=h).status_code in ok
-    h = visit(IPHONE, DE)
-    assert client.post("/v1/consent", json={"site": "demo", "action": "reject_all"}, headers=h).status_code in ok
-    h = visit(IPAD, JP)
-    body = {"site": "demo", "action": "custom", "choices": {"analytics": True}}
-    assert client.post("/v1/consent", json=body, headers=h).status_code in ok
-    visit(CHROME, CA, gpc=True)  # GPC, and no choice
-    h = visit(IPHONE, CA)
-    assert client.post("/v1/opt-out", json={"site": "demo"}, headers=h).status_code in ok
-    client.cookies.clear()  # the no-JS page's opt-out, from Germany on a PC
+    def choose(headers: dict[str, str], body: dict[str, object], path: str = "/v1/consent") -> None:
+        assert client.post(path, json={"site": "demo", **body}, headers=headers).status_code == 200
+
+    choose(visit(CHROME, CA, show=True), {"action": "accept_all"})  # California: opt_out, asks
+    choose(visit(IPHONE, DE, show=True), {"action": "reject_all"})  # Germany: opt_in, asks
+    choose(visit(IPAD, JP, show=True), {"action": "custom", "choices": {"analytics": True}})  # Japan: notice
+    visit(CHROME, CA, show=False, gpc=True)  # GPC already opted out: no pop-up; no choice
+    visit(IPAD, DE, show=True, gpc=True)  # opt_in asks all the same; no choice
+    visit(CHROME, JP, show=True)  # no choice
+    choose(visit(IPHONE, CA, show=True), {}, "/v1/opt-out")
+    client.cookies.clear()  # the no-JS page's opt-out, from Germany on a PC: a choice, not a page view
     csrf = client.app.state.consent.forms.issue("demo", "opt-out")  # type: ignore[attr-defined]
     page = client.post("/privacy/demo/opt-out", data={"csrf": csrf}, headers={"user-agent": CHROME, **DE, **ORIGIN})
     assert page.status_code == 200
@@ -280,34 +281,76 @@ def send_known_mix(client: TestClient) -> int:
     client.get("/v1/decision", params={"site": "demo", "purpose": "advertising"}, headers=bot)
     client.get("/v1/sites/demo/experience", headers=bot)
     client.cookies.clear()
-    return shown
+
+
+# send_known_mix's day, counted from its story: 7 page views (2 with GPC), 6 banners (not the one
+# GPC answered), 5 choices (1 accept all, 1 reject all, 1 custom, 2 opt-outs), 2 bot requests.
+TODAY = {
+    "visits": "7",
+    "banners_shown": "6",
+    "accept_all": "1",
+    "reject_all": "1",
+    "custom": "1",
+    "opt_outs": "2",
+    "gpc_share": "28.6%",  # 2 / 7
+    "consent_rate": "20.0%",  # 1 / 5
+    "opt_out_rate": "60.0%",  # (1 + 2) / 5
+    "bot_requests": "2",
+}
+GROUPS = {  # (group, metric) → text in "The numbers" under the bar charts
+    ("US-CA", "visits"): "3",
+    ("US-CA", "gpc_share"): "33.3%",
+    ("US-CA", "consent_rate"): "50.0%",
+    ("US-CA", "opt_out_rate"): "50.0%",
+    ("DE", "visits"): "2",
+    ("DE", "gpc_share"): "50.0%",
+    ("DE", "consent_rate"): "0.0%",
+    ("DE", "opt_out_rate"): "100.0%",
+    ("JP", "visits"): "2",
+    ("JP", "gpc_share"): "0.0%",
+    ("JP", "opt_out_rate"): "0.0%",
+    ("pc", "visits"): "3",
+    ("pc", "gpc_share"): "33.3%",
+    ("pc", "opt_out_rate"): "50.0%",  # the no-JS opt-out of the two
+    ("mobile", "visits"): "2",
+    ("mobile", "gpc_share"): "0.0%",
+    ("mobile", "opt_out_rate"): "100.0%",
+    ("tablet", "visits"): "2",
+    ("tablet", "gpc_share"): "50.0%",
+    ("tablet", "custom"): "1",
+}
 
 
 def test_the_page_shows_what_was_sent_through_the_api(make_client: AppFactory) -> None:
     client = admin_client(make_client, sites=None)
-    shown = send_known_mix(client)
-    assert shown >= 3  # at least the opt-in and notice regions asked
+    send_known_mix(client)
     login(client, DEMO_KEY)
     r = client.get(PAGE)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert_strict_page(r.text, r.headers)
     today = dt.datetime.now(dt.UTC).date().isoformat()
     cells = {metric: text for (day, metric), (text, _) in table_cells(r.text).items() if day == today}
-    assert cells == {
-        "banners_shown": str(shown),
-        "accept_all": "1",
-        "reject_all": "1",
-        "custom": "1",
-        "opt_outs": "2",
-        "gpc_share": "16.7%",  # one device of six
-        "consent_rate": f"{100 / shown:.1f}%",
-        "opt_out_rate": f"{300 / shown:.1f}%",
+    assert cells == TODAY
+    found = numbers(r.text)
+    summary = {a["data-summary"]: text for a, text in found if "data-summary" in a}
+    assert summary == {  # the range holds only today
+        "visits": "7",
+        "banners_shown": "6",
+        "choices": "5",
+        "consent_rate": "20.0%",
+        "opt_out_rate": "60.0%",
+        "gpc_share": "28.6%",
         "bot_requests": "2",
     }
-    drawn = [a for a, _ in numbers(r.text) if "data-group" in a and a.get("class", "").startswith(("bar ", "total"))]
+    groups = {
+        (a["data-group"], a["data-metric"]): text for a, text in found if "data-group" in a and a.get("class") == "num"
+    }
+    assert {key: groups[key] for key in GROUPS} == GROUPS
+    drawn = [a for a, _ in found if "data-group" in a and a.get("class", "").startswith(("bar ", "total"))]
     bars = {(a["data-group"], a["data-metric"]): a["data-value"] for a in drawn}
     assert bars["US-CA", "accept_all"] == "1" and bars["US-CA", "opt_outs"] == "1" and bars["US-CA", "choices"] == "2"
     assert bars["DE", "reject_all"] == "1" and bars["DE", "opt_outs"] == "1" and bars["JP", "custom"] == "1"
+    assert bars["JP", "choices"] == "1"  # the Japanese PC viewed a page and chose nothing
     assert bars["pc", "choices"] == "2" and bars["mobile", "choices"] == "2" and bars["tablet", "choices"] == "1"
     assert 'data-channel="no_js_page">1<' in r.text and 'data-channel="banner">1<' in r.text
     # The downloads are the API's answer, for the page's session.
@@ -331,7 +374,7 @@ def test_a_bad_range_shows_the_default_one_with_a_note(make_client: AppFactory) 
     ok = client.get(PAGE, params={"from": "2026-01-01", "to": "2026-01-03"})
     assert ok.status_code == 200 and 'id="range">2026-01-01 to 2026-01-03' in ok.text
     assert 'href="/admin/sites/demo/stats.csv?from=2026-01-01&amp;to=2026-01-03"' in ok.text
-    assert len(table_cells(ok.text)) == 4 * 9
+    assert len(table_cells(ok.text)) == 4 * 10
     assert 'href="/admin/sites/shop/stats"' in ok.text  # the session's other site
     assert client.get("/admin/sites/demo/stats.json", params={"to": "x"}).status_code == 400
 
@@ -345,9 +388,35 @@ def test_the_date_range() -> None:
     assert parse_range("2026-01-01", "2026-01-31", today) == ("2026-01-01", "2026-01-31")
     assert parse_range(None, "2026-02-28", today) == ("2026-01-30", "2026-02-28")
     for first, last in (("2026-02-01", "2026-01-01"), ("2024-01-01", "2026-01-01"), ("yesterday", None),
-                        ("2026-13-01", None), ("1999-01-01", None), ("２０２６-01-01", None)):  # fmt: skip
+                        ("2026-13-01", None), ("1999-01-01", None), ("２０２６-01-01", None),
+                        ("2026-W01-1", None), ("2026-001", None), ("20260101", None)):  # fmt: skip
         with pytest.raises(RangeError):
             parse_range(first, last, today)
+
+
+def test_one_strict_day_parser() -> None:
+    assert parse_day("2026-12-29") == dt.date(2026, 12, 29) and parse_day("2020-01-01") == dt.date(2020, 1, 1)
+    assert dt.date.fromisoformat("2026-W01-1") == dt.date(2025, 12, 29)  # what Python would take
+    for bad in ("2026-W01-1", "2026-W01", "2026-001", "20260101", "2026-1-01", "2026-02-30", "2026-01-01 ",
+                "2026-01-01\n", "2026-01-0１", "2026-01-01T00:00", "1999-12-31", "2101-01-01", ""):  # fmt: skip
+        assert parse_day(bad) is None, bad
+
+
+def test_both_stats_endpoints_refuse_a_week_date(make_client: AppFactory) -> None:
+    """GET /v1/admin/stats and the dashboard (page and downloads) read days with the same parser."""
+    client = admin_client(make_client)
+    login(client, DEMO_KEY)
+    api = {"Authorization": f"Bearer {DEMO_KEY}"}
+    for bad in ("2026-W01-1", "2026-001"):
+        r = client.get("/v1/admin/stats", params={"site": "demo", "from": bad}, headers=api)
+        assert (r.status_code, r.json()["error"]) == (400, "invalid_body"), bad
+        page = client.get(PAGE, params={"from": bad, "to": "2026-01-05"})
+        assert page.status_code == 400 and 'id="problem"' in page.text and "YYYY-MM-DD" in page.text, bad
+        for download in ("stats.json", "stats.csv"):
+            assert client.get(f"/admin/sites/demo/{download}", params={"to": bad}).status_code == 400, bad
+    good = {"from": "2026-01-01", "to": "2026-01-05"}
+    assert client.get("/v1/admin/stats", params={"site": "demo", **good}, headers=api).status_code == 200
+    assert client.get(PAGE, params=good).status_code == 200
 
 
 # ---- the rendered page -----------------------------------------------------------------------------
@@ -393,17 +462,30 @@ def table_cells(html: str) -> dict[tuple[str, str], tuple[str, str | None]]:
 
 def known_report(site: str = "demo", region: str = "US-CA") -> StatsReport:
     quiet = Counts()
+    channels = {"banner": 2, "no_js_page": 1, "agent": 1}
     busy = Counts(
+        visits=60,
+        gpc_visits=6,
         banners_shown=40,
         accept_all=10,
         reject_all=12,
         custom=3,
-        opt_outs={"banner": 2, "no_js_page": 1, "agent": 1},
+        opt_outs=channels,
         devices=50,
         gpc_devices=5,
-    )
-    small = Counts(banners_shown=3, accept_all=1, reject_all=0, custom=0, opt_outs={}, devices=7, gpc_devices=7)
-    totals = Counts(43, 11, 12, 3, {"banner": 2, "no_js_page": 1, "agent": 1}, 55, 11)
+    )  # 29 choices
+    small = Counts(visits=8, gpc_visits=2, banners_shown=3, accept_all=1, reject_all=1, devices=7, gpc_devices=7)
+    totals = Counts(
+        visits=68,
+        gpc_visits=8,
+        banners_shown=43,
+        accept_all=11,
+        reject_all=13,
+        custom=3,
+        opt_outs=channels,
+        devices=55,
+        gpc_devices=11,
+    )  # 31 choices
     return StatsReport(
         site=site,
         first_day="2026-11-28",
@@ -419,30 +501,34 @@ def known_report(site: str = "demo", region: str = "US-CA") -> StatsReport:
 
 
 EXPECTED = {  # (day, metric) → (text, data-value)
+    ("2026-11-29", "visits"): ("60", "60"),
     ("2026-11-29", "banners_shown"): ("40", "40"),
     ("2026-11-29", "accept_all"): ("10", "10"),
     ("2026-11-29", "reject_all"): ("12", "12"),
     ("2026-11-29", "custom"): ("3", "3"),
     ("2026-11-29", "opt_outs"): ("4", "4"),
-    ("2026-11-29", "gpc_share"): ("10.0%", "0.1"),
-    ("2026-11-29", "consent_rate"): ("25.0%", "0.25"),
-    ("2026-11-29", "opt_out_rate"): ("40.0%", "0.4"),
+    ("2026-11-29", "gpc_share"): ("10.0%", "0.1"),  # 6 of 60 page views
+    ("2026-11-29", "consent_rate"): ("34.5%", repr(10 / 29)),  # of 29 choices
+    ("2026-11-29", "opt_out_rate"): ("55.2%", repr(16 / 29)),
     ("2026-11-29", "bot_requests"): ("9", "9"),
+    ("2026-11-30", "visits"): ("8", "8"),
     ("2026-11-30", "banners_shown"): ("3", "3"),
-    ("2026-11-30", "gpc_share"): ("100.0%", "1.0"),
-    ("2026-11-30", "consent_rate"): ("33.3%", repr(1 / 3)),
-    ("2026-11-30", "opt_out_rate"): ("0.0%", "0.0"),
+    ("2026-11-30", "gpc_share"): ("25.0%", "0.25"),  # not the devices' 7 of 7
+    ("2026-11-30", "consent_rate"): ("50.0%", "0.5"),
+    ("2026-11-30", "opt_out_rate"): ("50.0%", "0.5"),
     ("2026-11-30", "bot_requests"): ("0", "0"),
+    ("2026-11-28", "visits"): ("0", "0"),
     ("2026-11-28", "banners_shown"): ("0", "0"),
     ("2026-11-28", "gpc_share"): ("–", None),
     ("2026-11-28", "consent_rate"): ("–", None),
     ("2026-11-28", "opt_out_rate"): ("–", None),
+    ("total", "visits"): ("68", "68"),
     ("total", "banners_shown"): ("43", "43"),
     ("total", "accept_all"): ("11", "11"),
     ("total", "opt_outs"): ("4", "4"),
-    ("total", "gpc_share"): ("20.0%", "0.2"),
-    ("total", "consent_rate"): ("25.6%", repr(11 / 43)),
-    ("total", "opt_out_rate"): ("37.2%", repr(16 / 43)),
+    ("total", "gpc_share"): ("11.8%", repr(8 / 68)),
+    ("total", "consent_rate"): ("35.5%", repr(11 / 31)),
+    ("total", "opt_out_rate"): ("54.8%", repr(17 / 31)),
     ("total", "bot_requests"): ("9", "9"),
 }
 
@@ -452,20 +538,22 @@ def test_every_number_of_the_daily_table() -> None:
     cells = table_cells(html)
     for key, want in EXPECTED.items():
         assert cells[key] == want, key
-    assert len(cells) == 4 * 9  # three days and the totals, nine numbers each
+    assert len(cells) == 4 * 10  # three days and the totals, ten numbers each
     order = re.findall(r'<tr data-day="([^"]+)">', html)
     assert order == ["2026-11-30", "2026-11-29", "2026-11-28", "total"]  # newest first, totals last
+    heads = re.findall(r'<th scope="col" class="num">([^<]+)</th>', html.split('id="days-table"')[1])
+    assert heads[:2] == ["Page views", "Banners shown"]
 
 
 def test_the_table_shows_the_last_30_days_of_a_longer_range() -> None:
     start = dt.date(2026, 1, 1)
-    days = tuple(Day((start + dt.timedelta(i)).isoformat(), Counts(banners_shown=i)) for i in range(45))
+    days = tuple(Day((start + dt.timedelta(i)).isoformat(), Counts(visits=i, accept_all=i)) for i in range(45))
     report = StatsReport("demo", days[0].day, days[-1].day, days, Counts(), {}, {}, {}, {})
     html = render_dashboard(report, logout_csrf="t")
-    shown = {day for day, metric in table_cells(html) if metric == "banners_shown"} - {"total"}
+    shown = {day for day, metric in table_cells(html) if metric == "visits"} - {"total"}
     assert shown == {d.day for d in days[-30:]}
     points = [a for a, _ in numbers(html) if a.get("data-series") == "consent_rate"]
-    assert len(points) == 44  # the charts draw the whole range (day 0 showed no banner: no rate)
+    assert len(points) == 44  # the charts draw the whole range (day 0 had no choice: no rate)
 
 
 def test_the_charts_carry_their_numbers() -> None:
@@ -473,31 +561,43 @@ def test_the_charts_carry_their_numbers() -> None:
     found = numbers(html)
     rates = {(a["data-series"], a["data-day"]): a["data-rate"] for a, _ in found if "data-rate" in a}
     assert rates == {
-        ("consent_rate", "2026-11-29"): "0.25",
-        ("consent_rate", "2026-11-30"): repr(1 / 3),
-        ("opt_out_rate", "2026-11-29"): "0.4",
-        ("opt_out_rate", "2026-11-30"): "0.0",
+        ("consent_rate", "2026-11-29"): repr(10 / 29),
+        ("consent_rate", "2026-11-30"): "0.5",
+        ("opt_out_rate", "2026-11-29"): repr(16 / 29),
+        ("opt_out_rate", "2026-11-30"): "0.5",
         ("gpc_share", "2026-11-29"): "0.1",
-        ("gpc_share", "2026-11-30"): "1.0",
-    }  # 2026-11-28 showed no banner and saw no device: no point, no bar
+        ("gpc_share", "2026-11-30"): "0.25",
+    }  # 2026-11-28 had no choice and no page view: no point, no bar
     bars = {
         (a["data-group"], a["data-metric"]): a["data-value"]
         for a, _ in found
         if "data-group" in a and a.get("class", "").startswith("bar ")
     }
     assert bars["US-CA", "accept_all"] == "10" and bars["US-CA", "opt_outs"] == "4" and bars["DE", "accept_all"] == "1"
-    assert ("DE", "reject_all") not in bars  # a zero draws no bar
+    assert ("DE", "custom") not in bars  # a zero draws no bar
     assert bars["pc", "reject_all"] == "12" and bars["mobile", "accept_all"] == "1"
     totals = {a["data-group"]: text for a, text in found if a.get("data-metric") == "choices"}
-    assert totals == {"US-CA": "29", "DE": "1", "pc": "29", "mobile": "1"}
+    assert totals == {"US-CA": "29", "DE": "2", "pc": "29", "mobile": "2"}
+    groups = {
+        (a["data-group"], a["data-metric"]): text
+        for a, text in found
+        if "data-group" in a and "num" in a.get("class", "")
+    }
+    assert (groups["DE", "visits"], groups["DE", "gpc_share"], groups["DE", "opt_out_rate"]) == ("8", "25.0%", "50.0%")
+    assert (groups["pc", "visits"], groups["pc", "consent_rate"]) == ("60", "34.5%")
     summary = {a["data-summary"]: text for a, text in found if "data-summary" in a}
     assert summary == {
+        "visits": "68",
         "banners_shown": "43",
-        "consent_rate": "25.6%",
-        "opt_out_rate": "37.2%",
-        "gpc_share": "20.0%",
+        "choices": "31",
+        "consent_rate": "35.5%",
+        "opt_out_rate": "54.8%",
+        "gpc_share": "11.8%",
         "bot_requests": "9",
     }
+    for label in ("Page views", "Choices made", "Page views with GPC", "Page views with GPC per day"):
+        assert f">{label}<" in html, label
+    assert "Devices sending GPC" not in html
     assert html.count('role="img"') == 4 and html.count("<desc ") == 4
     assert "<polyline" in html and 'class="line s-consent_rate"' in html
 
@@ -519,12 +619,13 @@ def test_an_empty_range_renders() -> None:
     assert_strict_page(html, None)
 
 
-def test_rates_over_100_percent_stretch_the_axis() -> None:
-    # Opt-outs on the no-JS page or by an agent come without a banner.
-    day = Day("2026-11-30", Counts(banners_shown=2, opt_outs={"no_js_page": 5}))
+def test_rates_stay_within_100_percent() -> None:
+    # Opt-outs on the no-JS page come without a banner: they are choices, so the rate is 5 of 5.
+    day = Day("2026-11-30", Counts(visits=2, banners_shown=2, opt_outs={"no_js_page": 5}))
     report = StatsReport("demo", day.day, day.day, (day,), day.humans, {}, {}, {}, {})
     html = render_dashboard(report, logout_csrf="t")
-    assert ">250%</text>" in html and table_cells(html)[("2026-11-30", "opt_out_rate")] == ("250.0%", "2.5")
+    assert table_cells(html)[("2026-11-30", "opt_out_rate")] == ("100.0%", "1.0")
+    assert ">100%</text>" in html and ">125%</text>" not in html  # the axis ends at 100%
 
 
 class Attributes(HTMLParser):

@@ -204,7 +204,12 @@ def test_writes_can_wait_for_a_replica(own_redis: EmbeddedRedis, tmp_path: Path)
     Redis 6.2 has no WAITAOF). Without a replica, an opt-out is carried in the token and a consent
     answers 503; with one, both are stored, on the replica too."""
     settings = dataclasses.replace(
-        Settings(), redis_url=own_redis.url, data_dir=tmp_path / "d", write_timeout_ms=300, redis_wait_replicas=1
+        # 1.5 s: a replica's acknowledgement must fit in the write's budget even on a loaded CI box.
+        Settings(),
+        redis_url=own_redis.url,
+        data_dir=tmp_path / "d",
+        write_timeout_ms=1500,
+        redis_wait_replicas=1,
     )
     app = create_app(settings, load_sites(None), TEST_KEYS)
     with TestClient(app, base_url="http://consent.test", headers={"user-agent": CHROME}) as client:

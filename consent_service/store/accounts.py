@@ -18,9 +18,12 @@ import asyncio
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from consent_service.identity import bucket_of
+from consent_service.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.store.connect import Client
+from consent_service.store.outbox import LUA_OUTBOX, outbox_keys
 from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, REDIS_ERRORS, audit_key, flat, unavailable
 from consent_service.vocab import Source
 
@@ -51,20 +54,26 @@ class Accounts:
         self._redis = client
         self._retention_ms = retention_ms
         self._member = client.register_script(_MEMBER_LUA)
-        self._opt_out = client.register_script(LUA_AUDIT + _OPT_OUT_LUA)
+        self._opt_out = client.register_script(LUA_AUDIT + LUA_OUTBOX + _OPT_OUT_LUA)
         self._access = client.register_script(LUA_AUDIT + _ACCESS_LUA)
-        self._erase = client.register_script(LUA_AUDIT + _ERASE_LUA)
+        self._erase = client.register_script(LUA_AUDIT + LUA_OUTBOX + _ERASE_LUA)
+        self._partners = NO_PARTNERS
+
+    def tell_partners(self, specs: OutboxSpecs) -> None:
+        self._partners = specs
 
     def _keys(self, site: str, pseudonym: str) -> list[str]:
-        """The account, its bucket's audit stream, and a fresh request id marker (one slot)."""
+        """The account, its bucket's audit stream, a fresh request id marker, and the bucket's
+        outbox (out, due, dst): one slot."""
         bucket = bucket_of(pseudonym)
         rid = f"{KEY_VERSION}:{{{site}.{bucket:04d}}}:rid:{secrets.token_hex(8)}"
-        return [account_key(site, pseudonym), audit_key(site, bucket), rid]
+        return [account_key(site, pseudonym), audit_key(site, bucket), rid, *outbox_keys(site, bucket)]
 
-    async def _run(self, script: object, keys: list[str], args: list[str | int], timeout_s: float) -> list[object]:
+    async def _run(self, script: object, keys: list[str], args: list[str | int], timeout_s: float) -> Any:
+        """The script's reply: a list (a flat hash) or an integer, as each script says."""
         try:
             async with asyncio.timeout(timeout_s):
-                result: list[object] = await script(keys=keys, args=args)  # type: ignore[operator]
+                result = await script(keys=keys, args=args)  # type: ignore[operator]
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
         return result
@@ -99,8 +108,9 @@ class Accounts:
             secrets.token_hex(8),
             source,
         ]
-        new = await self._run(self._opt_out, self._keys(site, pseudonym), [*args, *flat(dict(extra or {}))], timeout_s)
-        return new == [1]
+        args += [*flat(dict(extra or {})), self._partners(site, SubjectKind.ACCOUNT, pseudonym)]
+        new = await self._run(self._opt_out, self._keys(site, pseudonym), args, timeout_s)
+        return bool(new == 1)  # the script's integer reply
 
     async def access(
         self, site: str, pseudonym: str, *, now_ms: int, source: Source, extra: Mapping[str, str], timeout_s: float
@@ -116,7 +126,7 @@ class Accounts:
         """Delete the account's record, keeping only the bare fact of its opt-out (a tombstone), and
         record the deletion without any reference to it. Returns what was held before."""
         args: list[str | int] = [now_ms, self._retention_ms, now_ms - self._retention_ms, site, source]
-        args += flat(dict(extra))
+        args += [*flat(dict(extra)), self._partners(site, SubjectKind.ACCOUNT, pseudonym)]
         return Account(_pairs(await self._run(self._erase, self._keys(site, pseudonym), args, timeout_s)))
 
     async def get(self, site: str, pseudonym: str, timeout_s: float) -> Account:
@@ -178,7 +188,21 @@ if redis.call('HEXISTS', acct, 'ar') == 0 then redis.call('HSET', acct, 'ar', AR
 if new then redis.call('HSET', acct, 'ao', ARGV[1], 'src', ARGV[6]) end
 local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', redis.call('HGET', acct, 'ar'), 'sub', 'account',
                'a', 'opt_out', 's', ARGV[6]}
+local _, spec_at = with_extra({}, 7)
 if first_time(KEYS[3]) then audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 7)) end
+-- The partners hear of the account's opt-out once, when it is new (store/outbox.py).
+local spec = outbox_spec(ARGV[spec_at])
+if new and spec then
+  local ss, choices = {}, {}
+  for _, purpose in ipairs(spec.ss) do
+    ss[purpose] = true
+    table.insert(choices, purpose .. '=0')
+  end
+  table.sort(choices)
+  local data = {'ref', redis.call('HGET', acct, 'ar'), 'rg', '', 'rm', '', 'c', table.concat(choices, ','),
+                's', ARGV[6], 'g', '0'}
+  outbox_emit(KEYS[4], KEYS[5], KEYS[6], spec, ARGV[1], 'opt_out', ss, data, ARGV[3], tonumber(ARGV[2]))
+end
 return new and 1 or 0
 """
 
@@ -204,6 +228,19 @@ if opted_out then
 end
 local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', '', 'sub', 'account', 'a', 'delete', 's', ARGV[5],
                'tomb', opted_out and '1' or '0'}
-if first_time(KEYS[3]) then audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 6)) end
+local _, spec_at = with_extra({}, 6)
+if first_time(KEYS[3]) then
+  audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 6))
+  local spec = outbox_spec(ARGV[spec_at])
+  if #held > 0 and spec then
+    local choices = {}
+    if opted_out then
+      for _, purpose in ipairs(spec.ss) do table.insert(choices, purpose .. '=0') end
+      table.sort(choices)
+    end
+    local data = {'ref', '', 'rg', '', 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[5], 'g', '0'}
+    outbox_emit(KEYS[4], KEYS[5], KEYS[6], spec, ARGV[1], 'deletion', nil, data, ARGV[3], tonumber(ARGV[2]))
+  end
+end
 return held
 """

@@ -38,6 +38,8 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.WriteTransport | None = None
         self.closed = False
         self.outgoing: list[bytes] = []
+        # Set once the transport has really closed its socket (abort() only schedules that).
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio's classes, so no isinstance check here.
@@ -58,6 +60,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self.lost.done():
+            self.lost.set_result(None)
         while self.pending:
             future, _ = self.pending.popleft()
             if not future.done():
@@ -118,11 +122,16 @@ class PipelinedReader:
         return dict(zip(flat[::2], flat[1::2], strict=True))
 
     async def close(self) -> None:
-        if self._connecting is not None:
-            self._connecting.cancel()
-        if self._conn is not None:
-            self._conn.abort()
-            self._conn = None
+        connecting, self._connecting = self._connecting, None
+        if connecting is not None:
+            connecting.cancel()
+            await asyncio.gather(connecting, return_exceptions=True)
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.abort()
+            # abort() closes the socket on the loop's next turn: wait for it, or a loop that ends
+            # right after this shutdown leaves the socket open (a ResourceWarning at exit).
+            await asyncio.wait([conn.lost], timeout=1.0)
 
     async def _connection(self) -> _Connection:
         conn = self._conn
@@ -135,9 +144,10 @@ class PipelinedReader:
             self._connecting = asyncio.ensure_future(self._connect())
             # Retrieved here so a failed connect that every waiter gave up on is not reported as lost.
             self._connecting.add_done_callback(lambda task: task.cancelled() or task.exception())
-        # shield: one caller's timeout must not cancel the connect that others wait for too
-        self._conn = await asyncio.shield(self._connecting)
-        return self._conn
+        # shield: one caller's timeout must not cancel the connect that others wait for too. The
+        # connect stores its connection itself, so one that completes after every waiter gave up is
+        # still used (and closed), never dropped with its socket open.
+        return await asyncio.shield(self._connecting)
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -146,8 +156,13 @@ class PipelinedReader:
                 _, conn = await loop.create_unix_connection(_Connection, str(self._path))
             else:
                 _, conn = await loop.create_connection(_Connection, self._host, self._port)
-            for command in self._handshake:
-                await conn.send(command)
+            try:
+                for command in self._handshake:
+                    await conn.send(command)
+            except BaseException:  # timed out, refused or cancelled mid-handshake: close the socket
+                conn.abort()
+                raise
+        self._conn = conn
         return conn
 
 

@@ -33,8 +33,10 @@ from redis.asyncio.cluster import RedisCluster
 
 from consent_service.identity import BUCKETS, bucket_of
 from consent_service.model import DAY_MS, Choice, DeviceRecord
+from consent_service.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.store.accounts import Accounts, account_key
 from consent_service.store.connect import Client, connect
+from consent_service.store.outbox import LUA_OUTBOX, Outbox
 from consent_service.store.reader import PipelinedReader, ReaderError
 from consent_service.store.trail import (
     KEY_VERSION,
@@ -118,6 +120,9 @@ class Erased:
 class Applied:
     record: DeviceRecord | None  # None: a refresh found no record to refresh (nothing written)
     gpc_first_seen_now: bool
+    # Purposes whose choice this change really changed → their state before: "1" granted, "0"
+    # refused, "" none recorded. Empty for a repeat (the same choice again, or a retried change).
+    changed: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +158,14 @@ class Store:
             raise ValueError("CONSENT_REDIS_WAIT_REPLICAS works with a standalone Redis only, not a cluster")
         self._replicas = replicas
         self._lifetimes = lifetimes
-        self._apply = client.register_script(LUA_AUDIT + _APPLY_LUA)
-        self._erase = client.register_script(LUA_AUDIT + _ERASE_LUA)
+        self._apply = client.register_script(LUA_AUDIT + LUA_OUTBOX + _APPLY_LUA)
+        self._erase = client.register_script(LUA_AUDIT + LUA_OUTBOX + _ERASE_LUA)
         self._access = client.register_script(LUA_AUDIT + _ACCESS_LUA)
         self._link = client.register_script(LUA_AUDIT + _LINK_LUA)
         self.trail = Trail(client)
         self.accounts = Accounts(client, lifetimes.retention_ms)
+        self.outbox = Outbox(client, lifetimes.retention_ms)
+        self._partners = NO_PARTNERS
         # Each server's clock minus ours, and when it was measured (monotonic), by node ("" standalone).
         self._clocks: dict[str, tuple[int, float]] = {}
         self._warm_up = _warm_up(client)
@@ -170,6 +177,26 @@ class Store:
         client, reader = connect(url, timeout_s)
         return cls(client, lifetimes, reader, replicas=replicas)
 
+    async def warm(self, timeout_s: float) -> None:
+        """Connect and load the write scripts before the first request: otherwise the first change
+        pays a connection, a NOSCRIPT round trip and the script's compilation inside its own short
+        budget (a first GPC sighting has only the decision's). Best effort: a Redis that is not up
+        yet is connected to by the first request, as always."""
+        scripts = [s.script for s in (self._apply, self._erase, self._access, self._link)]
+        try:
+            async with asyncio.timeout(timeout_s):
+                if self._warm_up is not None:
+                    await asyncio.shield(self._warm_up)
+                for script in scripts:
+                    await self._redis.script_load(script)
+        except REDIS_ERRORS:
+            return
+
+    def tell_partners(self, specs: OutboxSpecs) -> None:
+        """From now on, changes write their partners' events (store/outbox.py) atomically with them."""
+        self._partners = specs
+        self.accounts.tell_partners(specs)
+
     async def close(self) -> None:
         if self._warm_up is not None:
             self._warm_up.cancel()
@@ -177,6 +204,10 @@ class Store:
         if self._reader is not None:
             await self._reader.close()
         await self._redis.aclose()
+        # A connection dropped after an error was closed without waiting (redis-py's nowait): its
+        # socket closes on a later turn of the loop, which must come before the loop itself ends.
+        for _ in range(3):
+            await asyncio.sleep(0)
 
     async def ping(self, timeout_s: float) -> bool:
         """Redis answers; on a cluster, every master does (a missing one fails a share of writes)."""
@@ -254,9 +285,11 @@ class Store:
             source,
         ]
         args += [",".join(sale_share), *flat(dict(extra or {}))]
+        args.append(self._partners(site, SubjectKind.DEVICE, device_id))
         try:
             async with asyncio.timeout(timeout_s):
-                found, kept, account = await self._erase(keys=_keys_with(site, device_id, _rid()), args=args)
+                keys = _keys_with(site, device_id, _rid(), "out", "due", "dst")
+                found, kept, account = await self._erase(keys=keys, args=args)
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
         return Erased(tombstone=_pairs(kept) or None, found=found == 1, account=account or None)
@@ -316,18 +349,20 @@ class Store:
         """
         try:
             async with asyncio.timeout(timeout_s):
-                keys = _keys_with(change.site, change.device_id, "carry")
+                keys = _keys_with(change.site, change.device_id, "carry", "out", "due", "dst")
                 deadline = await self._redis_deadline(timeout_s * DEADLINE_SHARE, keys[0])
                 if self._replicas:
-                    status, gpc_new, fields = await self._apply_and_wait(keys, self._args(change, deadline), timeout_s)
+                    status, gpc_new, fields, *rest = await self._apply_and_wait(
+                        keys, self._args(change, deadline), timeout_s
+                    )
                 else:
-                    status, gpc_new, fields = await self._apply(keys=keys, args=self._args(change, deadline))
+                    status, gpc_new, fields, *rest = await self._apply(keys=keys, args=self._args(change, deadline))
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
         if status == _TOO_LATE:
             raise unavailable(TimeoutError("the write reached Redis after its deadline and was not applied"))
         record = parse_record(_pairs(fields)) if status != _NOTHING else None
-        return Applied(record=record, gpc_first_seen_now=gpc_new == 1)
+        return Applied(record=record, gpc_first_seen_now=gpc_new == 1, changed=_pairs(rest[0]) if rest else {})
 
     async def _apply_and_wait(self, keys: list[str], args: list[str | int], timeout_s: float) -> list[Any]:
         """The script, then WAIT on the same connection (WAIT counts that connection's writes), so the
@@ -392,6 +427,9 @@ class Store:
         ]
         for purpose, granted in change.choices.items():
             args += [purpose, int(granted)]
+        # Only a change that can be an event carries the partners (a daily refresh cannot).
+        eventful = change.action or change.gpc_seen or change.settles_pending_ms is not None
+        args.append(self._partners(change.site, SubjectKind.DEVICE, change.device_id) if eventful else "")
         return args
 
 
@@ -448,14 +486,17 @@ def _int(value: str | None) -> int | None:
 #       18 carry an opt-out to the linked account (0/1), 19 ttl of a record with GPC (ms),
 #       20 the acknowledgement time (ms) of a carried opt-out this change writes ('' = none),
 #       21 number of audit fields for the action's entry, then name/value pairs (trail.flat), then
-#       the number of choices, then purpose/granted pairs.
-# Returns {status, 1 if GPC was first recorded now else 0, the record as a flat HGETALL list}.
+#       the number of choices, then purpose/granted pairs, then the partners' spec (partners.py, '' =
+#       none). KEYS 5-7: the bucket's outbox (out, due, dst; store/outbox.py).
+# Returns {status, 1 if GPC was first recorded now else 0, the record as a flat HGETALL list, and
+# (when written) the purposes whose granted bit changed, each with its state before ('' = none)}.
 #
 # Timestamps are ordered by the sequence of writes, not by the callers' clocks (replicas' clocks
 # differ): GPC's first-seen time is later than every earlier choice, and a choice made after GPC
 # was recorded is later than it, unless it came in the same request as the first GPC signal.
 _APPLY_LUA = """
 local dev, log, audit, carry = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local out, due, dst = KEYS[5], KEYS[6], KEYS[7]
 -- A retried change that already landed is reported as done, even after its deadline.
 if redis.call('HGET', dev, 'lc') == ARGV[17] then
   return {0, 0, redis.call('HGETALL', dev)}
@@ -529,15 +570,47 @@ local stamp = now
 if g1 and gpc_new == 0 and stamp <= g1 then stamp = g1 + 1 end
 if gpc_new == 1 then stamp = g1 end
 local n = tonumber(ARGV[choices_at])
+local changed = {}
 for i = 0, n - 1 do
   local purpose, granted = ARGV[choices_at + 1 + 2 * i], ARGV[choices_at + 2 + 2 * i]
   local before = redis.call('HGET', dev, 'c:' .. purpose)
   local later = settles and before and tonumber(string.match(before, '^[01]:(%d+)') or '0') > settles
   if not later then  -- a carried opt-out never overwrites a choice made after it was acknowledged
+    local was = before and string.sub(before, 1, 1) or ''
+    if was ~= granted then
+      table.insert(changed, purpose)
+      table.insert(changed, was)
+    end
     redis.call('HSET', dev, 'c:' .. purpose, granted .. ':' .. ms(stamp) .. ':' .. ARGV[9])
   end
 end
 if settles then redis.call('HSET', dev, 'po', ARGV[20]) end
+-- The partners' events (store/outbox.py), in this same step: an opt-out where refusing a sale or
+-- sharing is an opt-out (not in opt_in regimes, where nothing was sold without consent), a consent
+-- withdrawn, a first GPC signal.
+local spec = outbox_spec(ARGV[choices_at + 1 + 2 * n])
+if spec then
+  local ss, opted, withdrawn, any_opt, any_withdrawn = {}, {}, {}, false, false
+  for _, purpose in ipairs(spec.ss) do ss[purpose] = true end
+  for i = 1, #changed, 2 do
+    local purpose, was = changed[i], changed[i + 1]
+    if string.sub(redis.call('HGET', dev, 'c:' .. purpose) or '', 1, 1) == '0' then
+      if ss[purpose] and ARGV[12] ~= 'opt_in' then
+        opted[purpose], any_opt = true, true
+      elseif was == '1' then
+        withdrawn[purpose], any_withdrawn = true, true
+      end
+    end
+  end
+  local data = {'ref', ref, 'rg', ARGV[13], 'rm', ARGV[12], 'c', choices_now(), 's', ARGV[11],
+                'g', redis.call('HEXISTS', dev, 'g1') == 1 and '1' or '0'}
+  local minid, keep = ARGV[6], tonumber(ARGV[4])
+  if gpc_new == 1 then outbox_emit(out, due, dst, spec, ms(g1), 'gpc', ss, data, minid, keep) end
+  if any_opt then outbox_emit(out, due, dst, spec, ms(stamp), 'opt_out', opted, data, minid, keep) end
+  if any_withdrawn then
+    outbox_emit(out, due, dst, spec, ms(stamp), 'consent_withdrawn', withdrawn, data, minid, keep)
+  end
+end
 redis.call('HSET', dev, 'rf', day)
 if ARGV[10] ~= '' then
   redis.call('HSET', dev, 'ut', ms(stamp), 'pv', ARGV[9], 'src', ARGV[11], 'rm', ARGV[12], 'rg', ARGV[13],
@@ -565,18 +638,20 @@ for key, keep in pairs({[dev] = ttl, [log] = tonumber(ARGV[4])}) do
   local current = redis.call('PTTL', key)
   if current == -1 or (current >= 0 and current < keep) then redis.call('PEXPIRE', key, keep) end
 end
-return {1, gpc_new, flat}
+return {1, gpc_new, flat, changed}
 """
 
 
 # KEYS: record, history, audit, request id marker. ARGV: 1 now_ms, 2 retention ms, 3 stream min id,
 # 4 site, 5 the linked account had opted out (0/1), 6 source, 7 the sale/share purpose ids (comma
-# separated), 8 number of request fields for the entry, then name/value pairs.
+# separated), 8 number of request fields for the entry, then name/value pairs, then the partners'
+# spec (partners.outbox_spec). KEYS 5-7: the bucket's outbox (out, due, dst).
 # Returns {1 if anything was held else 0, the tombstone as a flat list, the account it was linked to}.
 _ERASE_LUA = """
 local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
 local found = redis.call('EXISTS', dev) + redis.call('EXISTS', log) > 0
 local account = redis.call('HGET', dev, 'acct') or ''
+local region = redis.call('HGET', dev, 'rg') or ''
 local sale_share = {}
 for purpose in string.gmatch(ARGV[7], '[^,]+') do sale_share['c:' .. purpose] = true end
 local kept = {}
@@ -606,7 +681,22 @@ end
 if first_time(KEYS[4]) then
   local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', '', 'a', 'delete', 's', ARGV[6],
                  'tomb', #kept > 0 and '1' or '0'}
-  audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 8))
+  local _, spec_at = with_extra(entry, 8)
+  audit_append(audit, ARGV[3], tonumber(ARGV[2]), entry)
+  -- The partners hear of the deletion; what they get carries no reference to the device's audit.
+  if found then
+    local choices = {}
+    for i = 1, #kept, 2 do
+      if string.sub(kept[i], 1, 2) == 'c:' then
+        table.insert(choices, string.sub(kept[i], 3) .. '=' .. string.sub(kept[i + 1], 1, 1))
+      end
+    end
+    table.sort(choices)
+    local data = {'ref', '', 'rg', region, 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[6],
+                  'g', redis.call('HEXISTS', dev, 'g1') == 1 and '1' or '0'}
+    outbox_emit(KEYS[5], KEYS[6], KEYS[7], outbox_spec(ARGV[spec_at]), ARGV[1], 'deletion', nil, data, ARGV[3],
+                tonumber(ARGV[2]))
+  end
 end
 return {found and 1 or 0, kept, account}
 """

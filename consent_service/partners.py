@@ -1,0 +1,209 @@
+"""Partners: the ad and analytics companies a site sells or shares data with (issue 7).
+
+CCPA regs §7026(f) make a business that sold or shared someone's personal information tell those
+third parties about the opt-out, and §7022 about a deletion. Each partner is configured per site
+(`[[sites.partners]]`) with the purposes it takes part in, the events it wants and a signing
+secret; the store writes one outbox event per concerned partner in the same atomic step as the
+change (store/outbox.py), and the delivery worker (delivery.py) carries it over HTTPS, signed.
+
+What a partner receives never holds our token, our device id or an account id: the subject is a
+keyed pseudonym per partner (`subject_id`), so two partners cannot join their data on it, and it
+is stable, so a partner can match a later deletion to an earlier opt-out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from consent_service.sites import Purpose, _Validator
+
+PARTNER_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+MIN_SECRET_CHARS = 32
+MAX_PARTNERS = 32  # per site: every change carries the partners' spec into its script
+
+
+class EventType(StrEnum):
+    OPT_OUT = "opt_out"  # a sale/share purpose refused where that is an opt-out (not opt_in regimes)
+    GPC = "gpc"  # GPC first seen for a device
+    CONSENT_WITHDRAWN = "consent_withdrawn"  # a granted purpose refused later
+    DELETION = "deletion"  # a device's or an account's data deleted
+
+
+class SubjectKind(StrEnum):
+    DEVICE = "device"
+    ACCOUNT = "account"
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    name: str
+    url: str
+    purposes: tuple[str, ...]
+    events: frozenset[EventType]
+    secret: bytes
+
+    def __repr__(self) -> str:  # never the secret, in logs or tracebacks
+        return f"Partner({self.name!r}, {self.url!r})"
+
+
+def parse_partners(v: _Validator, raw: object, where: str, purposes: Mapping[str, Purpose]) -> tuple[Partner, ...]:
+    """`[[sites.partners]]`: name, url, purposes, events, and `secret_env` (the name of an
+    environment variable holding the secret; preferred) or `secret`."""
+    if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
+        raise v.error(where, "must be a list of [[sites.partners]] tables")
+    if len(raw) > MAX_PARTNERS:
+        raise v.error(where, f"at most {MAX_PARTNERS} partners per site")
+    partners: list[Partner] = []
+    for i, entry in enumerate(raw):
+        partner = _parse_partner(v, entry, f"{where}[{i}]", purposes)
+        if any(p.name == partner.name for p in partners):
+            raise v.error(f"{where}[{i}].name", f"duplicate partner name {partner.name!r}")
+        partners.append(partner)
+    return tuple(partners)
+
+
+_KEYS = {"name", "url", "purposes", "events", "secret", "secret_env"}
+
+
+def _parse_partner(v: _Validator, raw: dict[str, Any], where: str, purposes: Mapping[str, Purpose]) -> Partner:
+    v.no_unknown(raw, _KEYS, where)
+    name = v.matching(raw, "name", PARTNER_NAME_RE, where, "a lowercase name (a-z, 0-9, _ and -)")
+    url = v.string(raw, "url", where)
+    if (problem := url_problem(url)) is not None:
+        raise v.error(f"{where}.url", problem)
+    chosen = tuple(v.list_of(raw, "purposes", str, where))
+    for k, pid in enumerate(chosen):
+        if pid not in purposes:
+            raise v.error(f"{where}.purposes[{k}]", f"unknown purpose {pid!r}")
+        if purposes[pid].necessary:
+            raise v.error(f"{where}.purposes[{k}]", f"{pid!r} is necessary: it can be neither refused nor withdrawn")
+    if not chosen:
+        raise v.error(f"{where}.purposes", "at least one purpose is required")
+    names = v.list_of(raw, "events", str, where, default=[e.value for e in EventType])
+    unknown = [e for e in names if e not in EventType.__members__.values()]
+    if unknown or not names:
+        raise v.error(f"{where}.events", f"must name some of {', '.join(EventType)} (got {unknown or names!r})")
+    return Partner(
+        name=name,
+        url=url,
+        purposes=chosen,
+        events=frozenset(EventType(e) for e in names),
+        secret=_secret(v, raw, where),
+    )
+
+
+def _secret(v: _Validator, raw: dict[str, Any], where: str) -> bytes:
+    if ("secret" in raw) == ("secret_env" in raw):
+        raise v.error(where, "exactly one of secret_env (an environment variable's name) or secret is required")
+    if "secret_env" in raw:
+        variable = v.string(raw, "secret_env", where)
+        value = os.environ.get(variable, "")
+        if not value:
+            raise v.error(f"{where}.secret_env", f"the environment variable {variable} is not set")
+    else:
+        value = v.string(raw, "secret", where)
+    if len(value) < MIN_SECRET_CHARS:
+        raise v.error(where, f"the signing secret must have at least {MIN_SECRET_CHARS} characters")
+    return value.encode()
+
+
+def url_problem(url: str) -> str | None:
+    """Why a partner URL is refused, or None: https only, except http to the loopback address for
+    development (a partner's receiver on this machine). No credentials in the URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"not a URL: {exc}"
+    del port  # read only to validate it
+    if parts.username or parts.password:
+        return "must not carry credentials (the signature authenticates us)"
+    if not parts.hostname:
+        return "must name a host"
+    if parts.scheme == "https":
+        return None
+    if parts.scheme == "http" and _loopback(parts.hostname):
+        return None
+    return "must be https (http only to 127.0.0.1, ::1 or localhost, for development)"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def subject_id(key: bytes, site: str, partner: str, kind: SubjectKind, subject: str) -> str:
+    """The partner-specific pseudonym of a device id or an account pseudonym: an HMAC under the
+    pseudonymization key, so it is stable for one partner and unrelated across partners."""
+    message = f"partner\0{site}\0{partner}\0{kind.value}\0{subject}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def outbox_spec(
+    partners: Sequence[Partner],
+    sale_share: Sequence[str],
+    *,
+    key: bytes,
+    site: str,
+    kind: SubjectKind,
+    subject: str,
+    event_id: str,
+) -> str:
+    """What a change's script needs to write its events: the partners (name, events, purposes and
+    subject id) as compact JSON (Redis's Lua reads it with cjson), or "" when the site has none."""
+    if not partners:
+        return ""
+    return json.dumps(
+        {
+            "eid": event_id,
+            "k": kind.value,
+            "ss": list(sale_share),
+            "p": [
+                {
+                    "n": p.name,
+                    "e": sorted(e.value for e in p.events),
+                    "u": list(p.purposes),
+                    "s": subject_id(key, site, p.name, kind, subject),
+                }
+                for p in partners
+            ],
+        },
+        separators=(",", ":"),
+    )
+
+
+class OutboxSpecs:
+    """`outbox_spec` for every site, as the store calls it when it writes a change: the sites'
+    partners and sale/share purposes, and the pseudonymization key for the subject ids."""
+
+    def __init__(self, sites: Mapping[str, tuple[Sequence[Partner], Sequence[str]]], key: bytes) -> None:
+        self._sites = {site: parts for site, parts in sites.items() if parts[0]}
+        self._key = key
+
+    def __call__(self, site: str, kind: SubjectKind, subject: str) -> str:
+        found = self._sites.get(site)
+        if found is None:
+            return ""
+        partners, sale_share = found
+        return outbox_spec(
+            partners, sale_share, key=self._key, site=site, kind=kind, subject=subject, event_id=secrets.token_hex(10)
+        )
+
+
+NO_PARTNERS = OutboxSpecs({}, b"")

@@ -1,0 +1,372 @@
+"""The partner outbox (issue 7): events written with the change they report, delivered by leases.
+
+Layout, per site and bucket (the audit's 1024 buckets, one Cluster slot each, so the change, its
+audit entry and its events are one atomic script):
+- `out`: a stream, one entry per (event, partner): the event id (shared by every partner of the
+  event), type, partner, the partner's subject id, the event time and what the partner's GPP/USP
+  strings are computed from (region, regime, choices after, GPC). Kept for the retention period.
+- `due`: a sorted set, entry id → when it may next be attempted (ms). An entry is in it until it is
+  delivered or dead. A worker *claims* due entries by moving their score a lease ahead in one
+  script, so two workers never hold the same entry at once; a worker that dies lets its lease run
+  out and the entry comes due again (at-least-once).
+- `dst`: a hash, entry id → its delivery state (JSON: status, attempts, last attempt and result,
+  when delivered, when replayed) and `l:<entry id>` → the token of the lease holding it.
+- `done` and `dead`: sorted sets of delivered and given-up entries (by when), for the listing.
+- `att`: a stream of every attempt (entry, partner, attempt number, time, result), the proof.
+A delivery also writes an audit entry (`partner_notified`) in the bucket's audit stream, so the audit
+export shows when each event reached each partner.
+
+Every method raises StoreUnavailable and nothing else from Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from consent_service.identity import BUCKETS
+from consent_service.store.connect import Client
+from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, PIPELINE_BATCH, REDIS_ERRORS, audit_key, unavailable
+
+Status = Literal["pending", "delivered", "dead"]
+STATUSES: tuple[Status, ...] = ("pending", "delivered", "dead")
+_STATUS_SET = {"pending": "due", "delivered": "done", "dead": "dead"}
+
+# Appended to the scripts that write changes (records.py, accounts.py): KEYS out, due, dst of the
+# change's bucket; `spec` is partners.outbox_spec decoded (nil: no partners); `touched` a set of
+# purposes (nil: every partner, for a deletion); `data` extra name/value pairs for the entry.
+LUA_OUTBOX = """
+local function outbox_emit(out, due, dst, spec, now, etype, touched, data, minid, retention)
+  if spec == nil then return 0 end
+  local written = 0
+  for _, p in ipairs(spec.p) do
+    local wants, concerned = false, touched == nil
+    for _, e in ipairs(p.e) do if e == etype then wants = true end end
+    if touched ~= nil then
+      for _, u in ipairs(p.u) do if touched[u] then concerned = true end end
+    end
+    if wants and concerned then
+      local ev = spec.eid .. '.' .. etype
+      local entry = {'ev', ev, 'ty', etype, 'pt', p.n, 'sub', p.s, 'sk', spec.k, 't', now}
+      for _, v in ipairs(data) do table.insert(entry, v) end
+      local id = redis.call('XADD', out, 'MINID', '~', minid, '*', unpack(entry))
+      redis.call('ZADD', due, now, id)
+      redis.call('HSET', dst, id, cjson.encode({st = 'pending', pt = p.n, ev = ev, ty = etype, t = now, n = 0}))
+      written = written + 1
+    end
+  end
+  if written > 0 then
+    redis.call('PEXPIRE', out, retention)
+    redis.call('PEXPIRE', dst, retention)
+  end
+  return written
+end
+local function outbox_spec(json)
+  if json == '' then return nil end
+  return cjson.decode(json)
+end
+"""
+
+
+def outbox_keys(site: str, bucket: int) -> tuple[str, str, str]:
+    """(out, due, dst) of a bucket: what a change's script needs to write events."""
+    tag = f"{KEY_VERSION}:{{{site}.{bucket:04d}}}"
+    return f"{tag}:out", f"{tag}:due", f"{tag}:dst"
+
+
+def _bucket_keys(site: str, bucket: int) -> list[str]:
+    """out, due, dst, done, dead, att and the audit stream of a bucket (one slot)."""
+    tag = f"{KEY_VERSION}:{{{site}.{bucket:04d}}}"
+    return [*outbox_keys(site, bucket), f"{tag}:done", f"{tag}:dead", f"{tag}:att", audit_key(site, bucket)]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An outbox entry a worker holds a lease on."""
+
+    site: str
+    bucket: int
+    entry_id: str  # the stream entry: one event for one partner
+    fields: dict[str, str]  # ev, ty, pt, sub, sk, t, and the state fields (rg, rm, c, g, ref)
+    state: dict[str, Any]  # n (attempts so far), rp (replayed at, ms), …
+    token: str
+
+    @property
+    def event_id(self) -> str:
+        return self.fields["ev"]
+
+    @property
+    def partner(self) -> str:
+        return self.fields["pt"]
+
+    @property
+    def created_ms(self) -> int:
+        return int(self.fields["t"])
+
+    @property
+    def attempts(self) -> int:
+        return int(self.state.get("n", 0))
+
+    @property
+    def window_start_ms(self) -> int:
+        """Retries run for a while after this: the event's time, or its last replay."""
+        return int(self.state.get("rp") or self.created_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One (event, partner) as the listing shows it."""
+
+    entry_id: str
+    event_id: str
+    type: str
+    partner: str
+    status: str
+    created_ms: int
+    attempts: int
+    last_attempt_ms: int | None
+    last_result: str | None
+    delivered_ms: int | None
+
+
+Outcome = Literal["delivered", "retry", "dead"]
+
+
+class Outbox:
+    def __init__(self, client: Client, retention_ms: int) -> None:
+        self._redis = client
+        self._retention_ms = retention_ms
+        self._claim = client.register_script(_CLAIM_LUA)
+        self._settle = client.register_script(LUA_AUDIT + _SETTLE_LUA)
+        self._replay = client.register_script(_REPLAY_LUA)
+
+    async def due_buckets(self, site: str, now_ms: int, timeout_s: float) -> list[int]:
+        """The buckets with an entry due now: one cheap ZRANGEBYSCORE per bucket, pipelined."""
+        found: list[int] = []
+        for first in range(0, BUCKETS, PIPELINE_BATCH):
+            buckets = range(first, min(first + PIPELINE_BATCH, BUCKETS))
+            results = await self._pipelined(
+                timeout_s, [("zrangebyscore", outbox_keys(site, b)[1], "-inf", now_ms, 0, 1) for b in buckets]
+            )
+            found += [b for b, ids in zip(buckets, results, strict=True) if ids]  # ids: list[str]
+        return found
+
+    async def claim(
+        self, site: str, bucket: int, *, now_ms: int, lease_ms: int, limit: int, token: str, timeout_s: float
+    ) -> list[Claimed]:
+        """Lease up to `limit` due entries of a bucket: no other worker gets them until the lease
+        runs out or they are settled."""
+        raw = await self._run(self._claim, _bucket_keys(site, bucket)[:3], [now_ms, lease_ms, limit, token], timeout_s)
+        claimed = []
+        for entry_id, flat, state in raw:
+            fields = {str(k): str(v) for k, v in zip(flat[::2], flat[1::2], strict=True)}
+            claimed.append(Claimed(site, bucket, str(entry_id), fields, json.loads(state or "{}"), token))
+        return claimed
+
+    async def settle(
+        self,
+        claimed: Claimed,
+        *,
+        outcome: Outcome,
+        result: str,
+        now_ms: int,
+        next_ms: int = 0,
+        timeout_s: float,
+    ) -> bool:
+        """Record an attempt and its outcome: delivered (with its audit entry), retry at `next_ms`,
+        or dead. False when the lease had run out and another worker holds the entry: the attempt is
+        recorded, a delivery too, but the schedule is the other worker's."""
+        args: list[str | int] = [
+            claimed.entry_id,
+            claimed.token,
+            now_ms,
+            outcome,
+            next_ms,
+            result[:200],
+            self._retention_ms,
+            now_ms - self._retention_ms,
+            claimed.site,
+        ]
+        keys = _bucket_keys(claimed.site, claimed.bucket)
+        return bool(await self._run(self._settle, keys, args, timeout_s))
+
+    async def replay(self, site: str, partner: str | None, now_ms: int, timeout_s: float) -> int:
+        """Move dead entries (of one partner, or all) back to due, with a new retry window."""
+        replayed = 0
+        for bucket in await self.dead_buckets(site, timeout_s):
+            keys = _bucket_keys(site, bucket)
+            n = await self._run(self._replay, [keys[1], keys[2], keys[4]], [now_ms, partner or ""], timeout_s)
+            replayed += int(n)
+        return replayed
+
+    async def dead_buckets(self, site: str, timeout_s: float) -> list[int]:
+        cmds = [("zcard", _bucket_keys(site, b)[4]) for b in range(BUCKETS)]
+        counts = await self._batched(timeout_s, cmds)
+        return [b for b, n in enumerate(counts) if n]
+
+    async def listing(
+        self, site: str, status: Status, *, partner: str | None, limit: int, timeout_s: float
+    ) -> list[Delivery]:
+        """The newest `limit` entries with a status (by when they were queued, delivered or died),
+        of one partner or all, merged over the buckets."""
+        index = {"due": 1, "done": 3, "dead": 4}[_STATUS_SET[status]]
+        cmds = [("zrevrange", _bucket_keys(site, b)[index], 0, limit - 1, "withscores") for b in range(BUCKETS)]
+        found: list[tuple[float, int, str]] = []
+        for bucket, members in enumerate(await self._batched(timeout_s, cmds)):
+            found += [(float(score), bucket, str(member)) for member, score in members]
+        found.sort(reverse=True)
+        out: list[Delivery] = []
+        for batch in _chunks(found, limit):
+            states = await self._pipelined(
+                timeout_s, [("hget", outbox_keys(site, bucket)[2], entry) for _, bucket, entry in batch]
+            )
+            for (_, _, entry), state in zip(batch, states, strict=True):
+                delivery = _delivery(entry, state)
+                if delivery is not None and (partner is None or delivery.partner == partner):
+                    out.append(delivery)
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
+    async def _batched(self, timeout_s: float, cmds: Sequence[tuple[Any, ...]]) -> list[Any]:
+        results: list[Any] = []
+        for first in range(0, len(cmds), PIPELINE_BATCH):
+            results += await self._pipelined(timeout_s, cmds[first : first + PIPELINE_BATCH])
+        return results
+
+    async def _pipelined(self, timeout_s: float, cmds: Iterable[tuple[Any, ...]]) -> list[Any]:
+        try:
+            async with asyncio.timeout(timeout_s):
+                pipe = self._redis.pipeline(transaction=False)
+                for name, *args in cmds:
+                    getattr(pipe, name)(*args)
+                return list(await pipe.execute())
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def _run(self, script: object, keys: list[str], args: list[str | int], timeout_s: float) -> Any:
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await script(keys=keys, args=args)  # type: ignore[operator]
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+
+def _chunks(items: Sequence[tuple[float, int, str]], size: int) -> Iterable[Sequence[tuple[float, int, str]]]:
+    for first in range(0, len(items), max(size, 1)):
+        yield items[first : first + size]
+
+
+def _delivery(entry_id: str, raw: str | None) -> Delivery | None:
+    if not raw:
+        return None
+    state = json.loads(raw)
+    return Delivery(
+        entry_id=entry_id,
+        event_id=str(state.get("ev", "")),
+        type=str(state.get("ty", "")),
+        partner=str(state.get("pt", "")),
+        status=str(state.get("st", "")),
+        created_ms=int(state.get("t", 0)),
+        attempts=int(state.get("n", 0)),
+        last_attempt_ms=_opt_int(state.get("la")),
+        last_result=state.get("lr"),
+        delivered_ms=_opt_int(state.get("dl")),
+    )
+
+
+def _opt_int(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float | str) and str(value).isdigit() else None
+
+
+# KEYS: out, due, dst. ARGV: 1 now ms, 2 lease ms, 3 limit, 4 lease token.
+# Returns {entry id, fields, state JSON} for each entry leased.
+_CLAIM_LUA = """
+local out, due, dst = KEYS[1], KEYS[2], KEYS[3]
+local now = tonumber(ARGV[1])
+local claimed = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))) do
+  local entry = redis.call('XRANGE', out, id, id)
+  if #entry == 0 then
+    redis.call('ZREM', due, id)  -- trimmed away (older than the retention): nothing left to send
+  else
+    redis.call('ZADD', due, now + tonumber(ARGV[2]), id)
+    redis.call('HSET', dst, 'l:' .. id, ARGV[4])
+    table.insert(claimed, {id, entry[1][2], redis.call('HGET', dst, id) or '{}'})
+  end
+end
+return claimed
+"""
+
+# KEYS: out, due, dst, done, dead, att, audit. ARGV: 1 entry id, 2 lease token, 3 now ms,
+# 4 outcome (delivered|retry|dead), 5 next attempt ms, 6 result, 7 retention ms, 8 stream min id, 9 site.
+# Returns 1 when the lease was still ours, else 0.
+_SETTLE_LUA = """
+local out, due, dst, done, dead, att, audit = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local id, now, outcome = ARGV[1], ARGV[3], ARGV[4]
+local raw = redis.call('HGET', dst, id)
+if not raw then return 0 end  -- trimmed meanwhile
+local state = cjson.decode(raw)
+local ours = redis.call('HGET', dst, 'l:' .. id) == ARGV[2]
+local first_delivery = state.st ~= 'delivered'
+state.n = (tonumber(state.n) or 0) + 1
+state.la = tonumber(now)
+state.lr = ARGV[6]
+redis.call('XADD', att, 'MINID', '~', ARGV[8], '*', 'id', id, 'ev', state.ev, 'pt', state.pt, 'n', state.n,
+           't', now, 'o', outcome, 'r', ARGV[6])
+redis.call('PEXPIRE', att, tonumber(ARGV[7]))
+if outcome == 'delivered' then
+  if first_delivery then
+    state.st = 'delivered'
+    state.dl = tonumber(now)
+    redis.call('ZREM', due, id)
+    redis.call('ZREM', dead, id)
+    redis.call('ZADD', done, now, id)
+    redis.call('PEXPIRE', done, tonumber(ARGV[7]))
+    local entry = redis.call('XRANGE', out, id, id)
+    local ref = ''
+    if #entry == 1 then
+      local f = entry[1][2]
+      for i = 1, #f, 2 do if f[i] == 'ref' then ref = f[i + 1] end end
+    end
+    audit_append(audit, ARGV[8], tonumber(ARGV[7]), {'t', now, 'site', ARGV[9], 'ref', ref,
+      'a', 'partner_notified', 's', 'partner', 'pt', state.pt, 'ev', state.ev, 'et', state.ty,
+      'evt', string.format('%.0f', state.t), 'n', tostring(state.n)})
+  end
+  if ours then redis.call('HDEL', dst, 'l:' .. id) end
+elseif ours then
+  if outcome == 'dead' then
+    state.st = 'dead'
+    redis.call('ZREM', due, id)
+    redis.call('ZADD', dead, now, id)
+  else
+    redis.call('ZADD', due, tonumber(ARGV[5]), id)
+  end
+  redis.call('HDEL', dst, 'l:' .. id)
+end
+redis.call('HSET', dst, id, cjson.encode(state))
+return ours and 1 or 0
+"""
+
+# KEYS: due, dst, dead. ARGV: 1 now ms, 2 partner ('' = every partner).
+# Returns how many dead entries were made due again.
+_REPLAY_LUA = """
+local due, dst, dead = KEYS[1], KEYS[2], KEYS[3]
+local n = 0
+for _, id in ipairs(redis.call('ZRANGE', dead, 0, -1)) do
+  local raw = redis.call('HGET', dst, id)
+  local state = raw and cjson.decode(raw)
+  if state and (ARGV[2] == '' or state.pt == ARGV[2]) then
+    state.st = 'pending'
+    state.rp = tonumber(ARGV[1])
+    redis.call('HSET', dst, id, cjson.encode(state))
+    redis.call('ZREM', dead, id)
+    redis.call('ZADD', due, tonumber(ARGV[1]), id)
+    n = n + 1
+  end
+end
+return n
+"""
