@@ -65,6 +65,7 @@ async def trim_audit(store: Store, sites: Iterable[str], retention_ms: int, time
     for site in sites:
         with contextlib.suppress(StoreUnavailable):  # the next pass catches up
             removed += await store.trail.trim(site, cutoff, timeout_s)
+            removed += await store.outbox.trim(site, cutoff, timeout_s)  # delivered or dead, past retention
     return removed
 
 

@@ -289,3 +289,25 @@ def test_business_days_skip_weekends() -> None:
     assert business_days(friday, friday + 3 * day) == 1  # Monday
     assert business_days(friday, friday + 21 * day) == 15  # three weeks later
     assert business_days(friday, friday + 22 * day) == 15  # a Saturday: still 15
+
+
+def test_the_hourly_pass_forgets_settled_deliveries_past_retention_but_never_pending_ones(
+    api: TestClient, redis_url: str, redis_client: redis.Redis
+) -> None:
+    opt_out(api)
+    opt_out(api)
+    now = int(time.time() * 1000)
+
+    async def scenario(store: Store) -> tuple[int, int]:
+        box = store.outbox
+        (first, *_) = await box.due_buckets("demo", now, 2.0)
+        (claimed,) = await box.claim("demo", first, now_ms=now, lease_ms=1000, limit=10, token="t", timeout_s=2.0)
+        await box.settle(claimed, outcome="delivered", result="200", now_ms=now, timeout_s=2.0)
+        kept = await box.trim("demo", now, 5.0)  # delivered at the cutoff itself: kept
+        gone = await box.trim("demo", now + 1, 5.0)
+        return kept, gone
+
+    assert run(scenario, redis_url) == (0, 1)
+    left = api.get("/v1/admin/deliveries", params={"site": "demo"}, headers=AUTH).json()["deliveries"]
+    assert [d["status"] for d in left] == ["pending"]  # the other opt-out's, never trimmed
+    assert len(events(redis_client)) == 1

@@ -142,6 +142,7 @@ class Outbox:
         self._claim = client.register_script(_CLAIM_LUA)
         self._settle = client.register_script(LUA_AUDIT + _SETTLE_LUA)
         self._replay = client.register_script(_REPLAY_LUA)
+        self._trim = client.register_script(_TRIM_LUA)
 
     async def due_buckets(self, site: str, now_ms: int, timeout_s: float) -> list[int]:
         """The buckets with an entry due now: one cheap ZRANGEBYSCORE per bucket, pipelined."""
@@ -201,6 +202,14 @@ class Outbox:
             n = await self._run(self._replay, [keys[1], keys[2], keys[4]], [now_ms, partner or ""], timeout_s)
             replayed += int(n)
         return replayed
+
+    async def trim(self, site: str, before_ms: int, timeout_s: float) -> int:
+        """Forget what was delivered or given up before `before_ms` (the retention period): their
+        entries, states and attempts. Pending entries are never trimmed. Returns how many went."""
+        removed = 0
+        for bucket in range(BUCKETS):  # one script per bucket (an hourly pass: no need to pipeline)
+            removed += int(await self._run(self._trim, _bucket_keys(site, bucket)[:6], [before_ms], timeout_s))
+        return removed
 
     async def dead_buckets(self, site: str, timeout_s: float) -> list[int]:
         cmds = [("zcard", _bucket_keys(site, b)[4]) for b in range(BUCKETS)]
@@ -349,6 +358,23 @@ elseif ours then
 end
 redis.call('HSET', dst, id, cjson.encode(state))
 return ours and 1 or 0
+"""
+
+# KEYS: out, due, dst, done, dead, att. ARGV: 1 the cutoff (ms). Returns how many entries went.
+_TRIM_LUA = """
+local out, due, dst, done, dead, att = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local n = 0
+for _, set in ipairs({done, dead}) do
+  local ids = redis.call('ZRANGEBYSCORE', set, '-inf', '(' .. ARGV[1], 'LIMIT', 0, 5000)
+  for _, id in ipairs(ids) do
+    redis.call('HDEL', dst, id, 'l:' .. id)
+    redis.call('ZREM', set, id)
+    redis.call('XDEL', out, id)
+    n = n + 1
+  end
+end
+redis.call('XTRIM', att, 'MINID', ARGV[1])
+return n
 """
 
 # KEYS: due, dst, dead. ARGV: 1 now ms, 2 partner ('' = every partner).
