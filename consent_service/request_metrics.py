@@ -92,6 +92,7 @@ class _Notified:
 
     by_type: Counter[str] = field(default_factory=Counter)
     days: Counter[int] = field(default_factory=Counter)  # business days from event to delivery → how many
+    failed: int = 0  # given up after the retry window (dead letters), until an operator replays them
 
     def view(self) -> dict[str, Any]:
         late = sum(n for d, n in self.days.items() if d > PARTNER_DEADLINE_BUSINESS_DAYS)
@@ -101,6 +102,7 @@ class _Notified:
             "median_business_days": median(self.days),
             "max_business_days": max(self.days, default=None),
             "over_15_business_days": late,
+            "failed": self.failed,
         }
 
 
@@ -110,6 +112,9 @@ async def request_metrics(site: str, year: int, entries: AsyncIterator[dict[str,
     async for entry in entries:
         if entry.get("a") == "partner_notified":
             _notified(partners, entry)
+            continue
+        if entry.get("a") == "partner_failed":
+            partners.setdefault(entry.get("pt", ""), _Notified()).failed += 1
             continue
         kind_name = entry.get("rq")
         if kind_name not in set(RequestType):

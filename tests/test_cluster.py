@@ -232,7 +232,7 @@ def test_every_script_call_keeps_its_keys_on_one_slot(script_calls: ScriptCalls,
 
 
 async def _work_the_outbox(store: Store) -> None:
-    """Every outbox script on the cluster: claim, settle (retry, dead, delivered) and replay."""
+    """Every outbox script on the cluster: claim, settle (retry, dead, delivered), replay and trim."""
     now = int(time.time() * 1000)
     buckets = await store.outbox.due_buckets("demo", now, 5.0)
     assert len(buckets) > 10  # the events spread over the buckets, like the audit
@@ -245,6 +245,7 @@ async def _work_the_outbox(store: Store) -> None:
             await store.outbox.settle(claimed, outcome=outcome, result="x", now_ms=now, next_ms=now + 10, timeout_s=5.0)  # type: ignore[arg-type]
     assert await store.outbox.replay("demo", None, now, 5.0) > 0
     assert await store.outbox.listing("demo", "delivered", partner=None, limit=5, timeout_s=5.0)
+    assert await store.outbox.trim("demo", now + 1, 5.0) > 0  # the delivered ones
 
 
 def test_a_store_from_a_cluster_url_with_several_startup_nodes(

@@ -154,11 +154,13 @@ def test_a_deletion_tells_every_partner_that_wants_it_without_the_audit_referenc
     found = events(redis_client)
     assert [(e["ty"], e["pt"]) for e in found] == [("opt_out", "adnet"), ("deletion", "adnet"), ("deletion", "metrics")]
     opted, deleted_adnet, deleted_metrics = found
-    assert deleted_adnet["ref"] == "" and opted["ref"] != ""  # deletion cuts the tie to the audit
+    assert all("ref" not in e for e in found)  # never the audit reference: a deletion cuts that tie
     assert deleted_adnet["sub"] == opted["sub"]  # stable per partner: the partner can match them
     assert deleted_metrics["sub"] != deleted_adnet["sub"]  # unrelated across partners
     assert "advertising=0" in deleted_adnet["c"].split(",")  # the tombstone keeps the opt-out
     assert deleted_adnet["ev"] == deleted_metrics["ev"]  # one event, one id for every partner
+    again = api.delete("/v1/me", params={"site": "demo"}, headers={**CA, "X-Consent-Device": token})
+    assert again.status_code == 200 and len(events(redis_client)) == 3  # a tombstone deleted again: no news
 
 
 def test_without_partners_nothing_is_queued(client: TestClient, redis_client: redis.Redis) -> None:
@@ -181,6 +183,10 @@ def test_the_listing_shows_pending_deliveries_and_refuses_bad_queries(api: TestC
     assert all(d["attempts"] == 0 and d["delivered"] is None for d in listed)
     only = api.get("/v1/admin/deliveries", params={"site": "demo", "partner": "metrics"}, headers=AUTH).json()
     assert [d["partner"] for d in only["deliveries"]] == ["metrics"]
+    for name in ("adnet", "metrics"):  # a page of one, filtered by partner, still finds it
+        one = {"site": "demo", "partner": name, "limit": "1"}
+        page = api.get("/v1/admin/deliveries", params=one, headers=AUTH).json()["deliveries"]
+        assert [d["partner"] for d in page] == [name]
     none = api.get("/v1/admin/deliveries", params={"site": "demo", "status": "dead"}, headers=AUTH).json()
     assert none["deliveries"] == []
     for bad in ({"partner": "nobody"}, {"status": "lost"}, {"limit": "0"}, {"limit": "x"}):
@@ -275,10 +281,39 @@ def test_leases_retries_dead_letters_and_replay(api: TestClient, redis_url: str,
     notified = [json.loads(line) for line in audit if '"partner_notified"' in line]
     assert len(notified) == 1 and notified[0]["partner"] == "adnet" and notified[0]["event_type"] == "opt_out"
     assert notified[0]["event_time"] <= notified[0]["time"] and notified[0]["source"] == "partner"
+    assert sum('"partner_failed"' in line for line in audit) == 1  # the dead letter is on record too
+    (change,) = [json.loads(line) for line in audit if '"action":"opt_out"' in line.replace(" ", "")]
+    raw = [e for k in redis_client.scan_iter(match="cs1:*:audit") for _, e in redis_client.xrange(k)]
+    (own,) = [e for e in raw if e.get("a") == "opt_out"]
+    assert notified[0]["event_id"] == own["ev"] + ".opt_out" and change["ref"]  # the delivery ties to the change
     year = dt.datetime.now(dt.UTC).year
     metrics = api.get("/v1/admin/request-metrics", params={"site": "demo", "year": year}, headers=AUTH).json()
     assert metrics["partners"]["adnet"]["notified"] == 1 and metrics["partners"]["adnet"]["by_type"] == {"opt_out": 1}
-    assert metrics["partners"]["adnet"]["over_15_business_days"] == 0
+    assert metrics["partners"]["adnet"]["over_15_business_days"] == 0 and metrics["partners"]["adnet"]["failed"] == 1
+    assert events(redis_client) == []  # delivered: the entry, and its pseudonymous subject, are gone
+
+
+def test_a_late_delivery_is_final_whatever_the_lease_holder_says(
+    api: TestClient, redis_url: str, redis_client: redis.Redis
+) -> None:
+    opt_out(api)
+    now = int(time.time() * 1000)
+
+    async def scenario(store: Store) -> tuple[list[int], list[str], list[str]]:
+        box = store.outbox
+        (bucket,) = await box.due_buckets("demo", now, 2.0)
+        (slow,) = await box.claim("demo", bucket, now_ms=now, lease_ms=1000, limit=5, token="w1-1", timeout_s=2.0)
+        (fast,) = await box.claim(
+            "demo", bucket, now_ms=now + 2000, lease_ms=1000, limit=5, token="w2-1", timeout_s=2.0
+        )
+        await box.settle(slow, outcome="delivered", result="200", now_ms=now + 2100, timeout_s=2.0)  # late, but true
+        await box.settle(fast, outcome="retry", result="503", now_ms=now + 2200, next_ms=now + 2300, timeout_s=2.0)
+        due = await box.due_buckets("demo", now + 10**8, 2.0)
+        pending = await box.listing("demo", "pending", partner=None, limit=5, timeout_s=2.0)
+        done = await box.listing("demo", "delivered", partner=None, limit=5, timeout_s=2.0)
+        return due, [d.status for d in pending], [d.status for d in done]
+
+    assert run(scenario, redis_url) == ([], [], ["delivered"])
 
 
 def test_business_days_skip_weekends() -> None:

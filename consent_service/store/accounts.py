@@ -188,10 +188,14 @@ if redis.call('HEXISTS', acct, 'ar') == 0 then redis.call('HSET', acct, 'ar', AR
 if new then redis.call('HSET', acct, 'ao', ARGV[1], 'src', ARGV[6]) end
 local entry = {'t', ARGV[1], 'site', ARGV[4], 'ref', redis.call('HGET', acct, 'ar'), 'sub', 'account',
                'a', 'opt_out', 's', ARGV[6]}
-local _, spec_at = with_extra({}, 7)
-if first_time(KEYS[3]) then audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 7)) end
--- The partners hear of the account's opt-out once, when it is new (store/outbox.py).
+local _, spec_at = with_extra(entry, 7)
 local spec = outbox_spec(ARGV[spec_at])
+if spec then
+  table.insert(entry, 'ev')
+  table.insert(entry, spec.eid)
+end
+if first_time(KEYS[3]) then audit_append(audit, ARGV[3], tonumber(ARGV[2]), entry) end
+-- The partners hear of the account's opt-out once, when it is new (store/outbox.py).
 if new and spec then
   local ss, choices = {}, {}
   for _, purpose in ipairs(spec.ss) do
@@ -199,8 +203,7 @@ if new and spec then
     table.insert(choices, purpose .. '=0')
   end
   table.sort(choices)
-  local data = {'ref', redis.call('HGET', acct, 'ar'), 'rg', '', 'rm', '', 'c', table.concat(choices, ','),
-                's', ARGV[6], 'g', '0'}
+  local data = {'rg', '', 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[6], 'g', '0'}
   outbox_emit(KEYS[4], KEYS[5], KEYS[6], spec, ARGV[1], 'opt_out', ss, data, ARGV[3], tonumber(ARGV[2]))
 end
 return new and 1 or 0
@@ -232,13 +235,15 @@ local _, spec_at = with_extra({}, 6)
 if first_time(KEYS[3]) then
   audit_append(audit, ARGV[3], tonumber(ARGV[2]), with_extra(entry, 6))
   local spec = outbox_spec(ARGV[spec_at])
-  if #held > 0 and spec then
+  local tombstone_only = false
+  for i = 1, #held, 2 do if held[i] == 'del' then tombstone_only = true end end
+  if #held > 0 and not tombstone_only and spec then
     local choices = {}
     if opted_out then
       for _, purpose in ipairs(spec.ss) do table.insert(choices, purpose .. '=0') end
       table.sort(choices)
     end
-    local data = {'ref', '', 'rg', '', 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[5], 'g', '0'}
+    local data = {'rg', '', 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[5], 'g', '0'}
     outbox_emit(KEYS[4], KEYS[5], KEYS[6], spec, ARGV[1], 'deletion', nil, data, ARGV[3], tonumber(ARGV[2]))
   end
 end

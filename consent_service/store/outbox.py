@@ -4,7 +4,8 @@ Layout, per site and bucket (the audit's 1024 buckets, one Cluster slot each, so
 audit entry and its events are one atomic script):
 - `out`: a stream, one entry per (event, partner): the event id (shared by every partner of the
   event), type, partner, the partner's subject id, the event time and what the partner's GPP/USP
-  strings are computed from (region, regime, choices after, GPC). Kept for the retention period.
+  strings are computed from (region, regime, choices after, GPC). Never the device's audit
+  reference (a deletion must be able to cut that tie); an entry goes once it is delivered.
 - `due`: a sorted set, entry id → when it may next be attempted (ms). An entry is in it until it is
   delivered or dead. A worker *claims* due entries by moving their score a lease ahead in one
   script, so two workers never hold the same entry at once; a worker that dies lets its lease run
@@ -13,8 +14,9 @@ audit entry and its events are one atomic script):
   when delivered, when replayed) and `l:<entry id>` → the token of the lease holding it.
 - `done` and `dead`: sorted sets of delivered and given-up entries (by when), for the listing.
 - `att`: a stream of every attempt (entry, partner, attempt number, time, result), the proof.
-A delivery also writes an audit entry (`partner_notified`) in the bucket's audit stream, so the audit
-export shows when each event reached each partner.
+A delivery also writes an audit entry (`partner_notified`, or `partner_failed` when given up) in the
+bucket's audit stream, so the audit export shows when each event reached each partner. Event ids are
+`<change id>.<type>`, and the change's own audit entry carries the change id (`ev`).
 
 Every method raises StoreUnavailable and nothing else from Redis.
 """
@@ -54,7 +56,8 @@ local function outbox_emit(out, due, dst, spec, now, etype, touched, data, minid
       for _, v in ipairs(data) do table.insert(entry, v) end
       local id = redis.call('XADD', out, 'MINID', '~', minid, '*', unpack(entry))
       redis.call('ZADD', due, now, id)
-      redis.call('HSET', dst, id, cjson.encode({st = 'pending', pt = p.n, ev = ev, ty = etype, t = now, n = 0}))
+      redis.call('HSET', dst, id, cjson.encode({st = 'pending', pt = p.n, ev = ev, ty = etype, t = now, n = 0,
+                                                sk = spec.k}))
       written = written + 1
     end
   end
@@ -219,26 +222,31 @@ class Outbox:
     async def listing(
         self, site: str, status: Status, *, partner: str | None, limit: int, timeout_s: float
     ) -> list[Delivery]:
-        """The newest `limit` entries with a status (by when they were queued, delivered or died),
-        of one partner or all, merged over the buckets."""
+        """The newest `limit` entries with a status (by when they were delivered or died, or for
+        pending ones their next attempt), of one partner or all, merged over the buckets. With a
+        partner, buckets are read page by page until `limit` of its entries are found or none is left."""
         index = {"due": 1, "done": 3, "dead": 4}[_STATUS_SET[status]]
-        cmds = [("zrevrange", _bucket_keys(site, b)[index], 0, limit - 1, "withscores") for b in range(BUCKETS)]
-        found: list[tuple[float, int, str]] = []
-        for bucket, members in enumerate(await self._batched(timeout_s, cmds)):
-            found += [(float(score), bucket, str(member)) for member, score in members]
-        found.sort(reverse=True)
-        out: list[Delivery] = []
-        for batch in _chunks(found, limit):
-            states = await self._pipelined(
-                timeout_s, [("hget", outbox_keys(site, bucket)[2], entry) for _, bucket, entry in batch]
-            )
-            for (_, _, entry), state in zip(batch, states, strict=True):
+        keys = [_bucket_keys(site, b)[index] for b in range(BUCKETS)]
+        out: list[tuple[float, Delivery]] = []
+        open_buckets, offset = list(range(BUCKETS)), 0
+        while open_buckets:
+            cmds = [("zrevrange", keys[b], offset, offset + limit - 1, "withscores") for b in open_buckets]
+            pages = await self._batched(timeout_s, cmds)
+            found = [
+                (float(score), b, str(m)) for b, page in zip(open_buckets, pages, strict=True) for m, score in page
+            ]
+            states = await self._batched(timeout_s, [("hget", outbox_keys(site, b)[2], m) for _, b, m in found])
+            for (score, _, entry), state in zip(found, states, strict=True):
                 delivery = _delivery(entry, state)
                 if delivery is not None and (partner is None or delivery.partner == partner):
-                    out.append(delivery)
-            if len(out) >= limit:
+                    out.append((score, delivery))
+            # A bucket whose page was full may hold more; only a partner filter needs them.
+            full = [b for b, page in zip(open_buckets, pages, strict=True) if len(page) == limit]
+            if partner is None or len(out) >= limit:
                 break
-        return out[:limit]
+            open_buckets, offset = full, offset + limit
+        out.sort(key=lambda item: item[0], reverse=True)
+        return [delivery for _, delivery in out[:limit]]
 
     async def _batched(self, timeout_s: float, cmds: Sequence[tuple[Any, ...]]) -> list[Any]:
         results: list[Any] = []
@@ -262,11 +270,6 @@ class Outbox:
                 return await script(keys=keys, args=args)  # type: ignore[operator]
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
-
-
-def _chunks(items: Sequence[tuple[float, int, str]], size: int) -> Iterable[Sequence[tuple[float, int, str]]]:
-    for first in range(0, len(items), max(size, 1)):
-        yield items[first : first + size]
 
 
 def _delivery(entry_id: str, raw: str | None) -> Delivery | None:
@@ -300,7 +303,10 @@ local claimed = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))) do
   local entry = redis.call('XRANGE', out, id, id)
   if #entry == 0 then
-    redis.call('ZREM', due, id)  -- trimmed away (older than the retention): nothing left to send
+    -- Delivered meanwhile, or trimmed away (older than the retention): nothing left to send.
+    redis.call('ZREM', due, id)
+    local raw = redis.call('HGET', dst, id)
+    if raw and cjson.decode(raw).st ~= 'delivered' then redis.call('HDEL', dst, id, 'l:' .. id) end
   else
     redis.call('ZADD', due, now + tonumber(ARGV[2]), id)
     redis.call('HSET', dst, 'l:' .. id, ARGV[4])
@@ -320,37 +326,47 @@ local raw = redis.call('HGET', dst, id)
 if not raw then return 0 end  -- trimmed meanwhile
 local state = cjson.decode(raw)
 local ours = redis.call('HGET', dst, 'l:' .. id) == ARGV[2]
-local first_delivery = state.st ~= 'delivered'
 state.n = (tonumber(state.n) or 0) + 1
 state.la = tonumber(now)
 state.lr = ARGV[6]
 redis.call('XADD', att, 'MINID', '~', ARGV[8], '*', 'id', id, 'ev', state.ev, 'pt', state.pt, 'n', state.n,
            't', now, 'o', outcome, 'r', ARGV[6])
 redis.call('PEXPIRE', att, tonumber(ARGV[7]))
-if outcome == 'delivered' then
-  if first_delivery then
-    state.st = 'delivered'
-    state.dl = tonumber(now)
-    redis.call('ZREM', due, id)
-    redis.call('ZREM', dead, id)
-    redis.call('ZADD', done, now, id)
-    redis.call('PEXPIRE', done, tonumber(ARGV[7]))
-    local entry = redis.call('XRANGE', out, id, id)
-    local ref = ''
-    if #entry == 1 then
-      local f = entry[1][2]
-      for i = 1, #f, 2 do if f[i] == 'ref' then ref = f[i + 1] end end
-    end
-    audit_append(audit, ARGV[8], tonumber(ARGV[7]), {'t', now, 'site', ARGV[9], 'ref', ref,
-      'a', 'partner_notified', 's', 'partner', 'pt', state.pt, 'ev', state.ev, 'et', state.ty,
-      'evt', string.format('%.0f', state.t), 'n', tostring(state.n)})
+local function audit_entry(action)
+  local entry = {'t', now, 'site', ARGV[9], 'ref', '', 'a', action, 's', 'partner', 'pt', state.pt,
+                 'ev', state.ev, 'et', state.ty, 'evt', tostring(state.t), 'n', tostring(state.n)}
+  if state.sk == 'account' then
+    table.insert(entry, 'sub')
+    table.insert(entry, 'account')
   end
+  audit_append(audit, ARGV[8], tonumber(ARGV[7]), entry)
+end
+if state.st == 'delivered' then
+  -- Delivered before (a late answer to a lease that had run out, say): final, whatever this says.
+  redis.call('ZREM', due, id)
+  redis.call('ZREM', dead, id)
   if ours then redis.call('HDEL', dst, 'l:' .. id) end
+  redis.call('HSET', dst, id, cjson.encode(state))
+  return ours and 1 or 0
+end
+if outcome == 'delivered' then
+  state.st = 'delivered'
+  state.dl = tonumber(now)
+  redis.call('ZREM', due, id)
+  redis.call('ZREM', dead, id)
+  redis.call('ZADD', done, now, id)
+  redis.call('PEXPIRE', done, tonumber(ARGV[7]))
+  -- What was sent is no longer needed (the attempts and the audit are the proof): the pseudonymous
+  -- subject goes with it.
+  redis.call('XDEL', out, id)
+  redis.call('HDEL', dst, 'l:' .. id)
+  audit_entry('partner_notified')
 elseif ours then
   if outcome == 'dead' then
     state.st = 'dead'
     redis.call('ZREM', due, id)
     redis.call('ZADD', dead, now, id)
+    audit_entry('partner_failed')
   else
     redis.call('ZADD', due, tonumber(ARGV[5]), id)
   end

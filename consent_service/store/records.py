@@ -540,10 +540,18 @@ local function choices_now()
   return table.concat(out, ',')
 end
 local extra, choices_at = with_extra({}, 21)
+local n = tonumber(ARGV[choices_at])
+local spec = outbox_spec(ARGV[choices_at + 1 + 2 * n])
 local function trail(action, source, stamp, more)
   local entry = {'t', ms(stamp), 'site', ARGV[15], 'ref', ref, 'a', action, 's', source, 'rm', ARGV[12],
                  'rg', ARGV[13], 'pv', ARGV[9], 'c', choices_now(), 'dc', ARGV[14]}
   for _, v in ipairs(more) do table.insert(entry, v) end
+  -- The change's id: its partner events are `<id>.<type>`, so the audit ties each delivery (its
+  -- `partner_notified` entry) to this entry without the outbox holding the device's reference.
+  if spec then
+    table.insert(entry, 'ev')
+    table.insert(entry, spec.eid)
+  end
   audit_append(audit, ARGV[6], tonumber(ARGV[4]), entry)
   redis.call('XADD', log, 'MINID', '~', ARGV[6], '*', unpack(entry))
 end
@@ -569,7 +577,6 @@ end
 local stamp = now
 if g1 and gpc_new == 0 and stamp <= g1 then stamp = g1 + 1 end
 if gpc_new == 1 then stamp = g1 end
-local n = tonumber(ARGV[choices_at])
 local changed = {}
 for i = 0, n - 1 do
   local purpose, granted = ARGV[choices_at + 1 + 2 * i], ARGV[choices_at + 2 + 2 * i]
@@ -588,27 +595,35 @@ if settles then redis.call('HSET', dev, 'po', ARGV[20]) end
 -- The partners' events (store/outbox.py), in this same step: an opt-out where refusing a sale or
 -- sharing is an opt-out (not in opt_in regimes, where nothing was sold without consent), a consent
 -- withdrawn, a first GPC signal.
-local spec = outbox_spec(ARGV[choices_at + 1 + 2 * n])
 if spec then
+  -- An agent acts from nowhere: the device's own last region and regime say what its refusal is.
+  local regime, region = ARGV[12], ARGV[13]
+  if ARGV[11] == 'agent' and redis.call('HEXISTS', dev, 'rm') == 1 then
+    regime, region = redis.call('HGET', dev, 'rm'), redis.call('HGET', dev, 'rg') or ''
+  end
+  -- The clock of §7026 starts at the request: an agent's receipt, or a carried opt-out's acknowledgement.
+  local asked = stamp
+  for i = 1, #extra, 2 do if extra[i] == 'rcv' then asked = tonumber(extra[i + 1]) or stamp end end
+  if settles then asked = settles end
   local ss, opted, withdrawn, any_opt, any_withdrawn = {}, {}, {}, false, false
   for _, purpose in ipairs(spec.ss) do ss[purpose] = true end
   for i = 1, #changed, 2 do
     local purpose, was = changed[i], changed[i + 1]
     if string.sub(redis.call('HGET', dev, 'c:' .. purpose) or '', 1, 1) == '0' then
-      if ss[purpose] and ARGV[12] ~= 'opt_in' then
+      if ss[purpose] and regime ~= 'opt_in' then
         opted[purpose], any_opt = true, true
       elseif was == '1' then
         withdrawn[purpose], any_withdrawn = true, true
       end
     end
   end
-  local data = {'ref', ref, 'rg', ARGV[13], 'rm', ARGV[12], 'c', choices_now(), 's', ARGV[11],
+  local data = {'rg', region, 'rm', regime, 'c', choices_now(), 's', ARGV[11],
                 'g', redis.call('HEXISTS', dev, 'g1') == 1 and '1' or '0'}
   local minid, keep = ARGV[6], tonumber(ARGV[4])
   if gpc_new == 1 then outbox_emit(out, due, dst, spec, ms(g1), 'gpc', ss, data, minid, keep) end
-  if any_opt then outbox_emit(out, due, dst, spec, ms(stamp), 'opt_out', opted, data, minid, keep) end
+  if any_opt then outbox_emit(out, due, dst, spec, ms(asked), 'opt_out', opted, data, minid, keep) end
   if any_withdrawn then
-    outbox_emit(out, due, dst, spec, ms(stamp), 'consent_withdrawn', withdrawn, data, minid, keep)
+    outbox_emit(out, due, dst, spec, ms(asked), 'consent_withdrawn', withdrawn, data, minid, keep)
   end
 end
 redis.call('HSET', dev, 'rf', day)
@@ -652,6 +667,8 @@ local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
 local found = redis.call('EXISTS', dev) + redis.call('EXISTS', log) > 0
 local account = redis.call('HGET', dev, 'acct') or ''
 local region = redis.call('HGET', dev, 'rg') or ''
+-- Deleting what is already only a tombstone deletes nothing new: the partners heard of it before.
+local only_tombstone = redis.call('HEXISTS', dev, 'del') == 1 and redis.call('EXISTS', log) == 0
 local sale_share = {}
 for purpose in string.gmatch(ARGV[7], '[^,]+') do sale_share['c:' .. purpose] = true end
 local kept = {}
@@ -684,7 +701,7 @@ if first_time(KEYS[4]) then
   local _, spec_at = with_extra(entry, 8)
   audit_append(audit, ARGV[3], tonumber(ARGV[2]), entry)
   -- The partners hear of the deletion; what they get carries no reference to the device's audit.
-  if found then
+  if found and not only_tombstone then
     local choices = {}
     for i = 1, #kept, 2 do
       if string.sub(kept[i], 1, 2) == 'c:' then
@@ -692,7 +709,7 @@ if first_time(KEYS[4]) then
       end
     end
     table.sort(choices)
-    local data = {'ref', '', 'rg', region, 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[6],
+    local data = {'rg', region, 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[6],
                   'g', redis.call('HEXISTS', dev, 'g1') == 1 and '1' or '0'}
     outbox_emit(KEYS[5], KEYS[6], KEYS[7], outbox_spec(ARGV[spec_at]), ARGV[1], 'deletion', nil, data, ARGV[3],
                 tonumber(ARGV[2]))
