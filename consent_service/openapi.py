@@ -72,6 +72,12 @@ SCHEMAS: Schema = {
             "gpp_sid": {"type": "array", "items": {"type": "integer", "enum": [7]}},
             "usp": {"type": "string", "pattern": "^1[YN-]{3}$"},
             "device": {"type": "string", "description": "the device token (also set as the cs_device cookie)"},
+            "partner_ids": {
+                "type": "object",
+                "description": "partner → its pseudonymous id of this device (the subject of its webhooks), for "
+                "the page to hand to that partner's tag; only on sites with partners",
+                "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            },
             "consent_mode": _CONSENT_MODE,
             "gpp_parsed": {"type": "object", "description": "the GPP sections as __gpp getSection gives them"},
             "stored": {

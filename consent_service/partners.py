@@ -196,6 +196,12 @@ class OutboxSpecs:
         self._sites = {site: parts for site, parts in sites.items() if parts[0]}
         self._key = key
 
+    def subjects(self, site: str, kind: SubjectKind, subject: str) -> dict[str, str]:
+        """Each partner's id for a device or account: what the site's page or backend hands to the
+        partner, so that it can match our events to what it holds."""
+        partners, _ = self._sites.get(site, ((), ()))
+        return {p.name: subject_id(self._key, site, p.name, kind, subject) for p in partners}
+
     def __call__(self, site: str, kind: SubjectKind, subject: str) -> str:
         found = self._sites.get(site)
         if found is None:

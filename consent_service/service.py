@@ -32,6 +32,7 @@ from consent_service.iab import parsed_sections, privacy_strings
 from consent_service.identity import DeviceTokens, PendingOptOut, Verified, bucket_of, new_device_id
 from consent_service.maintenance import carry_opt_out
 from consent_service.model import DAY_MS, Choice, DeviceRecord
+from consent_service.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.presentation import consent_mode, purpose_view
 from consent_service.ratelimit import WriteLimits
 from consent_service.regions import is_us
@@ -95,8 +96,10 @@ class ConsentService:
         write_timeout_s: float,
         limits: WriteLimits | None = None,
         stats: StatsHooks | None = None,  # statistics (stats.py); None: nothing is counted
+        partners: OutboxSpecs = NO_PARTNERS,  # the sites' partners, for their ids of the device
     ) -> None:
         self._stats = stats if stats is not None else NO_STATS
+        self._partners = partners
         self._store = store
         self._tokens = tokens
         self._limits = limits
@@ -447,7 +450,19 @@ class ConsentService:
         shown = new_token or visitor.token
         if shown is not None:
             body["device"] = shown
+            if site.partners and (ids := self._partner_ids(visitor, shown)):
+                body["partner_ids"] = ids
         return Outcome(body=body, device_token=new_token, deferred=deferred)
+
+    def _partner_ids(self, visitor: Visitor, token: str) -> dict[str, str]:
+        """Each partner's pseudonym of this device (the `subject.id` of its events), for the page
+        to hand to the partner's tag; never the token or our device id."""
+        if visitor.device is not None and token == visitor.token:
+            device_id: str | None = visitor.device[0]
+        else:
+            verified = self._tokens.verify(token)
+            device_id = verified[0] if verified is not None else None
+        return {} if device_id is None else self._partners.subjects(visitor.site.id, SubjectKind.DEVICE, device_id)
 
 
 def _unstored(visitor: Visitor, choices: Mapping[str, bool], policy_version: str) -> DeviceRecord:

@@ -191,6 +191,7 @@ def _attach(state: AppState, store: Store) -> None:
         write_timeout_s=write_s,
         limits=state.limits,
         stats=state.stats,
+        partners=state.partners,
     )
     state.accounts = AccountService(store, state.tokens, state.pseudonyms, timeout_s=write_s, stats=state.stats)
     state.agents = AgentRequests(

@@ -346,3 +346,22 @@ def test_the_hourly_pass_forgets_settled_deliveries_past_retention_but_never_pen
     left = api.get("/v1/admin/deliveries", params={"site": "demo"}, headers=AUTH).json()["deliveries"]
     assert [d["status"] for d in left] == ["pending"]  # the other opt-out's, never trimmed
     assert len(events(redis_client)) == 1
+
+
+def test_answers_carry_each_partners_id_of_the_device_the_same_as_in_its_events(
+    api: TestClient, redis_client: redis.Redis
+) -> None:
+    answer = opt_out(api)
+    ids = answer["partner_ids"]
+    assert set(ids) == {"adnet", "metrics"} and ids["adnet"] != ids["metrics"]
+    (event,) = events(redis_client)
+    assert event["sub"] == ids["adnet"]  # the page hands this to adnet's tag; adnet matches the webhook on it
+    api.cookies.clear()
+    later = api.get("/v1/sites/demo/experience", headers={**CA, "X-Consent-Device": answer["device"]}).json()
+    assert later["partner_ids"] == ids
+    first = api.get("/v1/sites/demo/experience", headers=CA).json()
+    assert "partner_ids" not in first  # no device, no ids
+
+
+def test_sites_without_partners_carry_no_partner_ids(client: TestClient) -> None:
+    assert "partner_ids" not in opt_out(client)
