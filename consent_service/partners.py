@@ -148,11 +148,18 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def partner_key(key: bytes, site: str, partner: str) -> bytes:
+    """A key of the partner's own, derived from the pseudonymization key (HMAC-SHA256)."""
+    return hmac.new(key, f"partner\0{site}\0{partner}".encode(), hashlib.sha256).digest()
+
+
 def subject_id(key: bytes, site: str, partner: str, kind: SubjectKind, subject: str) -> str:
-    """The partner-specific pseudonym of a device id or an account pseudonym: an HMAC under the
-    pseudonymization key, so it is stable for one partner and unrelated across partners."""
-    message = f"partner\0{site}\0{partner}\0{kind.value}\0{subject}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+    """The partner-specific pseudonym of a device id or an account pseudonym: stable for one partner,
+    unrelated across partners, useless without our key. HMAC-SHA1 under the partner's derived key,
+    because Redis's Lua can compute that one too (redis.sha1hex): an account's opt-out names every
+    linked device to the partners inside its own atomic script (store/outbox.py, `partner_subject`)."""
+    message = f"{kind.value}:{subject}".encode()
+    return hmac.new(partner_key(key, site, partner), message, hashlib.sha1).hexdigest()[:32]
 
 
 def outbox_spec(
@@ -180,6 +187,7 @@ def outbox_spec(
                     "e": sorted(e.value for e in p.events),
                     "u": list(p.purposes),
                     "s": subject_id(key, site, p.name, kind, subject),
+                    "k": partner_key(key, site, p.name).hex(),  # for subjects the script names itself
                 }
                 for p in partners
             ],

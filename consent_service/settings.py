@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from limits import parse as parse_rate
 
@@ -60,6 +60,14 @@ class Settings:
     redis_wait_replicas: int = 0  # writes count as done once this many replicas have them (WAIT)
     forwarded_hops: int = 0  # trusted proxies in front: the client address is this many hops back in X-Forwarded-For
     stats_retention_days: int = 400  # how long each day's statistics (counters, unique counts) are kept
+    # Partner webhooks (delivery.py): `serve` runs the worker when on and some site has partners.
+    delivery: bool = True
+    delivery_timeout_s: float = 10.0  # one HTTP call, in total
+    delivery_lease_s: float = 60.0  # how long a claimed event is a worker's before another may take it
+    delivery_poll_s: float = 1.0  # how often an idle worker looks for due events
+    delivery_backoff_s: float = 30.0  # the first retry's delay; doubled each attempt, with jitter
+    delivery_backoff_cap_s: float = 3600.0
+    delivery_max_age_h: float = 72.0  # retries run this long after the event (or its replay), then dead
 
     @property
     def region_header_pairs(self) -> tuple[tuple[str, str | None], ...]:
@@ -116,7 +124,58 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         stats_retention_days=_int(env, "CONSENT_STATS_RETENTION_DAYS", d.stats_retention_days, 1, 3650),
         demo_enabled=_choice(env, "CONSENT_DEMO", "on", ("on", "off", "true", "false", "1", "0"))
         in ("on", "true", "1"),
+        **_delivery(env, d),
     )
+
+
+def _delivery(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """The webhook worker's settings. Floats, so tests and development can use small values."""
+    found: dict[str, Any] = {
+        "delivery": _choice(env, "CONSENT_DELIVERY", "on", ("on", "off", "true", "false", "1", "0"))
+        in ("on", "true", "1"),
+        "delivery_timeout_s": _float(env, "CONSENT_DELIVERY_TIMEOUT_S", d.delivery_timeout_s, 0.1, 300),
+        "delivery_lease_s": _float(env, "CONSENT_DELIVERY_LEASE_S", d.delivery_lease_s, 0.5, 86_400),
+        "delivery_poll_s": _float(env, "CONSENT_DELIVERY_POLL_S", d.delivery_poll_s, 0.01, 300),
+        "delivery_backoff_s": _float(env, "CONSENT_DELIVERY_BACKOFF_S", d.delivery_backoff_s, 0.01, 86_400),
+        "delivery_backoff_cap_s": _float(
+            env, "CONSENT_DELIVERY_BACKOFF_CAP_S", d.delivery_backoff_cap_s, 0.01, 604_800
+        ),
+        # Below 72 hours only for tests and development: the worker warns at start (delivery.py).
+        "delivery_max_age_h": _float(env, "CONSENT_DELIVERY_MAX_AGE_H", d.delivery_max_age_h, 0.0001, 8760),
+    }
+    if found["delivery_backoff_cap_s"] < found["delivery_backoff_s"]:
+        raise SettingsError("CONSENT_DELIVERY_BACKOFF_CAP_S must be at least CONSENT_DELIVERY_BACKOFF_S")
+    write_s = _int(env, "CONSENT_WRITE_TIMEOUT_MS", d.write_timeout_ms, 10, 60_000) / 1000
+    # A lease that can run out while its holder still waits on the partner (or on Redis to record the
+    # answer) would let a second worker send the same event at the same time.
+    needed = lease_needed_s(found["delivery_timeout_s"], write_s)
+    if found["delivery_lease_s"] < needed:
+        raise SettingsError(
+            f"CONSENT_DELIVERY_LEASE_S ({found['delivery_lease_s']:g}) must be at least {needed:g}: the HTTP "
+            f"timeout (CONSENT_DELIVERY_TIMEOUT_S) plus the store's write timeout plus {LEASE_MARGIN_S:g} s"
+        )
+    return found
+
+
+LEASE_MARGIN_S = 1.0
+
+
+def lease_needed_s(http_timeout_s: float, store_timeout_s: float) -> float:
+    """The shortest safe lease: one HTTP call and the write of its outcome, with a margin."""
+    return http_timeout_s + store_timeout_s + LEASE_MARGIN_S
+
+
+def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: {raw!r} is not a number") from None
+    if not lo <= value <= hi:  # also refuses nan
+        raise SettingsError(f"{name}: {value:g} is out of range ({lo:g}–{hi:g})")
+    return value
 
 
 def _rate(env: Mapping[str, str], name: str, default: str | None) -> str | None:

@@ -131,17 +131,31 @@ def test_the_no_js_page_and_an_agent_are_opt_outs_too(api: TestClient, redis_cli
     ]
 
 
-def test_an_account_opt_out_carried_from_a_linked_device_is_one_account_event(
+def test_an_account_opt_out_names_the_account_and_every_linked_device(
     api: TestClient, redis_client: redis.Redis
 ) -> None:
-    token = consent(api, CA, action="custom", choices={"analytics": True})
-    link(api, token)
-    opt_out(api, token)
-    found = [(e["ty"], e["sk"]) for e in events(redis_client)]
-    assert sorted(found) == [("opt_out", "account"), ("opt_out", "device")]
+    """Partners know devices: the account's opt-out names each linked device by that partner's own
+    id of it (computed in the account's script, the same as the answers' `partner_ids`)."""
+    phone = consent(api, CA, action="custom", choices={"analytics": True})
+    laptop = consent(api, CA, action="custom", choices={"analytics": True})
+    link(api, phone)
+    link(api, laptop)
+    laptop_ids = opt_out(api, laptop)["partner_ids"]
+    api.cookies.clear()
+    phone_ids = api.get("/v1/sites/demo/experience", headers={**CA, "X-Consent-Device": phone}).json()["partner_ids"]
+    found = events(redis_client)
+    assert sorted((e["ty"], e["sk"]) for e in found) == [
+        ("opt_out", "account"),
+        ("opt_out", "device"),  # the laptop's own
+        ("opt_out", "device"),  # the account's fan-out: the phone
+        ("opt_out", "device"),  # and the laptop again (partners drop what they already applied)
+    ]
+    fanned = [e for e in found if e["sk"] == "device" and e["ev"].count(".") == 2]
+    assert sorted(e["sub"] for e in fanned) == sorted([phone_ids["adnet"], laptop_ids["adnet"]])
+    assert all(e["pt"] == "adnet" for e in found)  # metrics takes no opt-outs
     agent = {"site": "demo", "account_id": ACCOUNT, "type": "opt_out", "agent": "A", "reference": "r-2"}
     api.post("/v1/admin/agent-requests", json=agent, headers=AUTH)
-    assert len(events(redis_client)) == 2  # already opted out: no new event
+    assert len(events(redis_client)) == 4  # already opted out: no new event
 
 
 def test_a_deletion_tells_every_partner_that_wants_it_without_the_audit_reference(

@@ -205,6 +205,15 @@ if new and spec then
   table.sort(choices)
   local data = {'rg', '', 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[6], 'g', '0'}
   outbox_emit(KEYS[4], KEYS[5], KEYS[6], spec, ARGV[1], 'opt_out', ss, data, ARGV[3], tonumber(ARGV[2]))
+  -- The fan-out: partners know devices, so each linked device is named too, by its own id for them.
+  local nth = 0
+  for _, name in ipairs(redis.call('HKEYS', acct)) do
+    if string.sub(name, 1, 2) == 'd:' then
+      nth = nth + 1
+      outbox_emit(KEYS[4], KEYS[5], KEYS[6], spec, ARGV[1], 'opt_out', ss, data, ARGV[3], tonumber(ARGV[2]),
+                  string.sub(name, 3), nth)
+    end
+  end
 end
 return new and 1 or 0
 """

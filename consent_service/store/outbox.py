@@ -41,7 +41,23 @@ _STATUS_SET = {"pending": "due", "delivered": "done", "dead": "dead"}
 # change's bucket; `spec` is partners.outbox_spec decoded (nil: no partners); `touched` a set of
 # purposes (nil: every partner, for a deletion); `data` extra name/value pairs for the entry.
 LUA_OUTBOX = """
-local function outbox_emit(out, due, dst, spec, now, etype, touched, data, minid, retention)
+local function hex2bin(hex)
+  return (string.gsub(hex, '..', function(pair) return string.char(tonumber(pair, 16)) end))
+end
+-- partners.subject_id, in Lua: HMAC-SHA1 (RFC 2104) under the partner's derived key (32 bytes).
+local function partner_subject(key_hex, kind, subject)
+  local key, inner, outer = hex2bin(key_hex), {}, {}
+  for i = 1, 64 do
+    local b = string.byte(key, i) or 0
+    inner[i] = string.char(bit.bxor(b, 0x36))
+    outer[i] = string.char(bit.bxor(b, 0x5c))
+  end
+  local digest = hex2bin(redis.sha1hex(table.concat(inner) .. kind .. ':' .. subject))
+  return string.sub(redis.sha1hex(table.concat(outer) .. digest), 1, 32)
+end
+-- `device`: write the events about that device (its id; `nth` numbers it in the change's event ids),
+-- not about the change's own subject.
+local function outbox_emit(out, due, dst, spec, now, etype, touched, data, minid, retention, device, nth)
   if spec == nil then return 0 end
   local written = 0
   for _, p in ipairs(spec.p) do
@@ -51,13 +67,16 @@ local function outbox_emit(out, due, dst, spec, now, etype, touched, data, minid
       for _, u in ipairs(p.u) do if touched[u] then concerned = true end end
     end
     if wants and concerned then
-      local ev = spec.eid .. '.' .. etype
-      local entry = {'ev', ev, 'ty', etype, 'pt', p.n, 'sub', p.s, 'sk', spec.k, 't', now}
+      local ev, sub, kind = spec.eid .. '.' .. etype, p.s, spec.k
+      if device then
+        ev, sub, kind = ev .. '.' .. nth, partner_subject(p.k, 'device', device), 'device'
+      end
+      local entry = {'ev', ev, 'ty', etype, 'pt', p.n, 'sub', sub, 'sk', kind, 't', now}
       for _, v in ipairs(data) do table.insert(entry, v) end
       local id = redis.call('XADD', out, 'MINID', '~', minid, '*', unpack(entry))
       redis.call('ZADD', due, now, id)
       redis.call('HSET', dst, id, cjson.encode({st = 'pending', pt = p.n, ev = ev, ty = etype, t = now, n = 0,
-                                                sk = spec.k}))
+                                                sk = kind}))
       written = written + 1
     end
   end
@@ -404,6 +423,7 @@ for _, id in ipairs(redis.call('ZRANGE', dead, 0, -1)) do
   if state and (ARGV[2] == '' or state.pt == ARGV[2]) then
     state.st = 'pending'
     state.rp = tonumber(ARGV[1])
+    state.rn = tonumber(state.n) or 0  -- attempts before the replay: the backoff starts again
     redis.call('HSET', dst, id, cjson.encode(state))
     redis.call('ZREM', dead, id)
     redis.call('ZADD', due, tonumber(ARGV[1]), id)

@@ -1,0 +1,789 @@
+"""Partner webhooks (delivery.py): real Redis, real HTTP receivers on 127.0.0.1, events made through
+the real API. Receivers are small threaded HTTP servers started here and closed after each test.
+
+Waits are bounded by generous deadlines and polled (a loaded 2-core machine must not fail them);
+timing assertions are lower bounds only (a retry never comes before its backoff)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from starlette.testclient import TestClient
+
+from consent_service import cli
+from consent_service.delivery import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    Policy,
+    Worker,
+    backoff_ms,
+    outcome_for,
+    sign,
+    verify,
+)
+from consent_service.identity import DeviceTokens
+from consent_service.settings import SettingsError, settings_from_env
+from consent_service.sites import SiteConfig, parse_sites
+from consent_service.store import Lifetimes, Store
+from consent_service.store.outbox import Claimed, Delivery, Status
+from tests.conftest import CA, TEST_KEYS, AppFactory
+from tests.test_cli import Served
+
+BOUND_S = 30.0  # the longest any wait here may take: a bound, never a speed claim
+ADCO_SECRET = "adco-secret-" + "a" * 32
+MEASURE_SECRET = "measure-secret-" + "m" * 32
+LIFETIMES = Lifetimes(record_ttl_ms=400 * 86_400_000, retention_ms=750 * 86_400_000)
+# Small values so a test takes seconds: a call times out after 1 s, a lease lasts 4 s (an HTTP call
+# plus a store write of 2 s plus the margin), idle workers look every 0.1 s.
+FAST = Policy(timeout_s=1.0, lease_s=4.0, poll_s=0.1, backoff_s=0.1, backoff_cap_s=0.4, max_age_s=120.0)
+OPTED_OUT_GPP = "DBABLA~CVQVAAAAAACA.QA"  # usnat: the sale/sharing/targeting opt-outs 1, GPC 0
+GPC_GPP = "DBABLA~CVQVAAAAAACA.YA"  # the same with GPC 1 (DESIGN.md's vector)
+
+
+def shop_toml(adco_url: str, measure_url: str, *, partners: tuple[str, ...] = ("adco", "measure")) -> str:
+    """A US shop: advertising is sold/shared, analytics is not. Two partners: `adco` (advertising,
+    its secret from the environment) and `measure` (analytics and advertising, an inline secret)."""
+    text = """
+[[sites]]
+id = "shop"
+default_region = "US-CA"
+
+[[sites.purposes]]
+id = "necessary"
+kind = "necessary"
+[sites.purposes.text.en]
+label = "Needed"
+
+[[sites.purposes]]
+id = "analytics"
+kind = "analytics"
+[sites.purposes.text.en]
+label = "Statistics"
+
+[[sites.purposes]]
+id = "advertising"
+kind = "advertising"
+sale_share = true
+[sites.purposes.text.en]
+label = "Ads"
+"""
+    if "adco" in partners:
+        text += f"""
+[[sites.partners]]
+name = "adco"
+url = "{adco_url}"
+purposes = ["advertising"]
+secret_env = "ADCO_SECRET"
+"""
+    if "measure" in partners:
+        text += f"""
+[[sites.partners]]
+name = "measure"
+url = "{measure_url}"
+purposes = ["analytics", "advertising"]
+secret = "{MEASURE_SECRET}"
+"""
+    return text
+
+
+SECRETS = {"/adco": ADCO_SECRET.encode(), "/measure": MEASURE_SECRET.encode()}
+
+
+# ---- receivers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    at: float  # time.monotonic() on arrival
+    valid: bool  # the signature verified with the path's partner secret
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.body)  # type: ignore[no-any-return]
+
+    @property
+    def event_id(self) -> str:
+        return str(self.json["id"])
+
+
+Answer = Callable[[Received, int], int]  # (the request, how many came before it) -> status
+
+
+class Receiver:
+    """A partner's endpoint on 127.0.0.1: records every request, answers with `answer`'s status; can
+    hold requests (a hung partner), or be bound but not listening (a partner that is down)."""
+
+    def __init__(self, answer: Answer | None = None, *, listening: bool = True, location: str = "") -> None:
+        self.answer = answer or (lambda received, n: 200 if received.valid else 401)
+        self.location = location
+        self.received: list[Received] = []
+        self.overlaps: list[tuple[str, str]] = []  # (path, event id) seen in flight twice at once
+        self.holding = threading.Event()  # set: hold each request until released
+        self.held = threading.Event()  # set once a request is being held
+        self._lock = threading.Lock()
+        self._inflight: Counter[tuple[str, str]] = Counter()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(), bind_and_activate=False)
+        self._server.daemon_threads = True
+        self._server.server_bind()
+        self._thread: threading.Thread | None = None
+        self.port = int(self._server.server_address[1])
+        if listening:
+            self.listen()
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def listen(self) -> None:
+        self._server.server_activate()
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread.start()
+
+    def release(self) -> None:
+        self.holding.clear()
+
+    def close(self) -> None:
+        self.release()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(BOUND_S)
+        self._server.server_close()
+
+    def by_path(self, path: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if r.path == path]
+
+    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
+        secret = SECRETS.get(path, b"")
+        valid = verify(secret, headers.get(SIGNATURE_HEADER.lower(), ""), body, time.time())
+        received = Received(path, headers, body, time.monotonic(), valid)
+        key = (path, headers.get(EVENT_ID_HEADER.lower(), ""))
+        with self._lock:
+            n = len(self.received)
+            self.received.append(received)
+            self._inflight[key] += 1
+            if self._inflight[key] > 1:
+                self.overlaps.append(key)
+        try:
+            while self.holding.is_set():
+                self.held.set()
+                time.sleep(0.02)
+            status = self.answer(received, n)
+        finally:
+            with self._lock:
+                self._inflight[key] -= 1
+        return status, ({"location": self.location} if self.location else {})
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                try:
+                    body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    status, extra = receiver._handle(self.path, headers, body)
+                    self.send_response(status)
+                    for name, value in extra.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                except OSError:  # the worker went away (killed, timed out): nothing to answer
+                    pass
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def receivers() -> Iterator[Callable[..., Receiver]]:
+    made: list[Receiver] = []
+
+    def factory(answer: Answer | None = None, **kwargs: Any) -> Receiver:
+        made.append(Receiver(answer, **kwargs))
+        return made[-1]
+
+    yield factory
+    for receiver in made:
+        receiver.close()
+
+
+# ---- workers in threads, and the store from the test's thread -----------------------------------
+
+
+class WorkerThread:
+    """A Worker on its own event loop in a thread, with its own Redis connections and HTTP client: what
+    another process or replica would have."""
+
+    def __init__(self, redis_url: str, sites: SiteConfig, policy: Policy) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._worker: Worker | None = None
+        self._thread = threading.Thread(
+            target=self._loop.run_until_complete, args=(self._main(redis_url, sites, policy),)
+        )
+        self._thread.start()
+        assert self._started.wait(BOUND_S)
+
+    async def _main(self, redis_url: str, sites: SiteConfig, policy: Policy) -> None:
+        store = Store.from_url(redis_url, LIFETIMES, timeout_s=policy.store_timeout_s)
+        self._worker = Worker(store.outbox, sites.sites, policy)
+        self._started.set()
+        try:
+            await self._worker.run()
+        finally:
+            await store.close()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            assert self._worker is not None
+            self._loop.call_soon_threadsafe(self._worker.stop)
+            self._thread.join(BOUND_S)
+            assert not self._thread.is_alive(), "the worker did not stop"
+        if not self._loop.is_closed():
+            self._loop.close()
+
+
+@pytest.fixture
+def start_worker(redis_url: str) -> Iterator[Callable[..., WorkerThread]]:
+    started: list[WorkerThread] = []
+
+    def factory(sites: SiteConfig, policy: Policy = FAST) -> WorkerThread:
+        started.append(WorkerThread(redis_url, sites, policy))
+        return started[-1]
+
+    yield factory
+    for worker in started:
+        worker.stop()
+
+
+def in_store(redis_url: str, use: Callable[[Store], Coroutine[Any, Any, Any]]) -> Any:
+    async def run() -> Any:
+        store = Store.from_url(redis_url, LIFETIMES, timeout_s=5.0)
+        try:
+            return await use(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def listing(redis_url: str, status: Status, partner: str | None = None) -> list[Delivery]:
+    found = in_store(
+        redis_url, lambda store: store.outbox.listing("shop", status, partner=partner, limit=1000, timeout_s=5.0)
+    )
+    return list(found)
+
+
+def wait_for(what: str, check: Callable[[], Any], bound_s: float = BOUND_S) -> Any:
+    deadline = time.monotonic() + bound_s
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {bound_s:g} s for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def shop(monkeypatch: pytest.MonkeyPatch, make_client: AppFactory) -> Callable[..., tuple[TestClient, SiteConfig]]:
+    """The service (TestClient, real Redis) and the parsed config for partners at the given URLs."""
+    monkeypatch.setenv("ADCO_SECRET", ADCO_SECRET)
+
+    def factory(adco_url: str, measure_url: str, **kwargs: Any) -> tuple[TestClient, SiteConfig]:
+        toml = shop_toml(adco_url, measure_url, **kwargs)
+        return make_client(toml), parse_sites(toml, source="<test>")
+
+    return factory
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def documented_verifiers() -> list[Callable[[bytes, str, bytes], bool]]:
+    """The Python verification examples partners are given: docs/partners.md's and the README's."""
+    found = []
+    for doc, section, name in [
+        ("docs/partners.md", "## Verifying the signature", "verify_consent_signature"),
+        ("README.md", "## Partners (webhooks)", "verify"),
+    ]:
+        text = (ROOT / doc).read_text().split(section, 1)[1]
+        code = text.split("```python\n", 1)[1].split("```", 1)[0]
+        namespace: dict[str, Any] = {}
+        exec(code, namespace)
+        found.append(namespace[name])
+    return found
+
+
+def opt_out(client: TestClient) -> str:
+    """A new visitor in California clicks "Do Not Sell or Share": returns its device token."""
+    client.cookies.clear()
+    answer = client.post("/v1/opt-out", json={"site": "shop"}, headers=CA)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["device"])
+
+
+# ---- signing (no Redis) -------------------------------------------------------------------------
+
+
+def test_signature_is_hmac_sha256_of_timestamp_and_body() -> None:
+    body = b'{"id":"e1"}'
+    header = sign(b"s" * 32, 1_700_000_000, body)
+    expected = hmac.new(b"s" * 32, b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert header == f"t=1700000000,v1={expected}"
+    assert verify(b"s" * 32, header, body, now=1_700_000_000)
+    assert verify(b"s" * 32, f"{header},v1=00", body, now=1_700_000_100)  # several v1 (a rotation): any
+
+
+SIGNED = sign(b"s" * 32, 1_700_000_000, b'{"id":"e1"}')
+
+
+@pytest.mark.parametrize(
+    ("secret", "header", "body", "now"),
+    [
+        (b"s" * 32, SIGNED, b'{"id":"e2"}', 1_700_000_000),  # another body
+        (b"t" * 32, SIGNED, b'{"id":"e1"}', 1_700_000_000),  # another secret
+        (b"s" * 32, SIGNED, b'{"id":"e1"}', 1_700_000_301),  # too old: a captured request replayed
+        (b"s" * 32, SIGNED, b'{"id":"e1"}', 1_699_999_699),  # from the future
+        (b"s" * 32, SIGNED.replace("t=1700000000", "t=1700000001"), b'{"id":"e1"}', 1_700_000_000),
+        (b"s" * 32, "t=1700000000,v1=", b'{"id":"e1"}', 1_700_000_000),  # no MAC
+        (b"s" * 32, SIGNED.partition(",")[2], b'{"id":"e1"}', 1_700_000_000),  # no timestamp
+        (b"s" * 32, "garbage", b'{"id":"e1"}', 1_700_000_000),
+    ],
+)
+def test_verify_refuses(secret: bytes, header: str, body: bytes, now: int) -> None:
+    assert verify(b"s" * 32, SIGNED, b'{"id":"e1"}', 1_700_000_000)  # the unchanged original passes
+    assert not verify(secret, header, body, now)
+
+
+def claimed(attempts: int, *, created_ms: int = 1_000_000, replayed_ms: int | None = None) -> Claimed:
+    fields = {"ev": "e.opt_out", "ty": "opt_out", "pt": "adco", "sub": "x", "sk": "device", "t": str(created_ms)}
+    state: dict[str, Any] = {"n": attempts, **({"rp": replayed_ms} if replayed_ms else {})}
+    return Claimed("shop", 1, "1-0", fields, state, "token")
+
+
+def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
+    policy = Policy(backoff_s=30, backoff_cap_s=3600)
+    rng = random.Random(7)
+    for attempts, full in [(1, 30), (2, 60), (3, 120), (7, 1920), (8, 3600), (500, 3600)]:
+        for _ in range(50):
+            assert full * 500 <= backoff_ms(attempts, policy, rng) <= full * 1000
+
+
+def test_retries_for_the_whole_window_then_dead() -> None:
+    policy = Policy(max_age_s=72 * 3600)
+    rng = random.Random(1)
+    created = 1_000_000
+    assert outcome_for(claimed(0), "200", created + 5, policy, rng) == ("delivered", 0)
+    outcome, next_ms = outcome_for(claimed(3), "503", created + 1000, policy, rng)  # the 4th attempt failed
+    assert outcome == "retry" and created + 1000 + 120_000 <= next_ms <= created + 1000 + 240_000
+    last_hour = created + 71 * 3_600_000
+    assert outcome_for(claimed(40), "timeout", last_hour, policy, rng)[0] == "retry"
+    assert outcome_for(claimed(41), "timeout", created + 72 * 3_600_000 + 1, policy, rng) == ("dead", 0)
+    # A replay opens a new window from when it was made.
+    replayed = claimed(41, replayed_ms=created + 80 * 3_600_000)
+    assert outcome_for(replayed, "connect error", created + 81 * 3_600_000, policy, rng)[0] == "retry"
+    for result in ("redirect 302", "404", "500", "connect error", "error RemoteProtocolError"):
+        assert outcome_for(claimed(0), result, created, policy, rng)[0] == "retry"
+
+
+def test_a_lease_shorter_than_a_call_and_its_write_is_refused() -> None:
+    with pytest.raises(SettingsError, match="CONSENT_DELIVERY_LEASE_S"):
+        settings_from_env({"CONSENT_DELIVERY_TIMEOUT_S": "30", "CONSENT_DELIVERY_LEASE_S": "31"})
+    with pytest.raises(ValueError, match="lease"):
+        Policy(timeout_s=10, lease_s=12, store_timeout_s=2)
+    assert settings_from_env({"CONSENT_DELIVERY_LEASE_S": "13"}).delivery_lease_s == 13
+    with pytest.raises(SettingsError, match="CONSENT_DELIVERY_BACKOFF_CAP_S"):
+        settings_from_env({"CONSENT_DELIVERY_BACKOFF_S": "60", "CONSENT_DELIVERY_BACKOFF_CAP_S": "30"})
+    with pytest.raises(SettingsError, match="CONSENT_DELIVERY_POLL_S"):
+        settings_from_env({"CONSENT_DELIVERY_POLL_S": "soon"})
+
+
+def test_deliver_needs_the_services_redis(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("CONSENT_LOG_LEVEL", "warning")
+    assert cli.main(["deliver"]) == 2
+    assert "REDIS_URL" in capsys.readouterr().err
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")  # never reached: the demo site has no partners
+    assert cli.main(["deliver"]) == 2
+    assert "no site has [[sites.partners]]" in capsys.readouterr().err
+
+
+# ---- deliveries, against real Redis -------------------------------------------------------------
+
+
+def test_each_partner_gets_a_signed_body_with_its_own_pseudonym(
+    redis_url: str, receivers: Callable[..., Receiver], shop: Any, start_worker: Callable[..., WorkerThread]
+) -> None:
+    receiver = receivers()
+    client, sites = shop(receiver.url("/adco"), receiver.url("/measure"))
+    token = opt_out(client)
+    start_worker(sites)
+    adco = wait_for("adco's delivery", lambda: receiver.by_path("/adco"))
+    measure = wait_for("measure's delivery", lambda: receiver.by_path("/measure"))
+    assert adco[0].valid and measure[0].valid
+    a, m = adco[0].json, measure[0].json
+    assert list(a) == ["id", "type", "site", "time", "subject", "gpp", "gpp_sid", "usp", "gpc", "purposes", "attempt"]
+    assert a["id"] == m["id"] and a["type"] == "opt_out" and a["site"] == "shop" and a["attempt"] == 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", a["time"])
+    assert a["subject"]["type"] == "device" and re.fullmatch(r"[0-9a-f]{32}", a["subject"]["id"])
+    assert a["subject"]["id"] != m["subject"]["id"]  # partners cannot join their data on it
+    assert (a["gpp"], a["gpp_sid"], a["usp"], a["gpc"]) == (OPTED_OUT_GPP, [7], "1YYN", False)
+    assert a["purposes"] == {"advertising": False}
+    assert m["purposes"] == {"advertising": False}  # analytics was never chosen: not reported
+    # Nothing that leads back to the browser: not the token, not the device id inside it.
+    verified = DeviceTokens(TEST_KEYS.signing, max_age_s=86_400).verify(token)
+    assert verified is not None
+    for got in (adco[0], measure[0]):
+        sent = got.body + json.dumps(got.headers).encode()
+        assert token.encode() not in sent and verified[0].encode() not in sent
+        assert got.headers[EVENT_ID_HEADER.lower()] == a["id"]
+        assert got.headers["content-type"] == "application/json"
+        assert got.headers["user-agent"].startswith("consent-service/")
+    # A tampered body, another partner's secret, or the same request much later: refused.
+    header = adco[0].headers[SIGNATURE_HEADER.lower()]
+    assert not verify(ADCO_SECRET.encode(), header, adco[0].body.replace(b"false", b"true "), time.time())
+    assert not verify(MEASURE_SECRET.encode(), header, adco[0].body, time.time())
+    assert not verify(ADCO_SECRET.encode(), header, adco[0].body, time.time() + 301)
+    # What the docs tell partners to run accepts the delivery and refuses it once changed.
+    for check in documented_verifiers():
+        assert check(ADCO_SECRET.encode(), header, adco[0].body)
+        assert not check(ADCO_SECRET.encode(), header, adco[0].body.replace(b"false", b"true "))
+        assert not check(MEASURE_SECRET.encode(), header, adco[0].body)
+    done = wait_for(
+        "both settled", lambda: len(listing(redis_url, "delivered")) == 2 and listing(redis_url, "delivered")
+    )
+    assert {(d.partner, d.attempts, d.last_result) for d in done} == {("adco", 1, "200"), ("measure", 1, "200")}
+
+
+def test_every_kind_of_change_reaches_the_partners_concerned(
+    redis_url: str, receivers: Callable[..., Receiver], shop: Any, start_worker: Callable[..., WorkerThread]
+) -> None:
+    receiver = receivers()
+    client, sites = shop(receiver.url("/adco"), receiver.url("/measure"))
+    client.cookies.clear()  # the banner's "Reject all"
+    assert client.post("/v1/consent", json={"site": "shop", "action": "reject_all"}, headers=CA).status_code == 200
+    client.cookies.clear()  # the page that works without JavaScript
+    page = client.get("/privacy/shop/opt-out", headers=CA)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    assert client.post("/privacy/shop/opt-out", data={"csrf": csrf[1], "lang": "en"}, headers=CA).status_code == 200
+    client.cookies.clear()  # analytics granted, then withdrawn: only `measure` takes part in analytics
+    custom = {"site": "shop", "action": "custom"}
+    assert client.post("/v1/consent", json={**custom, "choices": {"analytics": True}}, headers=CA).status_code == 200
+    assert client.post("/v1/consent", json={**custom, "choices": {"analytics": False}}, headers=CA).status_code == 200
+    client.cookies.clear()  # a browser sending GPC, then deleting its data
+    gpc = client.get("/v1/decision?site=shop&purpose=advertising", headers={**CA, "Sec-GPC": "1"})
+    device = gpc.json()["device"]
+    assert client.delete("/v1/me?site=shop", headers={"X-Consent-Device": device}).status_code == 200
+    start_worker(sites)
+
+    def types(path: str) -> list[str]:
+        return sorted(r.json["type"] for r in receiver.by_path(path))
+
+    expected = ["deletion", "gpc", "opt_out", "opt_out"]
+    wait_for(
+        "every event",
+        lambda: types("/adco") == expected and types("/measure") == sorted([*expected, "consent_withdrawn"]),
+    )
+    assert all(r.valid for r in receiver.received)
+    for path in ("/adco", "/measure"):
+        by_type = {r.json["type"]: r.json for r in receiver.by_path(path)}
+        assert (by_type["gpc"]["gpp"], by_type["gpc"]["usp"], by_type["gpc"]["gpc"]) == (GPC_GPP, "1YYN", True)
+        # The deletion names the same pseudonym as the GPC signal before it: the partner can find it.
+        assert by_type["deletion"]["subject"] == by_type["gpc"]["subject"]
+    withdrawn = next(r.json for r in receiver.by_path("/measure") if r.json["type"] == "consent_withdrawn")
+    assert withdrawn["purposes"] == {"analytics": False}
+    assert (withdrawn["usp"], withdrawn["gpc"]) == ("1YNN", False)  # not an opt-out of sale
+
+
+def test_a_failing_partner_gets_retries_with_growing_backoff(
+    redis_url: str, receivers: Callable[..., Receiver], shop: Any, start_worker: Callable[..., WorkerThread]
+) -> None:
+    failures = 3
+    receiver = receivers(lambda received, n: 503 if n < failures else 200)
+    client, sites = shop(receiver.url("/adco"), "", partners=("adco",))
+    opt_out(client)
+    policy = Policy(timeout_s=1.0, lease_s=4.0, poll_s=0.02, backoff_s=0.2, backoff_cap_s=10.0, max_age_s=120.0)
+    start_worker(sites, policy)
+    done = wait_for("the delivery", lambda: listing(redis_url, "delivered"))
+    got = receiver.by_path("/adco")
+    assert len(got) == failures + 1 and len({r.event_id for r in got}) == 1
+    assert [r.json["attempt"] for r in got] == [1, 2, 3, 4]
+    assert (done[0].attempts, done[0].last_result) == (failures + 1, "200")
+    # Each wait is at least half the doubled delay (jitter takes up to half off): 0.1, 0.2, 0.4 s.
+    for k, (before, after) in enumerate(itertools.pairwise(got), start=1):
+        assert after.at - before.at >= 0.5 * 0.2 * 2 ** (k - 1) - 0.005
+
+
+def test_a_partner_down_for_the_whole_window_is_dead_until_replayed(
+    redis_url: str, receivers: Callable[..., Receiver], shop: Any, start_worker: Callable[..., WorkerThread]
+) -> None:
+    down = receivers(listening=False)  # its port is bound but refuses connections
+    client, sites = shop(down.url("/adco"), "", partners=("adco",))
+    opt_out(client)
+    policy = Policy(timeout_s=1.0, lease_s=4.0, poll_s=0.05, backoff_s=0.1, backoff_cap_s=0.2, max_age_s=1.0)
+    start_worker(sites, policy)
+    dead = wait_for("the dead letter", lambda: listing(redis_url, "dead"))
+    assert dead[0].partner == "adco" and dead[0].last_result == "connect error" and dead[0].attempts >= 2
+    assert listing(redis_url, "delivered") == [] and down.received == []
+    down.listen()  # the partner is back; an operator replays its dead events
+    assert in_store(redis_url, lambda store: store.outbox.replay("shop", "adco", int(time.time() * 1000), 5.0)) == 1
+    done = wait_for("the replayed delivery", lambda: listing(redis_url, "delivered"))
+    assert done[0].event_id == dead[0].event_id and listing(redis_url, "dead") == []
+    assert [r.event_id for r in down.received] == [dead[0].event_id] and down.received[0].valid
+
+
+def test_two_workers_never_send_one_event_at_the_same_time(
+    redis_url: str, receivers: Callable[..., Receiver], shop: Any, start_worker: Callable[..., WorkerThread]
+) -> None:
+    def slow(received: Received, n: int) -> int:
+        time.sleep(0.05)  # long enough that the two workers overlap
+        return 200 if received.valid else 401
+
+    receiver = receivers(slow)
+    client, sites = shop(receiver.url("/adco"), receiver.url("/measure"))
+    events = 40
+    for _ in range(events):
+        opt_out(client)
+    start_worker(sites)
+    start_worker(sites)
+    wait_for("every delivery", lambda: len(listing(redis_url, "delivered")) == 2 * events, bound_s=60)
+    assert receiver.overlaps == []
+    for path in ("/adco", "/measure"):
+        assert len({r.event_id for r in receiver.by_path(path)}) == events
+    assert all(r.valid for r in receiver.received)
+
+
+def test_a_redirect_is_not_followed(
+    redis_url: str, receivers: Callable[..., Receiver], shop: Any, start_worker: Callable[..., WorkerThread]
+) -> None:
+    elsewhere = receivers()
+    redirecting = receivers(lambda received, n: 302, location=elsewhere.url("/adco", host="localhost"))
+    client, sites = shop(redirecting.url("/adco"), "", partners=("adco",))
+    opt_out(client)
+    start_worker(sites)
+    pending = wait_for("the attempt's result", lambda: [d for d in listing(redis_url, "pending") if d.attempts])
+    assert pending[0].last_result == "redirect 302"
+    assert redirecting.received and elsewhere.received == []  # settled without a request to the other host
+
+
+def test_a_partner_gone_from_the_config_is_dead_not_lost(
+    redis_url: str, receivers: Callable[..., Receiver], shop: Any, start_worker: Callable[..., WorkerThread]
+) -> None:
+    receiver = receivers()
+    client, _ = shop(receiver.url("/adco"), receiver.url("/measure"))
+    opt_out(client)
+    start_worker(parse_sites(shop_toml(receiver.url("/adco"), "", partners=("adco",)), source="<test>"))
+    dead = wait_for("the dead letter", lambda: listing(redis_url, "dead"))
+    assert (dead[0].partner, dead[0].last_result) == ("measure", "partner not configured")
+    wait_for("adco's delivery", lambda: listing(redis_url, "delivered", "adco"))
+
+
+@pytest.mark.standalone_only  # pauses the one server
+def test_the_worker_rides_out_a_redis_outage(
+    redis_url: str,
+    redis_client: Any,
+    receivers: Callable[..., Receiver],
+    shop: Any,
+    start_worker: Callable[..., WorkerThread],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    receiver = receivers()
+    client, sites = shop(receiver.url("/adco"), "", partners=("adco",))
+    opt_out(client)
+    caplog.set_level(logging.INFO, logger="consent_service.delivery")
+    redis_client.execute_command("CLIENT", "PAUSE", "1500", "ALL")  # every command waits 1.5 s
+    policy = Policy(timeout_s=1.0, lease_s=2.5, poll_s=0.05, backoff_s=0.1, backoff_cap_s=0.4, store_timeout_s=0.5)
+    start_worker(sites, policy)
+    wait_for("the delivery after the outage", lambda: listing(redis_url, "delivered"))
+    assert [r.json["attempt"] for r in receiver.received] == [1]
+    messages = [r.getMessage() for r in caplog.records]
+    assert "claiming partner deliveries: Redis does not answer; retrying" in messages
+    assert "partner deliveries: Redis answers again" in messages
+
+
+# ---- the worker as a process: killed mid-delivery; inside `serve` --------------------------------
+
+
+@pytest.mark.standalone_only  # about the process, not the Redis topology
+def test_a_worker_killed_mid_delivery_is_resumed_by_the_next(
+    redis_url: str, receivers: Callable[..., Receiver], shop: Any, tmp_path: Path
+) -> None:
+    lease_s = 8  # the HTTP timeout (5 s), the store's write timeout (2 s) and the margin
+    receiver = receivers()
+    receiver.holding.set()
+    client, _ = shop(receiver.url("/adco"), "", partners=("adco",))
+    config = tmp_path / "sites.toml"
+    config.write_text(shop_toml(receiver.url("/adco"), "", partners=("adco",)))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")},
+        "REDIS_URL": redis_url,
+        "CONSENT_CONFIG": str(config),
+        "ADCO_SECRET": ADCO_SECRET,
+        "CONSENT_LOG_LEVEL": "warning",
+        "CONSENT_DELIVERY_TIMEOUT_S": "5",
+        "CONSENT_DELIVERY_LEASE_S": str(lease_s),
+        "CONSENT_DELIVERY_POLL_S": "0.1",
+    }
+    opt_out(client)
+    command = [sys.executable, "-m", "consent_service.cli", "deliver"]
+    log = (tmp_path / "worker.log").open("wb")
+    first = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert receiver.held.wait(BOUND_S), "the first worker never called"
+        first.send_signal(signal.SIGKILL)
+        assert first.wait(BOUND_S) == -signal.SIGKILL
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    receiver.release()
+    second = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        done = wait_for("the delivery after the lease", lambda: listing(redis_url, "delivered"), bound_s=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(BOUND_S) == 0, (tmp_path / "worker.log").read_text()
+        log.close()
+    got = receiver.by_path("/adco")
+    assert len(got) == 2 and got[0].event_id == got[1].event_id == done[0].event_id
+    assert done[0].attempts == 1  # the killed attempt was never recorded: the lease ran out instead
+    # Sent again only once the dead worker's lease ran out (claimed a moment before its request came).
+    assert got[1].at - got[0].at >= lease_s - 2
+    assert receiver.overlaps == []
+
+
+def gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie nobody reaped yet (a container's init may not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rpartition(")")[2].split()[0] == "Z"
+
+
+@pytest.mark.standalone_only  # about the process, not the Redis topology
+def test_the_worker_serve_starts_ends_when_serve_is_killed(
+    redis_url: str, receivers: Callable[..., Receiver], tmp_path: Path
+) -> None:
+    receiver = receivers()
+    config = tmp_path / "sites.toml"
+    config.write_text(shop_toml(receiver.url("/adco"), "", partners=("adco",)))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")},
+        "REDIS_URL": redis_url,
+        "CONSENT_CONFIG": str(config),
+        "ADCO_SECRET": ADCO_SECRET,
+        "CONSENT_LOG_LEVEL": "info",
+        "CONSENT_LOG_FORMAT": "text",
+    }
+    # A stand-in for `serve`: starts the worker as serve does, then gets SIGKILLed (no cleanup runs).
+    parent_code = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-m', 'consent_service.cli', 'deliver', '--exit-with-parent'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert parent.stdout is not None and parent.stderr is not None
+    child = int(parent.stdout.readline())
+    try:
+        # The worker has noted its parent once it says it started.
+        assert any(b"partner delivery worker started" in line for line in parent.stderr)
+        parent.kill()
+        parent.wait(BOUND_S)
+        wait_for("the orphaned worker to exit", lambda: gone(child))
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        if not gone(child):  # the test failed: leave nothing running
+            os.kill(child, signal.SIGKILL)
+        parent.stdout.close()
+        parent.stderr.close()
+
+
+def delivery_workers(parent: int) -> list[int]:
+    """The pids of `consent-service deliver` processes whose parent is `parent`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rpartition(")")[2].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):  # ended meanwhile
+            continue
+        if ppid == parent and b"deliver" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_runs_the_worker_apart_and_keeps_it_running(receivers: Callable[..., Receiver], tmp_path: Path) -> None:
+    """`serve` with partners runs the worker in a process of its own: while it waits on a partner that
+    never answers, decisions and opt-outs are answered as usual. A worker killed by hand is started
+    again; stopping serve stops it."""
+    hung = receivers()
+    hung.holding.set()
+    config = tmp_path / "sites.toml"
+    config.write_text(shop_toml(hung.url("/adco"), "", partners=("adco",)))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "REDIS_URL"},
+        "ADCO_SECRET": ADCO_SECRET,
+        "CONSENT_LOG_LEVEL": "warning",
+        "CONSENT_LOG_FORMAT": "text",
+        "CONSENT_DELIVERY_POLL_S": "0.1",
+        "CONSENT_DELIVERY_TIMEOUT_S": "60",
+        "CONSENT_DELIVERY_LEASE_S": "63",
+    }
+    served = Served(tmp_path, env, "--config", str(config))
+    try:
+        first = httpx2.post(f"{served.base}/v1/opt-out", json={"site": "shop"}, headers=CA, timeout=BOUND_S)
+        assert first.status_code == 200
+        assert hung.held.wait(BOUND_S), "the worker never called the partner"
+        for _ in range(5):  # while the worker is stuck on the partner: bounded waits, not a speed claim
+            decision = httpx2.get(f"{served.base}/v1/decision?site=shop&purpose=advertising", headers=CA, timeout=5)
+            assert decision.status_code == 200
+            again = httpx2.post(f"{served.base}/v1/opt-out", json={"site": "shop"}, headers=CA, timeout=5)
+            assert again.status_code == 200
+        (worker,) = delivery_workers(served.proc.pid)
+        os.kill(worker, signal.SIGKILL)
+        (restarted,) = wait_for("a new worker", lambda: [p for p in delivery_workers(served.proc.pid) if p != worker])
+        hung.release()
+        before = len(hung.received)  # the held events stay leased to the dead worker for a while
+        assert httpx2.post(f"{served.base}/v1/opt-out", json={"site": "shop"}, headers=CA, timeout=5).status_code == 200
+        wait_for("the new worker's delivery", lambda: len(hung.received) > before)
+        assert hung.received[-1].valid and hung.received[-1].json["type"] == "opt_out"
+    finally:
+        output = served.stop()
+    assert served.proc.returncode == 0, output
+    assert f"started again (pid {restarted})" in output
+    assert gone(restarted)  # stopped with serve
