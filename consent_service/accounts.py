@@ -61,6 +61,8 @@ class AccountService:
                 await self._store.accounts.remove_device(site.id, before, device_id, t)
             held = await self._store.accounts.add_device(site.id, account, device_id, now_ms, t)
             opted_out = held.opted_out_ms is not None
+            if opted_out and before != account:  # newly covered by the account's earlier opt-out
+                await self._store.covered_by_account(site.id, device_id, now_ms, t)
             # A device that opted out before it was linked opts its account out now.
             ctx = Context(site, regime_for(site.default_region, site.regimes), record, False, now_ms)
             if not opted_out and record is not None and own_opt_out(ctx):

@@ -164,6 +164,14 @@ def run_the_api(api: TestClient, devices: int) -> list[str]:
     ok(api.delete("/v1/admin/accounts/acct-2", params={"site": "demo"}, headers=AUTH))
     # Authorized agents: for accounts and devices, and one refusal (recorded as a denial).
     agent(api, account_id="agent-acct", type="opt_out")
+    for token in tokens[44:48:2]:  # linked after the account opted out: named to the partners at the link
+        ok(
+            api.post(
+                "/v1/admin/accounts/link",
+                json={"site": "demo", "account_id": "agent-acct", "device": token},
+                headers=AUTH,
+            )
+        )
     agent(api, account_id="acct-3", type="access")
     agent(api, account_id="acct-4", type="delete")
     agent(api, device=tokens[50], type="opt_out")

@@ -379,3 +379,25 @@ def test_answers_carry_each_partners_id_of_the_device_the_same_as_in_its_events(
 
 def test_sites_without_partners_carry_no_partner_ids(client: TestClient) -> None:
     assert "partner_ids" not in opt_out(client)
+
+
+def test_a_device_linked_later_to_an_opted_out_account_is_named_to_the_partners(
+    api: TestClient, redis_client: redis.Redis
+) -> None:
+    agent = {"site": "demo", "account_id": ACCOUNT, "type": "opt_out", "agent": "A", "reference": "r-3"}
+    assert api.post("/v1/admin/agent-requests", json=agent, headers=AUTH).status_code == 200
+    assert kinds(redis_client) == [("opt_out", "adnet")]  # the account (no device linked yet)
+    tablet = consent(api, CA, action="custom", choices={"analytics": True})
+    link(api, tablet)
+    link(api, tablet)  # linking again changes nothing and tells nobody again
+    found = events(redis_client)
+    assert [(e["ty"], e["sk"], e["s"]) for e in found] == [
+        ("opt_out", "account", "agent"),
+        ("opt_out", "device", "account"),
+    ]
+    api.cookies.clear()
+    ids = api.get("/v1/sites/demo/experience", headers={**CA, "X-Consent-Device": tablet}).json()["partner_ids"]
+    assert found[1]["sub"] == ids["adnet"] and "advertising=0" in found[1]["c"].split(",")
+    refuser = opt_out(api)["device"]  # opted out on its own: linking it tells nothing new
+    link(api, refuser)
+    assert len(events(redis_client)) == 3

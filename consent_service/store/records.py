@@ -162,6 +162,7 @@ class Store:
         self._erase = client.register_script(LUA_AUDIT + LUA_OUTBOX + _ERASE_LUA)
         self._access = client.register_script(LUA_AUDIT + _ACCESS_LUA)
         self._link = client.register_script(LUA_AUDIT + _LINK_LUA)
+        self._covered = client.register_script(LUA_OUTBOX + _COVERED_LUA)
         self.trail = Trail(client)
         self.accounts = Accounts(client, lifetimes.retention_ms)
         self.outbox = Outbox(client, lifetimes.retention_ms)
@@ -315,6 +316,23 @@ class Store:
         try:
             async with asyncio.timeout(timeout_s):
                 await self._redis.srem(f"{KEY_VERSION}:{{{site}.{bucket:04d}}}:carry", account)
+        except REDIS_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def covered_by_account(self, site: str, device_id: str, now_ms: int, timeout_s: float) -> int:
+        """A device just linked to an account that had opted out: the partners hear that this
+        device is opted out now, unless its own opt-out told them already. Returns the events written."""
+        lt = self._lifetimes
+        args: list[str | int] = [
+            now_ms,
+            now_ms - lt.retention_ms,
+            lt.retention_ms,
+            self._partners(site, SubjectKind.DEVICE, device_id),
+        ]
+        keys = _keys_with(site, device_id, "out", "due", "dst")
+        try:
+            async with asyncio.timeout(timeout_s):
+                return int(await self._covered(keys=[keys[0], *keys[3:]], args=args))
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
 
@@ -654,6 +672,33 @@ for key, keep in pairs({[dev] = ttl, [log] = tonumber(ARGV[4])}) do
   if current == -1 or (current >= 0 and current < keep) then redis.call('PEXPIRE', key, keep) end
 end
 return {1, gpc_new, flat, changed}
+"""
+
+
+# KEYS: record, out, due, dst. ARGV: 1 now_ms, 2 stream min id, 3 retention ms, 4 the partners' spec.
+# Returns how many events were written.
+_COVERED_LUA = """
+local dev = KEYS[1]
+local spec = outbox_spec(ARGV[4])
+if not spec then return 0 end
+local ss, own = {}, true
+for _, purpose in ipairs(spec.ss) do
+  ss[purpose] = true
+  if string.sub(redis.call('HGET', dev, 'c:' .. purpose) or '', 1, 1) ~= '0' then own = false end
+end
+if own then return 0 end  -- the device's own opt-out was told already
+local choices = {}
+for _, name in ipairs(redis.call('HKEYS', dev)) do
+  if string.sub(name, 1, 2) == 'c:' and not ss[string.sub(name, 3)] then
+    table.insert(choices, string.sub(name, 3) .. '=' .. string.sub(redis.call('HGET', dev, name), 1, 1))
+  end
+end
+for purpose in pairs(ss) do table.insert(choices, purpose .. '=0') end
+table.sort(choices)
+local gpc = redis.call('HEXISTS', dev, 'g1') == 1 and '1' or '0'
+local data = {'rg', redis.call('HGET', dev, 'rg') or '', 'rm', redis.call('HGET', dev, 'rm') or '',
+              'c', table.concat(choices, ','), 's', 'account', 'g', gpc}
+return outbox_emit(KEYS[2], KEYS[3], KEYS[4], spec, ARGV[1], 'opt_out', ss, data, ARGV[2], tonumber(ARGV[3]))
 """
 
 
