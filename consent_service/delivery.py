@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import random
+import re
 import secrets
 import time
 from collections.abc import Iterator, Mapping
@@ -44,6 +45,7 @@ EVENT_ID_HEADER = "Consent-Event-Id"
 TOLERANCE_S = 300  # a signature older (or newer) than this is refused: a captured request cannot be replayed later
 PROMISED_MAX_AGE_S = 72 * 3600  # the retry window the docs promise; shorter only for tests and development
 CONCURRENCY = 16  # deliveries in flight per worker
+LEASE_MARGIN_S = 0.5  # kept free at the end of a lease, besides the time a settle may take
 
 
 def _version() -> str:
@@ -73,7 +75,7 @@ def verify(secret: bytes, header: str, body: bytes, now: float, tolerance_s: flo
     macs: list[str] = []
     for part in header.split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
+        if name == "t" and re.fullmatch(r"[0-9]{1,12}", value):  # not str.isdigit: "²" is a digit to it
             timestamp = int(value)
         elif name == "v1":
             macs.append(value)
@@ -93,11 +95,13 @@ def event_body(claimed: Claimed, site: Site, partner: Partner, attempt: int) -> 
     choices = _choices(f.get("c", ""))
     gpc = f.get("g") == "1"
     sale_share = [pid for pid, p in site.purposes.items() if p.sale_share]
-    # An account event has no region: an opt-out of sale is a US right, so US unless told otherwise.
+    # A device's region as the decision endpoint finds it (its own, else the site's default); an
+    # account has none, and an account-wide opt-out is a US right: US strings.
+    account = f.get("sk") == "account"
     strings = privacy_strings(
-        us=is_us(f.get("rg") or site.default_region or "US"),
+        us=account or is_us(f.get("rg") or site.default_region),
         has_sale_share=site.has_sale_share,
-        opted_out=gpc or any(choices.get(pid) is False for pid in sale_share),
+        opted_out=gpc or f.get("ao") == "1" or any(choices.get(pid) is False for pid in sale_share),
         gpc=gpc,
         mspa_signatory=site.mspa_signatory,
     )
@@ -230,7 +234,8 @@ class Worker:
         self._policy = policy
         self._targets = {(site.id, p.name): (site, p) for site in sites.values() for p in site.partners}
         self._sites = tuple(sorted({site for site, _ in self._targets}))
-        self._token = secrets.token_hex(8)  # this worker's leases
+        self._token = secrets.token_hex(8)  # this worker's leases, numbered: one token per claim
+        self._claims = 0
         self._rng = random.Random()  # our own: the global one belongs to whoever else seeds it
         self._due: list[tuple[str, int]] = []  # buckets seen due by the last scan, not yet drained
         self._stopping = asyncio.Event()  # bound to a loop only once awaited: a stop before run() counts
@@ -280,13 +285,14 @@ class Worker:
             while self._due and len(claimed) < room:
                 site, bucket = self._due[0]
                 want = room - len(claimed)
+                self._claims += 1  # a token per claim: a late settle of an earlier lease is never "ours"
                 got = await self._outbox.claim(
                     site,
                     bucket,
                     now_ms=_now_ms(),
                     lease_ms=int(self._policy.lease_s * 1000),
                     limit=want,
-                    token=self._token,
+                    token=f"{self._token}.{self._claims}",
                     timeout_s=self._policy.store_timeout_s,
                 )
                 claimed += got
@@ -306,8 +312,11 @@ class Worker:
     async def _deliver(self, client: httpx.AsyncClient, claimed: Claimed) -> None:
         with self._survive("a partner delivery"):
             target = self._targets.get((claimed.site, claimed.partner))
-            if target is None:  # the partner left the configuration: kept, visible, replayable
-                await self._settle(claimed, "partner not configured", ("dead", 0))
+            if target is None:
+                # Not in this worker's configuration: left to a worker that has it (a rolling deploy
+                # adding a partner), retried like a failure, dead only after the whole window.
+                result = "partner not configured"
+                await self._settle(claimed, result, outcome_for(claimed, result, _now_ms(), self._policy, self._rng))
                 return
             site, partner = target
             try:
@@ -315,7 +324,12 @@ class Worker:
             except (KeyError, ValueError):  # not written by this version's store: kept, visible, never sent
                 await self._settle(claimed, "malformed event", ("dead", 0))
                 return
-            result = await post(client, partner, claimed.event_id, body, self._policy.timeout_s)
+            # Never past the lease (less the time to settle): a slow claim must not let a delivery
+            # overlap another worker's.
+            left_s = (claimed.lease_until_ms - _now_ms()) / 1000 - self._policy.store_timeout_s - LEASE_MARGIN_S
+            if left_s <= 0:
+                return  # the lease is nearly over: the entry comes due again, untouched
+            result = await post(client, partner, claimed.event_id, body, min(self._policy.timeout_s, left_s))
             await self._settle(claimed, result, outcome_for(claimed, result, _now_ms(), self._policy, self._rng))
 
     async def _settle(self, claimed: Claimed, result: str, decided: tuple[Outcome, int]) -> None:

@@ -7,6 +7,7 @@ timing assertions are lower bounds only (a retry never comes before its backoff)
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -594,16 +595,21 @@ def test_a_redirect_is_not_followed(
     assert redirecting.received and elsewhere.received == []  # settled without a request to the other host
 
 
-def test_a_partner_gone_from_the_config_is_dead_not_lost(
+def test_a_partner_unknown_to_a_worker_is_retried_then_dead_never_lost(
     redis_url: str, receivers: Callable[..., Receiver], shop: Any, start_worker: Callable[..., WorkerThread]
 ) -> None:
+    """A worker whose configuration lacks a partner (a rolling deploy that adds one) leaves its events
+    to workers that have it: retried like a failure, dead only after the retry window."""
     receiver = receivers()
     client, _ = shop(receiver.url("/adco"), receiver.url("/measure"))
     opt_out(client)
-    start_worker(parse_sites(shop_toml(receiver.url("/adco"), "", partners=("adco",)), source="<test>"))
-    dead = wait_for("the dead letter", lambda: listing(redis_url, "dead"))
-    assert (dead[0].partner, dead[0].last_result) == ("measure", "partner not configured")
+    short = dataclasses.replace(FAST, max_age_s=2.0)
+    start_worker(parse_sites(shop_toml(receiver.url("/adco"), "", partners=("adco",)), source="<test>"), short)
     wait_for("adco's delivery", lambda: listing(redis_url, "delivered", "adco"))
+    pending = wait_for("a retry of measure's", lambda: [d for d in listing(redis_url, "pending") if d.attempts])
+    assert (pending[0].partner, pending[0].last_result) == ("measure", "partner not configured")
+    dead = wait_for("the dead letter", lambda: listing(redis_url, "dead"))
+    assert (dead[0].partner, dead[0].last_result) == ("measure", "partner not configured") and dead[0].attempts > 1
 
 
 @pytest.mark.standalone_only  # pauses the one server

@@ -203,12 +203,14 @@ if new and spec then
     table.insert(choices, purpose .. '=0')
   end
   table.sort(choices)
-  local data = {'rg', '', 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[6], 'g', '0'}
+  local data = {'rg', '', 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[6], 'g', '0', 'ao', '1'}
   outbox_emit(KEYS[4], KEYS[5], KEYS[6], spec, ARGV[1], 'opt_out', ss, data, ARGV[3], tonumber(ARGV[2]))
   -- The fan-out: partners know devices, so each linked device is named too, by its own id for them.
+  -- At most 50 (a person's devices; past that, an account shared by many is not a person's), so this
+  -- script stays a few milliseconds even with many partners.
   local nth = 0
   for _, name in ipairs(redis.call('HKEYS', acct)) do
-    if string.sub(name, 1, 2) == 'd:' then
+    if string.sub(name, 1, 2) == 'd:' and nth < 50 then
       nth = nth + 1
       outbox_emit(KEYS[4], KEYS[5], KEYS[6], spec, ARGV[1], 'opt_out', ss, data, ARGV[3], tonumber(ARGV[2]),
                   string.sub(name, 3), nth)
@@ -252,7 +254,8 @@ if first_time(KEYS[3]) then
       for _, purpose in ipairs(spec.ss) do table.insert(choices, purpose .. '=0') end
       table.sort(choices)
     end
-    local data = {'rg', '', 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[5], 'g', '0'}
+    local data = {'rg', '', 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[5], 'g', '0',
+                  'ao', opted_out and '1' or '0'}
     outbox_emit(KEYS[4], KEYS[5], KEYS[6], spec, ARGV[1], 'deletion', nil, data, ARGV[3], tonumber(ARGV[2]))
   end
 end

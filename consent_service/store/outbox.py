@@ -115,6 +115,7 @@ class Claimed:
     fields: dict[str, str]  # ev, ty, pt, sub, sk, t, and the state fields (rg, rm, c, g, ref)
     state: dict[str, Any]  # n (attempts so far), rp (replayed at, ms), …
     token: str
+    lease_until_ms: int = 0  # by the claiming worker's clock: deliver and settle before this
 
     @property
     def event_id(self) -> str:
@@ -186,7 +187,8 @@ class Outbox:
         claimed = []
         for entry_id, flat, state in raw:
             fields = {str(k): str(v) for k, v in zip(flat[::2], flat[1::2], strict=True)}
-            claimed.append(Claimed(site, bucket, str(entry_id), fields, json.loads(state or "{}"), token))
+            state_now = json.loads(state or "{}")
+            claimed.append(Claimed(site, bucket, str(entry_id), fields, state_now, token, now_ms + lease_ms))
         return claimed
 
     async def settle(

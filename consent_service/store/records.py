@@ -636,7 +636,8 @@ if spec then
     end
   end
   local data = {'rg', region, 'rm', regime, 'c', choices_now(), 's', ARGV[11],
-                'g', redis.call('HEXISTS', dev, 'g1') == 1 and '1' or '0'}
+                'g', redis.call('HEXISTS', dev, 'g1') == 1 and '1' or '0',
+                'ao', redis.call('HEXISTS', dev, 'tao') == 1 and '1' or '0'}
   local minid, keep = ARGV[6], tonumber(ARGV[4])
   if gpc_new == 1 then outbox_emit(out, due, dst, spec, ms(g1), 'gpc', ss, data, minid, keep) end
   if any_opt then outbox_emit(out, due, dst, spec, ms(asked), 'opt_out', opted, data, minid, keep) end
@@ -697,7 +698,7 @@ for purpose in pairs(ss) do table.insert(choices, purpose .. '=0') end
 table.sort(choices)
 local gpc = redis.call('HEXISTS', dev, 'g1') == 1 and '1' or '0'
 local data = {'rg', redis.call('HGET', dev, 'rg') or '', 'rm', redis.call('HGET', dev, 'rm') or '',
-              'c', table.concat(choices, ','), 's', 'account', 'g', gpc}
+              'c', table.concat(choices, ','), 's', 'account', 'g', gpc, 'ao', '1'}
 return outbox_emit(KEYS[2], KEYS[3], KEYS[4], spec, ARGV[1], 'opt_out', ss, data, ARGV[2], tonumber(ARGV[3]))
 """
 
@@ -755,7 +756,8 @@ if first_time(KEYS[4]) then
     end
     table.sort(choices)
     local data = {'rg', region, 'rm', '', 'c', table.concat(choices, ','), 's', ARGV[6],
-                  'g', redis.call('HEXISTS', dev, 'g1') == 1 and '1' or '0'}
+                  'g', redis.call('HEXISTS', dev, 'g1') == 1 and '1' or '0',
+                  'ao', redis.call('HEXISTS', dev, 'tao') == 1 and '1' or '0'}
     outbox_emit(KEYS[5], KEYS[6], KEYS[7], outbox_spec(ARGV[spec_at]), ARGV[1], 'deletion', nil, data, ARGV[3],
                 tonumber(ARGV[2]))
   end
