@@ -47,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(Path(args.file) if args.file else settings.config_path)
         if args.command == "deliver":
-            return deliver(_with_args(settings, args), exit_with_parent=args.exit_with_parent)
+            # Read first thing: a parent that died during start-up must not go unnoticed.
+            parent = args.parent_pid or (os.getppid() if args.exit_with_parent else None)
+            return deliver(_with_args(settings, args), parent=parent)
         return serve(_with_args(settings, args))
     except (SettingsError, ConfigError, KeysError, RedisRunnerError, CliError) as exc:
         print(f"consent-service: {exc}", file=sys.stderr)
@@ -91,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     deliver_cmd.add_argument("--log-format", choices=logs.FORMATS, help="json, text or auto (CONSENT_LOG_FORMAT)")
     # `serve` starts the worker with this: it ends when its parent is gone, even after a SIGKILL.
     deliver_cmd.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    deliver_cmd.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # the same, with the pid given
     return parser
 
 
@@ -173,7 +176,8 @@ class DeliveryProcess:
         self._watcher.start()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "consent_service.cli", "deliver", "--exit-with-parent"]
+        # Our pid on the command line: the worker then notices even a death before it looked.
+        command = [sys.executable, "-m", "consent_service.cli", "deliver", "--parent-pid", str(os.getpid())]
         # A session of its own: a Ctrl-C in the terminal reaches serve, which stops the worker itself
         # (after uvicorn, before Redis); any other end of the worker is then one to repair.
         return subprocess.Popen(command, env=self._env, start_new_session=True)  # noqa: S603 - fixed arguments
@@ -209,7 +213,7 @@ class DeliveryProcess:
             self.process.wait()
 
 
-def deliver(settings: Settings, *, exit_with_parent: bool = False) -> int:
+def deliver(settings: Settings, *, parent: int | None = None) -> int:
     """Run the partner webhook worker until SIGTERM or Ctrl-C. It needs the service's own Redis: one
     started here would hold no events."""
     if not settings.redis_url:
@@ -221,7 +225,7 @@ def deliver(settings: Settings, *, exit_with_parent: bool = False) -> int:
     if not any(site.partners for site in sites.sites.values()):
         raise CliError(f"{sites.source}: no site has [[sites.partners]]: nothing to deliver")
     logs.configure(logs.resolve_format(settings.log_format, sys.stderr), settings.log_level)
-    asyncio.run(_run_worker(settings, sites, os.getppid() if exit_with_parent else None))
+    asyncio.run(_run_worker(settings, sites, parent))
     return 0
 
 

@@ -360,7 +360,9 @@ local function audit_entry(action)
     table.insert(entry, 'sub')
     table.insert(entry, 'account')
   end
-  audit_append(audit, ARGV[8], tonumber(ARGV[7]), entry)
+  -- Trims nothing ('0'): a delivery worker may run with other settings than the service, and
+  -- trimming the audit is the service's (on its writes and in its hourly pass).
+  audit_append(audit, '0', tonumber(ARGV[7]), entry)
 end
 if state.st == 'delivered' then
   -- Delivered before (a late answer to a lease that had run out, say): final, whatever this says.

@@ -200,7 +200,10 @@ def _push(
 LUA_AUDIT = """
 local function audit_append(key, minid, retention, entry)
   redis.call('XADD', key, 'MINID', '~', minid, '*', unpack(entry))
-  redis.call('PEXPIRE', key, retention)
+  -- Slide the stream's lifetime forward, never shorten it (a process with a shorter retention
+  -- setting must not cut what another keeps).
+  local current = redis.call('PTTL', key)
+  if current < retention then redis.call('PEXPIRE', key, retention) end
 end
 local function first_time(marker)
   return redis.call('SET', marker, '1', 'NX', 'PX', 600000)
