@@ -37,8 +37,10 @@ import redis
 
 from consent_service.identity import BUCKETS, new_device_id
 from consent_service.model import DAY_MS
+from consent_service.partners import EventType, Partner, SubjectKind, outbox_spec
 from consent_service.redis_runner import EmbeddedRedis, find_redis_server, redis_server_version
 from consent_service.store import Change, Lifetimes, Store, account_key, device_keys
+from consent_service.store.outbox import LUA_OUTBOX
 from consent_service.store.records import _APPLY_LUA
 from consent_service.store.trail import LUA_AUDIT
 from consent_service.vocab import Action, DeviceClass, Regime, Source
@@ -181,12 +183,13 @@ def measure_memory(url: str, devices: int) -> dict[str, Any]:
     }
 
 
-def benchmark_command(port: int, sha: str, requests: int, clients: int, pipeline: int) -> list[str]:
+def benchmark_command(port: int, sha: str, requests: int, clients: int, pipeline: int, spec: str = "") -> list[str]:
     """redis-benchmark driving the consent write script for random new devices (one bucket's keys)."""
     now = int(time.time() * 1000)
     device = "d__rand_int__"
     tag = "{demo.0427}"
     keys = [f"cs1:{tag}:dev:{device}", f"cs1:{tag}:log:{device}", f"cs1:{tag}:audit", f"cs1:{tag}:carry"]
+    keys += [f"cs1:{tag}:out", f"cs1:{tag}:due", f"cs1:{tag}:dst"]  # the partner outbox (issue 7)
     c = change("x" * 22, now, choices={"analytics": True, "advertising": False}, action=Action.CUSTOM)
     args: list[str | int] = [
         c.now_ms,
@@ -208,11 +211,13 @@ def benchmark_command(port: int, sha: str, requests: int, clients: int, pipeline
         "chg__rand_int__",  # change id: a new one per call, so no call takes the repeat path
         0,
         LIFETIMES.gpc_ms,
+        "",  # no carried opt-out to settle
         0,  # no request fields
         len(c.choices),
     ]
     for purpose, granted in c.choices.items():
         args += [purpose, int(granted)]
+    args.append(spec)
     return [
         "redis-benchmark",
         "-h",
@@ -230,18 +235,28 @@ def benchmark_command(port: int, sha: str, requests: int, clients: int, pipeline
         "-q",
         "EVALSHA",
         sha,
-        "4",
+        str(len(keys)),
         *keys,
         *(str(a) for a in args),
     ]
 
 
-def measure_writes(server: EmbeddedRedis, requests: int, clients: int, pipeline: int) -> dict[str, Any]:
+# Two partners, as docs/partners.md configures them: each opt-out below writes one event for each.
+_PARTNERS = [
+    Partner("adnet", "https://adnet.example/h", ("advertising",), frozenset(EventType), b"s" * 32),
+    Partner("metrics", "https://metrics.example/h", ("analytics", "advertising"), frozenset(EventType), b"s" * 32),
+]
+SPEC = outbox_spec(
+    _PARTNERS, ["advertising"], key=b"k" * 32, site="demo", kind=SubjectKind.DEVICE, subject="x" * 22, event_id="e"
+)
+
+
+def measure_writes(server: EmbeddedRedis, requests: int, clients: int, pipeline: int, spec: str = "") -> dict[str, Any]:
     with redis.Redis.from_url(server.url, decode_responses=True) as client:
         client.flushall()
-        sha = client.script_load(LUA_AUDIT + _APPLY_LUA)
+        sha = client.script_load(LUA_AUDIT + LUA_OUTBOX + _APPLY_LUA)
         client.config_resetstat()
-        command = benchmark_command(server.port, sha, requests, clients, pipeline)
+        command = benchmark_command(server.port, sha, requests, clients, pipeline, spec)
         out = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True).stdout
         stats = client.info("commandstats").get("cmdstat_evalsha", {})
         written = client.dbsize()
@@ -286,6 +301,10 @@ def main() -> None:
                 return
             result["writes_no_persistence"] = {
                 f"pipeline_{p}": measure_writes(server, options.requests, options.clients, p) for p in (1, 16)
+            }
+            # The same opt-outs on a site with two partners: two outbox events written in each script.
+            result["writes_no_persistence_two_partners"] = {
+                f"pipeline_{p}": measure_writes(server, options.requests, options.clients, p, SPEC) for p in (1, 16)
             }
         with EmbeddedRedis(Path(tmp) / "aof", binary=binary, persistent=True, appendfsync="always") as server:
             result["writes_appendfsync_always"] = {

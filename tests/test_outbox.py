@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from consent_service.model import DAY_MS
 from consent_service.request_metrics import business_days
 from consent_service.sites import ConfigError, parse_sites
-from consent_service.store import Lifetimes, Store
+from consent_service.store import Lifetimes, Store, outbox
 from tests.conftest import CA, AppFactory
 from tests.test_accounts import ACCOUNT, KEY, link
 
@@ -401,3 +401,26 @@ def test_a_device_linked_later_to_an_opted_out_account_is_named_to_the_partners(
     refuser = opt_out(api)["device"]  # opted out on its own: linking it tells nothing new
     link(api, refuser)
     assert len(events(redis_client)) == 3
+
+
+def test_replay_in_batches_takes_only_the_partner_asked_for(
+    api: TestClient, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "REPLAY_BATCH", 2)  # a few entries, many batches
+    for _ in range(3):
+        token = opt_out(api)["device"]  # adnet's opt_out
+        api.cookies.clear()
+        api.delete("/v1/me", params={"site": "demo"}, headers={**CA, "X-Consent-Device": token})  # both partners'
+    now = int(time.time() * 1000)
+
+    async def scenario(store: Store) -> tuple[int, int, int]:
+        box = store.outbox
+        for bucket in await box.due_buckets("demo", now, 2.0):
+            for c in await box.claim("demo", bucket, now_ms=now, lease_ms=1000, limit=20, token="t", timeout_s=2.0):
+                await box.settle(c, outcome="dead", result="503", now_ms=now, timeout_s=2.0)
+        metrics = await box.replay("demo", "metrics", now + 1, 2.0)
+        rest = await box.replay("demo", None, now + 2, 2.0)
+        again = await box.replay("demo", None, now + 3, 2.0)
+        return metrics, rest, again
+
+    assert run(scenario, redis_url) == (3, 6, 0)  # metrics' 3 deletions; then adnet's 3 opt-outs and 3 deletions

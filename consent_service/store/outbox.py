@@ -36,6 +36,7 @@ from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, PIPELINE_BATCH, 
 Status = Literal["pending", "delivered", "dead"]
 STATUSES: tuple[Status, ...] = ("pending", "delivered", "dead")
 _STATUS_SET = {"pending": "due", "delivered": "done", "dead": "dead"}
+REPLAY_BATCH = 500  # dead entries looked at per script
 
 # Appended to the scripts that write changes (records.py, accounts.py): KEYS out, due, dst of the
 # change's bucket; `spec` is partners.outbox_spec decoded (nil: no partners); `touched` a set of
@@ -87,7 +88,7 @@ local function outbox_emit(out, due, dst, spec, now, etype, touched, data, minid
   return written
 end
 local function outbox_spec(json)
-  if json == '' then return nil end
+  if json == nil or json == '' then return nil end  -- no partners (or a caller that passes none)
   return cjson.decode(json)
 end
 """
@@ -223,8 +224,14 @@ class Outbox:
         replayed = 0
         for bucket in await self.dead_buckets(site, timeout_s):
             keys = _bucket_keys(site, bucket)
-            n = await self._run(self._replay, [keys[1], keys[2], keys[4]], [now_ms, partner or ""], timeout_s)
-            replayed += int(n)
+            skipped = 0  # another partner's dead entries stay in front: read past them
+            while True:  # in batches, so no one script holds Redis for long
+                args: list[str | int] = [now_ms, partner or "", skipped, REPLAY_BATCH]
+                moved, seen = await self._run(self._replay, [keys[1], keys[2], keys[4]], args, timeout_s)
+                replayed += int(moved)
+                skipped += int(seen) - int(moved)
+                if int(seen) < REPLAY_BATCH:
+                    break
         return replayed
 
     async def trim(self, site: str, before_ms: int, timeout_s: float) -> int:
@@ -416,12 +423,13 @@ redis.call('XTRIM', att, 'MINID', ARGV[1])
 return n
 """
 
-# KEYS: due, dst, dead. ARGV: 1 now ms, 2 partner ('' = every partner).
-# Returns how many dead entries were made due again.
+# KEYS: due, dst, dead. ARGV: 1 now ms, 2 partner ('' = every partner), 3 entries to skip, 4 batch size.
+# Returns {how many dead entries were made due again, how many were looked at}.
 _REPLAY_LUA = """
 local due, dst, dead = KEYS[1], KEYS[2], KEYS[3]
 local n = 0
-for _, id in ipairs(redis.call('ZRANGE', dead, 0, -1)) do
+local batch = redis.call('ZRANGE', dead, tonumber(ARGV[3]), tonumber(ARGV[3]) + tonumber(ARGV[4]) - 1)
+for _, id in ipairs(batch) do
   local raw = redis.call('HGET', dst, id)
   local state = raw and cjson.decode(raw)
   if state and (ARGV[2] == '' or state.pt == ARGV[2]) then
@@ -434,5 +442,5 @@ for _, id in ipairs(redis.call('ZRANGE', dead, 0, -1)) do
     n = n + 1
   end
 end
-return n
+return {n, #batch}
 """
