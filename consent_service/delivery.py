@@ -71,17 +71,18 @@ def sign(secret: bytes, timestamp: int, body: bytes) -> str:
 def verify(secret: bytes, header: str, body: bytes, now: float, tolerance_s: float = TOLERANCE_S) -> bool:
     """What a partner does with a delivery: the MAC over the exact bytes received matches (compared in
     constant time; any of several `v1` values, for a secret being rotated), and the timestamp is recent."""
-    timestamp: int | None = None
+    stamps: list[str] = []
     macs: list[str] = []
     for part in header.split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and re.fullmatch(r"[0-9]{1,12}", value):  # not str.isdigit: "²" is a digit to it
-            timestamp = int(value)
+        if name == "t":
+            stamps.append(value)
         elif name == "v1":
             macs.append(value)
-    if timestamp is None or abs(now - timestamp) > tolerance_s:
+    # Exactly one `t`, ASCII digits only (str.isdigit would take "²"); the MAC is over the text received.
+    if len(stamps) != 1 or not re.fullmatch(r"[0-9]{1,12}", stamps[0]) or abs(now - int(stamps[0])) > tolerance_s:
         return False
-    expected = sign(secret, timestamp, body).partition(",v1=")[2]
+    expected = hmac.new(secret, stamps[0].encode() + b"." + body, hashlib.sha256).hexdigest()
     return any(hmac.compare_digest(expected.encode(), mac.encode()) for mac in macs)
 
 
@@ -97,7 +98,9 @@ def event_body(claimed: Claimed, site: Site, partner: Partner, attempt: int) -> 
     sale_share = [pid for pid, p in site.purposes.items() if p.sale_share]
     # A device's region as the decision endpoint finds it (its own, else the site's default); an
     # account has none, and an account-wide opt-out is a US right: US strings.
-    account = f.get("sk") == "account"
+    # An account-wide opt-out (`ao`) named for a device without a region (the fan-out cannot read the
+    # devices' records) is a US right too.
+    account = f.get("sk") == "account" or (f.get("ao") == "1" and not f.get("rg"))
     strings = privacy_strings(
         us=account or is_us(f.get("rg") or site.default_region),
         has_sale_share=site.has_sale_share,
