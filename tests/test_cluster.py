@@ -50,7 +50,11 @@ DEVICES = 300
 def api(cluster_redis_url: str, tmp_path: Path) -> Iterator[TestClient]:
     """The service on the cluster (every master a startup node), with an admin key for `demo`."""
     settings = Settings(
-        redis_url=cluster_redis_url, data_dir=tmp_path / "data", admin_keys=((KEY, frozenset({"demo"})),)
+        redis_url=cluster_redis_url,
+        data_dir=tmp_path / "data",
+        admin_keys=((KEY, frozenset({"demo"})),),
+        # About slots, not budgets: a first GPC sighting written within 100 ms is asked of a loaded box.
+        decision_timeout_ms=1000,
     )
     # With partners, so that changes also write their outbox events (issue 7) on the cluster.
     app = create_app(settings, parse_sites(with_partners(), source="<test>"), TEST_KEYS)

@@ -189,7 +189,13 @@ class Store:
                 if self._warm_up is not None:
                     await asyncio.shield(self._warm_up)
                 for script in scripts:
-                    await self._redis.script_load(script)
+                    await self._redis.script_load(script)  # on a cluster, on every master
+                # Each master's clock too, which a write's deadline would otherwise measure first.
+                if isinstance(self._redis, RedisCluster):
+                    for primary in self._redis.get_primaries():
+                        await self._measure_clock(primary.name, {"target_nodes": primary})
+                else:
+                    await self._measure_clock("", {})
         except REDIS_ERRORS:
             return
 
@@ -410,12 +416,16 @@ class Store:
                 node, target = owner.name, {"target_nodes": owner}
         offset_ms, checked = self._clocks.get(node, (0, -CLOCK_RECHECK_S))
         if time.monotonic() - checked > CLOCK_RECHECK_S:
-            before = time.time()
-            seconds, micros = await self._redis.time(**target)
-            after = time.time()
-            offset_ms = int(seconds * 1000 + micros // 1000 - (before + after) * 500)
-            self._clocks[node] = (offset_ms, time.monotonic())
+            offset_ms = await self._measure_clock(node, target)
         return int(time.time() * 1000) + offset_ms + int(budget_s * 1000)
+
+    async def _measure_clock(self, node: str, target: dict[str, Any]) -> int:
+        before = time.time()
+        seconds, micros = await self._redis.time(**target)
+        after = time.time()
+        offset_ms = int(seconds * 1000 + micros // 1000 - (before + after) * 500)
+        self._clocks[node] = (offset_ms, time.monotonic())
+        return offset_ms
 
     def _args(self, change: Change, deadline_ms: int) -> list[str | int]:
         lt = self._lifetimes
