@@ -9,7 +9,7 @@
    with its history and its audit entries, spread over the site's 1024 buckets) is written, and both
    the sum of MEMORY USAGE per kind of key and the growth of `used_memory` are divided by the count.
    `used_memory` also counts what MEMORY USAGE does not: the key table and the TTL table.
-2. Writes. The consent write script (records._APPLY_LUA with its audit helper, exactly as the service
+2. Writes. The consent write script (record_scripts.APPLY_LUA with its audit and outbox helpers, exactly as the service
    registers it) is loaded with SCRIPT LOAD and driven with `redis-benchmark … EVALSHA <sha> 4 <keys>
    <args>` (random device ids through `__rand_int__`), once without persistence and once with the
    service's default `appendonly yes`, `appendfsync always`. Redis's own CPU per write (INFO
@@ -40,8 +40,8 @@ from consent_service.model import DAY_MS
 from consent_service.partners import EventType, Partner, SubjectKind, outbox_spec
 from consent_service.redis_runner import EmbeddedRedis, find_redis_server, redis_server_version
 from consent_service.store import Change, Lifetimes, Store, account_key, device_keys
-from consent_service.store.outbox import LUA_OUTBOX
-from consent_service.store.records import _APPLY_LUA
+from consent_service.store.outbox_scripts import LUA_OUTBOX
+from consent_service.store.record_scripts import APPLY_LUA
 from consent_service.store.trail import LUA_AUDIT
 from consent_service.vocab import Action, DeviceClass, Regime, Source
 
@@ -254,7 +254,7 @@ SPEC = outbox_spec(
 def measure_writes(server: EmbeddedRedis, requests: int, clients: int, pipeline: int, spec: str = "") -> dict[str, Any]:
     with redis.Redis.from_url(server.url, decode_responses=True) as client:
         client.flushall()
-        sha = client.script_load(LUA_AUDIT + LUA_OUTBOX + _APPLY_LUA)
+        sha = client.script_load(LUA_AUDIT + LUA_OUTBOX + APPLY_LUA)
         client.config_resetstat()
         command = benchmark_command(server.port, sha, requests, clients, pipeline, spec)
         out = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True).stdout

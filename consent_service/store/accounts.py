@@ -23,7 +23,8 @@ from typing import Any
 from consent_service.identity import bucket_of
 from consent_service.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.store.connect import Client
-from consent_service.store.outbox import LUA_OUTBOX, outbox_keys
+from consent_service.store.outbox import outbox_keys
+from consent_service.store.outbox_scripts import LUA_OUTBOX
 from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, REDIS_ERRORS, audit_key, flat, unavailable
 from consent_service.vocab import Source
 
