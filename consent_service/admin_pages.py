@@ -23,8 +23,8 @@ from consent_service import dashboard, http, privacy_pages
 from consent_service.admin_routes import STATS_DEFAULT_DAYS, STATS_MAX_DAYS
 from consent_service.admin_session import AdminSession, AdminSessions, LoginThrottle
 from consent_service.keys import Keys
-from consent_service.stats import report_csv, report_json
 from consent_service.stats_model import StatsReport
+from consent_service.stats_report import report_csv, report_json
 from consent_service.store import StoreUnavailable
 from consent_service.validation import FIRST_YEAR, LAST_YEAR, parse_day
 
@@ -150,7 +150,7 @@ async def _stats_report(state: AppState, site_id: str, first: str, last: str) ->
 
 
 def _export(report: StatsReport, fmt: str) -> Response:
-    """The API's formats (stats.report_json, stats.report_csv), as a download."""
+    """The API's formats (stats_report.report_json, stats_report.report_csv), as a download."""
     name = f"stats-{report.site}-{report.first_day}-{report.last_day}.{fmt}"
     headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="{name}"'}
     if fmt == "json":

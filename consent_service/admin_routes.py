@@ -25,7 +25,7 @@ from consent_service.request_metrics import request_metrics, year_range
 from consent_service.rights import Asked
 from consent_service.service import now_ms
 from consent_service.sites import Site
-from consent_service.stats import report_csv, report_json
+from consent_service.stats_report import report_csv, report_json
 from consent_service.store import StoreUnavailable
 from consent_service.validation import FIRST_YEAR, LAST_YEAR, parse_agent_request, parse_day, parse_link, parse_time
 from consent_service.vocab import ErrorCode

@@ -1,8 +1,9 @@
 """The statistics dashboard (issue 6): one `StatsReport` rendered as an HTML page with SVG charts.
 
 Everything is drawn on the server: the charts are plain inline `<svg>` elements coloured by classes from
-the service's own stylesheet (`/admin/admin.css`), so the page works under the same strict CSP as the
-privacy pages (no script, no `style` attribute, no `<style>` element). Every string is escaped.
+the service's own stylesheet (`/admin/admin.css`; the dashboard's rules are static/dashboard.css), so the
+page works under the same strict CSP as the privacy pages (no script, no `style` attribute, no `<style>`
+element). Every string is escaped.
 
 Every number carries data attributes (`data-metric`, `data-day` or `data-group`, `data-value` with the
 exact value; `data-rate` on the chart points), so tests and scripts can read the page by machine.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
+from importlib import resources
 
 from consent_service.stats_model import DEVICE_CLASSES, Counts, Day, StatsReport
 
@@ -23,6 +25,8 @@ RATES = (("consent_rate", "Consent rate"), ("opt_out_rate", "Opt-out rate"))
 CHANNELS = {"banner": "banner", "no_js_page": "no-JS page", "agent": "authorized agent"}
 WIDTH, LEFT, RIGHT, TOP, BOTTOM = 560, 44, 12, 12, 30
 PLOT_H = 180
+# The dashboard's rules, served after the privacy pages' as /admin/admin.css (admin_pages.py); read once.
+STYLESHEET = resources.files("consent_service").joinpath("static", "dashboard.css").read_bytes()
 
 
 # ---- numbers --------------------------------------------------------------------------------------
@@ -387,48 +391,3 @@ def _daily_table(report: StatsReport) -> str:
 <tfoot><tr data-day="total"><th scope="row">Whole range</th>{totals}</tr></tfoot>
 </table></div>
 </section>"""
-
-
-STYLESHEET = b"""
-.top{display:flex;justify-content:space-between;align-items:flex-start;gap:1rem;flex-wrap:wrap}
-.top h1{margin-bottom:.25rem}
-button.quiet{background:#e8eaed;color:#1d1d1f}
-.range{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end;margin:1rem 0;padding:.75rem 1rem}
-.range{border-radius:8px;background:#fff;border:1px solid #ddd}
-.range label{display:flex;flex-direction:column;font-size:.9rem;color:#555}
-.range input{font:inherit;padding:.35rem .5rem;border:1px solid #999;border-radius:6px}
-.range button{padding:.45rem 1rem}
-.export{margin-left:auto;font-size:.9rem}
-.login label{display:block;margin:1rem 0 .3rem;font-weight:600}
-.login input{font:inherit;width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #999;border-radius:6px}
-.login button{margin-top:1rem}
-.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.75rem;margin:1rem 0}
-.tiles div{background:#fff;border:1px solid #ddd;border-radius:8px;padding:.6rem .8rem}
-.tiles dt{font-size:.85rem;color:#555}
-.tiles dd{margin:0;font-size:1.5rem;font-weight:600}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(30rem,100%),1fr));gap:1rem}
-.scroll:focus-visible,input:focus-visible{outline:3px solid #1d1d1f;outline-offset:2px}
-main.dash{max-width:76rem}
-th[scope=row]{white-space:nowrap}
-figure.chart{margin:0;background:#fff;border:1px solid #ddd;border-radius:8px;padding:.75rem}
-figcaption{font-weight:600;margin-bottom:.25rem}
-svg.chart{display:block;width:100%;height:auto}
-svg .grid{stroke:#e3e3e3;stroke-width:1}
-svg text{font:12px system-ui,sans-serif;fill:#555}
-svg text.label{fill:#1d1d1f}
-svg text.total{fill:#1d1d1f;font-weight:600}
-svg .line{fill:none;stroke-width:2.5}
-svg .s-opt_out_rate.line{stroke-dasharray:6 3}
-.legend{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;margin:0 0 .25rem;padding:0;font-size:.85rem}
-.key{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.35rem;vertical-align:-1px}
-.s-consent_rate,.s-accept_all{fill:#0072b2;stroke:#0072b2;background:#0072b2}
-.s-opt_out_rate,.s-reject_all{fill:#d55e00;stroke:#d55e00;background:#d55e00}
-.s-custom{fill:#009e73;background:#009e73}
-.s-opt_outs{fill:#cc79a7;background:#cc79a7}
-.s-gpc{fill:#56b4e9;background:#56b4e9}
-svg .bar{stroke:#fff;stroke-width:.5}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-tfoot th,tfoot td{font-weight:600;border-top:2px solid #999}
-details{margin-top:.5rem;font-size:.9rem}
-caption{text-align:left;font-weight:600;padding:.25rem 0}
-"""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from functools import lru_cache
 
+from ua_parser import user_agent_parser
 from user_agents import parse as parse_user_agent
 
 from consent_service.regions import is_valid_region
@@ -89,3 +90,36 @@ def device_class(user_agent: str | None) -> DeviceClass:
     if ua.is_pc:
         return DeviceClass.PC
     return DeviceClass.OTHER
+
+
+# ---- browser family, for the statistics ------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def ua_labels(user_agent: str | None) -> tuple[DeviceClass, str]:
+    """Device class and browser family (one of BROWSERS) of a User-Agent string. Cached, like
+    signals.device_class; a string it just parsed is still in ua_parser's own cache, so a new one
+    is not parsed twice."""
+    kind = device_class(user_agent)
+    if not user_agent or kind is DeviceClass.BOT:
+        return kind, "other"
+    family = user_agent_parser.ParseUserAgent(user_agent[:1024])["family"]  # type: ignore[no-untyped-call]
+    return kind, browser_of(str(family))
+
+
+_BROWSER_PREFIXES = (
+    ("chrome", "chrome"),  # Chrome, Chrome Mobile, Chrome Mobile iOS, Chrome Mobile WebView
+    ("chromium", "chrome"),
+    ("headlesschrome", "chrome"),
+    ("mobile safari", "safari"),  # also Mobile Safari UI/WKWebView (in-app views)
+    ("safari", "safari"),
+    ("firefox", "firefox"),  # Firefox, Firefox Mobile, Firefox iOS
+    ("edge", "edge"),
+    ("samsung", "samsung"),
+    ("opera", "opera"),  # Opera, Opera Mobile, Opera Mini
+)
+
+
+def browser_of(family: str) -> str:
+    name = family.lower()
+    return next((browser for prefix, browser in _BROWSER_PREFIXES if name.startswith(prefix)), "other")

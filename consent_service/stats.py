@@ -1,5 +1,6 @@
 """Consent statistics (issue 6): counted in the process, flushed to Redis every few seconds, read back
-as a `StatsReport` (stats_model.py, the contract). docs/stats.md describes what is counted and why.
+as a `StatsReport` (stats_model.py, the contract; stats_report.py builds it from the counters and
+exports it, and names their fields). docs/stats.md describes what is counted and why.
 
 The service calls the `count`-style hooks below on the request path: synchronous, no I/O, a few
 dictionary updates each (a slice of counts per site, UTC day, regime, region, device class and
@@ -26,26 +27,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import datetime as dt
-import io
 import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol
-
-from ua_parser import user_agent_parser
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
 
 from consent_service import observability
 from consent_service.model import DAY_MS, Decision, DeviceRecord
 from consent_service.regions import regime_for
-from consent_service.signals import device_class
-from consent_service.stats_model import BROWSERS, DEVICE_CLASSES, OPT_OUT_CHANNELS, Counts, Day, StatsReport
+from consent_service.signals import ua_labels
+from consent_service.stats_model import StatsReport
+from consent_service.stats_report import (
+    ACCEPT_ALL,
+    ALLOWED,
+    BANNERS_SHOWN,
+    BOT_REQUESTS,
+    CUSTOM,
+    DENIED,
+    DEVICE_DAYS,
+    GPC_DEVICE_DAYS,
+    GPC_VISITS,
+    OPT_OUT_METRICS,
+    REGION_NONE,
+    REGION_OTHER,
+    REJECT_ALL,
+    VISITS,
+    build_report,
+)
 from consent_service.store import StoreUnavailable
-from consent_service.store.stats import DayCounts, RawStats, StatsStore, day_number, day_of
+from consent_service.store.stats import DayCounts, StatsStore, day_number
 from consent_service.vocab import Action, DeviceClass, Regime, Source
 
 if TYPE_CHECKING:
@@ -61,29 +74,9 @@ HOLD_SLICES = 10_000  # label combinations held between flushes; past it, flush 
 PENDING_BATCHES = 60  # failed batches kept for a retry (5 minutes of flushes); past it, the oldest goes
 PENDING_DEVICES = 100_000  # device ids held in failed batches, at most
 READ_TIMEOUT_S = 10.0  # a report reads 16 shards x days of hashes and HyperLogLogs
-REGION_NONE, REGION_OTHER = "none", "other"
 
-# Field names in Redis: `<metric>` for the day's total, `<metric>|<dimension>=<value>` for a split.
-BANNERS_SHOWN, ACCEPT_ALL, REJECT_ALL, CUSTOM = "bs", "aa", "rj", "cu"
-VISITS, GPC_VISITS = "vi", "gvi"  # experience answers (page views), and those with GPC
-OPT_OUT_METRICS = {"banner": "ob", "no_js_page": "on", "agent": "oa"}  # by OPT_OUT_CHANNELS
-DEVICE_DAYS, GPC_DEVICE_DAYS = "dv", "gv"  # a device's first request of the day (splits' unique counts)
-BOT_REQUESTS = "bot"
-ALLOWED, DENIED = "a.", "d."  # + purpose id
-SPLITS = {"region": "r", "regime": "g", "device_class": "c", "browser": "b"}
 _ACTIONS = {Action.ACCEPT_ALL: ACCEPT_ALL, Action.REJECT_ALL: REJECT_ALL, Action.CUSTOM: CUSTOM}
 _CHANNELS = {Source.NO_JS_FORM: "no_js_page", Source.AGENT: "agent"}  # any other source: "banner"
-
-NOTE = (
-    "Counts are per UTC day; bots are counted apart (bot_requests) and are in no other count or rate. "
-    "visits are page views (experience answers) and gpc_share = gpc_visits / visits. choices are "
-    "accept_all + reject_all + custom + opt-outs, each counted only when it changed the device's "
-    "choices; consent_rate = accept_all / choices, opt_out_rate = (reject_all + opt-outs) / choices. "
-    "`devices` and `gpc_devices` are unique devices with a device id (HyperLogLog, about 0.2% error, "
-    "exact for small numbers) for each day and for `totals` (the union over the range); in the splits "
-    "(by_region, by_regime, by_device_class, by_browser) they are device-days: each device once per "
-    "day, counted where its first request of that day came from."
-)
 
 # (site, day number, regime, region or None, device class, browser) → metric → count
 SliceKey = tuple[str, int, Regime, str | None, DeviceClass, str]
@@ -403,215 +396,3 @@ class StatsCounter:
         raw = await self._store.read(site, day_number(first), day_number(last), max(self._timeout_s, READ_TIMEOUT_S))
         configured = self._sites.get(site)
         return build_report(site, tuple(configured.purposes) if configured else (), first, last, raw)
-
-
-# ---- labels ----------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def ua_labels(user_agent: str | None) -> tuple[DeviceClass, str]:
-    """Device class and browser family (one of BROWSERS) of a User-Agent string. Cached, like
-    signals.device_class; a string it just parsed is still in ua_parser's own cache, so a new one
-    is not parsed twice."""
-    kind = device_class(user_agent)
-    if not user_agent or kind is DeviceClass.BOT:
-        return kind, "other"
-    family = user_agent_parser.ParseUserAgent(user_agent[:1024])["family"]  # type: ignore[no-untyped-call]
-    return kind, browser_of(str(family))
-
-
-_BROWSER_PREFIXES = (
-    ("chrome", "chrome"),  # Chrome, Chrome Mobile, Chrome Mobile iOS, Chrome Mobile WebView
-    ("chromium", "chrome"),
-    ("headlesschrome", "chrome"),
-    ("mobile safari", "safari"),  # also Mobile Safari UI/WKWebView (in-app views)
-    ("safari", "safari"),
-    ("firefox", "firefox"),  # Firefox, Firefox Mobile, Firefox iOS
-    ("edge", "edge"),
-    ("samsung", "samsung"),
-    ("opera", "opera"),  # Opera, Opera Mobile, Opera Mini
-)
-
-
-def browser_of(family: str) -> str:
-    name = family.lower()
-    return next((browser for prefix, browser in _BROWSER_PREFIXES if name.startswith(prefix)), "other")
-
-
-# ---- the report --------------------------------------------------------------------------------------
-
-
-def build_report(site: str, purposes: Sequence[str], first: dt.date, last: dt.date, raw: RawStats) -> StatsReport:
-    """A StatsReport from the store's raw counters (fields named as `_seal` names them); `raw`
-    holds every day from `first` to `last`."""
-    seen_purposes = {
-        name.partition("|")[0][2:]
-        for day in raw.days.values()
-        for name in day.counts
-        if name.startswith((ALLOWED, DENIED))
-    }
-    every = (*purposes, *sorted(seen_purposes - set(purposes)))
-    totals: dict[str, int] = {}
-    splits: dict[str, dict[str, dict[str, int]]] = {code: {} for code in SPLITS.values()}
-    days = []
-    for number in sorted(raw.days):
-        raw_day = raw.days[number]
-        metrics: dict[str, int] = {}
-        for name, n in raw_day.counts.items():
-            metric, sep, label = name.partition("|")
-            if not sep:
-                metrics[metric] = metrics.get(metric, 0) + n
-                totals[metric] = totals.get(metric, 0) + n
-                continue
-            code, _, value = label.partition("=")
-            if code in splits:
-                into = splits[code].setdefault(value, {})
-                into[metric] = into.get(metric, 0) + n
-        humans = _counts(metrics, every, raw_day.devices, raw_day.gpc_devices)
-        days.append(Day(day_of(number).isoformat(), humans, metrics.get(BOT_REQUESTS, 0)))
-
-    def split(code: str, order: Iterable[str]) -> dict[str, Counts]:
-        found = splits[code]
-        keys = [*order, *sorted(set(found) - set(order))]
-        return {k: _counts(found.get(k, {}), every, None, None) for k in keys}
-
-    regions = sorted(r for r in splits["r"] if r not in (REGION_NONE, REGION_OTHER))
-    regions += [r for r in (REGION_NONE, REGION_OTHER) if r in splits["r"]]
-    return StatsReport(
-        site=site,
-        first_day=first.isoformat(),
-        last_day=last.isoformat(),
-        days=tuple(days),
-        totals=_counts(totals, every, raw.devices, raw.gpc_devices),
-        by_region=split("r", regions),
-        by_regime=split("g", [r.value for r in Regime]),
-        by_device_class=split("c", DEVICE_CLASSES),
-        by_browser=split("b", BROWSERS),
-        bot_requests=totals.get(BOT_REQUESTS, 0),
-    )
-
-
-def _counts(metrics: Mapping[str, int], purposes: Sequence[str], devices: int | None, gpc: int | None) -> Counts:
-    """`devices`/`gpc` None: the device-day counters of a split."""
-    return Counts(
-        visits=metrics.get(VISITS, 0),
-        gpc_visits=metrics.get(GPC_VISITS, 0),
-        banners_shown=metrics.get(BANNERS_SHOWN, 0),
-        accept_all=metrics.get(ACCEPT_ALL, 0),
-        reject_all=metrics.get(REJECT_ALL, 0),
-        custom=metrics.get(CUSTOM, 0),
-        opt_outs={channel: metrics.get(OPT_OUT_METRICS[channel], 0) for channel in OPT_OUT_CHANNELS},
-        devices=metrics.get(DEVICE_DAYS, 0) if devices is None else devices,
-        gpc_devices=metrics.get(GPC_DEVICE_DAYS, 0) if gpc is None else gpc,
-        decisions={p: {"allowed": metrics.get(ALLOWED + p, 0), "denied": metrics.get(DENIED + p, 0)} for p in purposes},
-    )
-
-
-# ---- the export formats (the API's and the dashboard's downloads) ----------------------------------
-
-
-def counts_json(counts: Counts) -> dict[str, Any]:
-    return {
-        "visits": counts.visits,
-        "gpc_visits": counts.gpc_visits,
-        "banners_shown": counts.banners_shown,
-        "accept_all": counts.accept_all,
-        "reject_all": counts.reject_all,
-        "custom": counts.custom,
-        "opt_outs": dict(counts.opt_outs),
-        "opt_outs_total": counts.opt_outs_total,
-        "choices": counts.choices,
-        "devices": counts.devices,
-        "gpc_devices": counts.gpc_devices,
-        "decisions": {purpose: dict(n) for purpose, n in counts.decisions.items()},
-        "consent_rate": counts.consent_rate,
-        "opt_out_rate": counts.opt_out_rate,
-        "gpc_share": counts.gpc_share,
-    }
-
-
-def report_json(report: StatsReport) -> dict[str, Any]:
-    """The report as JSON-ready data: the dataclasses' fields in their order, each `Counts` with its
-    rates (null when their denominator is 0) and `opt_outs_total`, then a note on the method."""
-    return {
-        "site": report.site,
-        "first_day": report.first_day,
-        "last_day": report.last_day,
-        "days": [
-            {"day": day.day, "humans": counts_json(day.humans), "bot_requests": day.bot_requests} for day in report.days
-        ],
-        "totals": counts_json(report.totals),
-        "by_region": {k: counts_json(v) for k, v in report.by_region.items()},
-        "by_regime": {k: counts_json(v) for k, v in report.by_regime.items()},
-        "by_device_class": {k: counts_json(v) for k, v in report.by_device_class.items()},
-        "by_browser": {k: counts_json(v) for k, v in report.by_browser.items()},
-        "bot_requests": report.bot_requests,
-        "note": NOTE,
-    }
-
-
-CSV_COLUMNS = (
-    "scope",
-    "key",
-    "visits",
-    "gpc_visits",
-    "banners_shown",
-    "accept_all",
-    "reject_all",
-    "custom",
-    "opt_outs_banner",
-    "opt_outs_no_js_page",
-    "opt_outs_agent",
-    "choices",
-    "devices",
-    "gpc_devices",
-    "consent_rate",
-    "opt_out_rate",
-    "gpc_share",
-    "bot_requests",
-)
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets start a formula with (as in audit.py)
-_SPLIT_SCOPES = ("region", "regime", "device_class", "browser")
-
-
-def report_csv(report: StatsReport) -> str:
-    """The whole report as one table, so a spreadsheet can redo every chart of the dashboard: a row
-    per day (`scope` day, `key` the date, oldest first), then the range's `total`, then one row per
-    group of each split (`scope` region, regime, device_class or browser; `key` the group; devices
-    there are device-days). Then `decisions_<purpose>_allowed`/`_denied` per purpose. Rates with 6
-    decimals, empty when their denominator is 0; `bot_requests` only on day and total rows."""
-    purposes = list(report.totals.decisions)
-    header = [*CSV_COLUMNS, *(f"decisions_{p}_{kind}" for p in purposes for kind in ("allowed", "denied"))]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    rows: list[tuple[str, str, Counts, int | str]] = [("day", d.day, d.humans, d.bot_requests) for d in report.days]
-    rows.append(("total", f"{report.first_day}/{report.last_day}", report.totals, report.bot_requests))
-    splits = (report.by_region, report.by_regime, report.by_device_class, report.by_browser)
-    rows += [
-        (scope, key, counts, "")
-        for scope, split in zip(_SPLIT_SCOPES, splits, strict=True)
-        for key, counts in split.items()
-    ]
-    for scope, key, h, bots in rows:
-        row: list[object] = [
-            scope,
-            key,
-            h.visits,
-            h.gpc_visits,
-            h.banners_shown,
-            h.accept_all,
-            h.reject_all,
-            h.custom,
-            *(h.opt_outs.get(channel, 0) for channel in OPT_OUT_CHANNELS),
-            h.choices,
-            h.devices,
-            h.gpc_devices,
-            *("" if rate is None else f"{rate:.6f}" for rate in (h.consent_rate, h.opt_out_rate, h.gpc_share)),
-            bots,
-        ]
-        for purpose in purposes:
-            n = h.decisions.get(purpose, {})
-            row += [n.get("allowed", 0), n.get("denied", 0)]
-        writer.writerow(["'" + v if v[:1] in _FORMULA else v for v in map(str, row)])
-    return out.getvalue()

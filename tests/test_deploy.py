@@ -436,3 +436,19 @@ def test_container_command_serves_from_redis_url_writes_nothing_and_passes_its_h
     assert "REDIS_URL (not started here)" in output
     assert not any(key in output for key in (composed["CONSENT_SECRET_KEYS"], composed["CONSENT_PSEUDONYM_KEY"]))
     assert list(data_dir.iterdir()) == []  # so `read_only: true` holds
+
+
+def test_every_file_of_the_package_is_in_its_package_data() -> None:
+    """`pip install .` (the image) ships only the .py files and the package-data globs: a stylesheet,
+    script or config the code reads at import but no glob names would pass every test of an editable
+    install and fail in the image."""
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    package = ROOT / "consent_service"
+    shipped = {path for pattern in globs["consent_service"] for path in package.glob(pattern)}
+    tracked = subprocess.run(
+        ["git", "ls-files", "consent_service"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    data = [ROOT / name for name in tracked if not name.endswith(".py")]
+    assert data, "git ls-files found nothing: not a checkout?"
+    missing = [str(path.relative_to(package)) for path in data if path not in shipped]
+    assert missing == []

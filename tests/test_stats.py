@@ -20,12 +20,13 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service import observability, stats
+from consent_service import observability, stats, stats_report
 from consent_service.identity import Verified, new_device_id
 from consent_service.model import DAY_MS, DeviceRecord
 from consent_service.service import Visitor
+from consent_service.signals import browser_of, ua_labels
 from consent_service.sites import load_sites
-from consent_service.stats import StatsCounter, browser_of, ua_labels
+from consent_service.stats import StatsCounter
 from consent_service.stats_model import BROWSERS
 from consent_service.store import Lifetimes, StatsStore, Store
 from consent_service.store.stats import STATS_SHARDS, DayCounts, day_number, is_stats_key
@@ -459,7 +460,7 @@ def test_a_known_mix_is_counted_exactly(
     r = client.get("/v1/admin/stats", params={"site": "demo", "format": "csv", **span}, headers=AUTH)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert r.headers["content-disposition"] == f'attachment; filename="stats-demo-{yesterday}-{today}.csv"'
-    header = [*stats.CSV_COLUMNS, *(f"decisions_{p}_{kind}" for p in PURPOSES for kind in ("allowed", "denied"))]
+    header = [*stats_report.CSV_COLUMNS, *(f"decisions_{p}_{kind}" for p in PURPOSES for kind in ("allowed", "denied"))]
     assert header[:2] == ["scope", "key"] and r.text.startswith(",".join(header) + "\r\n")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     want = [csv_row("day", d["day"], d["humans"], d["bot_requests"]) for d in got["days"]]
