@@ -1,6 +1,7 @@
-"""Browser-test fixtures: a real Redis, the service under uvicorn on 127.0.0.1, a publisher page on
-`localhost` (another origin, so CORS, cookies and the X-Consent-Device path are really used), and
-Debian's Chromium driven by Playwright.
+"""Browser-test fixtures: a real Redis, the service under uvicorn on 127.0.0.1 (`Service`, which also
+starts `consent-service serve` for the tests that need it), a publisher page on `localhost` (another
+origin, so CORS, cookies and the X-Consent-Device path are really used), and Debian's Chromium driven
+by Playwright.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import httpx2 as httpx
 import pytest
@@ -38,6 +39,9 @@ BOUND_S = 20.0  # how long a start may take at most; not a speed claim
 CA = {"cloudfront-viewer-country": "US", "cloudfront-viewer-country-region": "CA"}
 DE = {"cloudfront-viewer-country": "DE"}
 JP = {"cloudfront-viewer-country": "JP"}
+SIGNING_KEY = "e2e-signing-key-" + "x" * 32
+PSEUDONYM_KEY = "e2e-pseudonym-key-" + "y" * 32
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -60,56 +64,107 @@ def publisher_port() -> int:
 
 
 class Service:
-    """The consent service under uvicorn (one worker), on 127.0.0.1."""
+    """The consent service as a child process on 127.0.0.1, on a free port, with the test's Redis and
+    keys: by default under uvicorn (the app factory, one worker); with `command="serve"` as
+    `consent-service serve` (`python -m consent_service.cli serve`), which also starts the partner
+    delivery worker. `config` is the site configuration (the bundled demo site without it), `env`
+    adds to (or overrides) the child's environment. Its output goes to `service.log` in `tmp`, whose
+    end (`tail()`) a failure shows. Starting waits for /readyz and `stop()` for the exit, each for at
+    most `within` seconds."""
 
-    def __init__(self, tmp: Path, redis_url: str, publisher_origin: str) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        redis_url: str,
+        *,
+        command: Literal["uvicorn", "serve"] = "uvicorn",
+        config: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        within: float = BOUND_S,
+    ) -> None:
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
-        config = tmp / "sites.toml"
-        demo = (ROOT / "consent_service" / "demo_site.toml").read_text()
-        config.write_text(demo.replace('origins = ["http://localhost:8000"', f'origins = ["{publisher_origin}"'))
-        env = {
+        self.within = within
+        self.name = "`consent-service serve`" if command == "serve" else "the service under uvicorn"
+        self.log = tmp / "service.log"
+        child_env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")},
             "REDIS_URL": redis_url,
-            "CONSENT_DATA_DIR": str(tmp / "data"),
-            "CONSENT_CONFIG": str(config),
-            "CONSENT_SECRET_KEYS": "e2e-signing-key-" + "x" * 32,
-            "CONSENT_PSEUDONYM_KEY": "e2e-pseudonym-key-" + "y" * 32,
+            "CONSENT_SECRET_KEYS": SIGNING_KEY,
+            "CONSENT_PSEUDONYM_KEY": PSEUDONYM_KEY,
             "CONSENT_LOG_LEVEL": "warning",
         }
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", "consent_service.app:app_from_env",
-               "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + BOUND_S
-        while not self._ready():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail("the service did not start")
-            time.sleep(0.1)
+        address = ["--host", "127.0.0.1", "--port", str(self.port)]
+        if command == "serve":  # the data directory and configuration as its options
+            cmd = [sys.executable, "-m", "consent_service.cli", "serve", *address,
+                   *(["--config", str(config)] if config else []), "--data-dir", str(tmp / "data")]  # fmt: skip
+        else:  # ... and as app_from_env's environment
+            cmd = [sys.executable, "-m", "uvicorn", "--factory", "consent_service.app:app_from_env", *address,
+                   "--no-access-log"]  # fmt: skip
+            child_env["CONSENT_DATA_DIR"] = str(tmp / "data")
+            if config is not None:
+                child_env["CONSENT_CONFIG"] = str(config)
+        child_env.update(env or {})
+        with self.log.open("wb") as out:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                cmd, env=child_env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_for(f"{self.name} to answer /readyz", self._ready, within=within, describe=self.tail)
+        except BaseException:
+            self.stop()
+            raise
 
     def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            pytest.fail(f"{self.name} exited with status {self.proc.returncode} before it was ready. {self.tail()}")
         try:
-            return httpx.get(f"{self.origin}/readyz", timeout=1).status_code == 200
+            return httpx.get(f"{self.origin}/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 
-    def stop(self) -> None:
+    def log_lines(self) -> list[str]:
+        return self.log.read_text("utf-8", "replace").splitlines()
+
+    def tail(self) -> str:
+        return f"The log of {self.name} ends:\n" + "\n".join(self.log_lines()[-40:])
+
+    def stop(self) -> int | None:
+        """SIGTERM, as Ctrl-C or an orchestrator would (SIGKILL if it has not ended `within` seconds
+        later); returns its exit status."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=BOUND_S)
+                self.proc.wait(timeout=self.within)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
+        return self.proc.returncode
+
+
+def wait_for(what: str, probe: Callable[[], T | None], *, within: float, describe: Callable[[], str] = str) -> T:
+    """Polls `probe` until it returns something truthy, for at most `within` seconds; fails naming `what`."""
+    deadline = time.monotonic() + within
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {within:g} s for {what}, in vain. {describe()}")
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
 def service(
     tmp_path_factory: pytest.TempPathFactory, e2e_redis: EmbeddedRedis, publisher_port: int
 ) -> Iterator[Service]:
-    svc = Service(tmp_path_factory.mktemp("e2e-service"), e2e_redis.url, f"http://localhost:{publisher_port}")
+    """The service the publisher's pages embed: the demo site, its origins those of the publisher."""
+    tmp = tmp_path_factory.mktemp("e2e-service")
+    config = tmp / "sites.toml"
+    demo = (ROOT / "consent_service" / "demo_site.toml").read_text()
+    publisher_origin = f"http://localhost:{publisher_port}"
+    config.write_text(demo.replace('origins = ["http://localhost:8000"', f'origins = ["{publisher_origin}"'))
+    svc = Service(tmp, e2e_redis.url, config=config)
     yield svc
     svc.stop()
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -18,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -28,13 +26,11 @@ from consent_service.delivery import verify
 from consent_service.identity import DeviceTokens
 from consent_service.partners import SubjectKind, subject_id
 from consent_service.redis_runner import EmbeddedRedis
-from e2e.conftest import CA, ROOT, ContextFactory, free_port, new_page
+from e2e.conftest import CA, PSEUDONYM_KEY, ROOT, SIGNING_KEY, ContextFactory, Service, new_page, wait_for
 from e2e.helpers import GPC_HONORED, VIEWPORT, cs, wait_ready, wait_state
 
 WAIT_S = 30.0  # the longest any one wait may take: a bound for a loaded box, not a speed claim
 PAGE_WAIT_MS = 15_000
-SIGNING_KEY = "e2e-signing-key-" + "x" * 32
-PSEUDONYM_KEY = "e2e-pseudonym-key-" + "y" * 32
 ADMIN_KEY = "e2e-admin-key-" + "z" * 32
 SECRETS = {"adnet": "adnet-webhook-secret-" + "a" * 32, "metrics": "metrics-webhook-secret-" + "m" * 32}
 SECRET_ENV = {"adnet": "E2E_ADNET_WEBHOOK_SECRET", "metrics": "E2E_METRICS_WEBHOOK_SECRET"}
@@ -44,7 +40,6 @@ EXPECTED = {
     "metrics": Counter({"opt_out": 2, "deletion": 1}),
 }
 OPTED_OUT = "Your opt-out has been processed"
-T = TypeVar("T")
 
 
 # ---- a partner's receiver --------------------------------------------------------------------------
@@ -136,53 +131,31 @@ class Receiver:
 # ---- the service: `consent-service serve`, with its delivery worker ---------------------------------
 
 
-class Serve:
-    """`consent-service serve` on 127.0.0.1 with the test's Redis and site configuration. It starts
-    the partner delivery worker as a process of its own; `stop()` checks that it ends with serve."""
+class Serve(Service):
+    """`consent-service serve` (conftest's `Service`) with the test's site configuration and an admin
+    key. It starts the partner delivery worker as a process of its own; `stop()` checks that it ends
+    with serve."""
 
     def __init__(self, tmp: Path, redis_url: str, config: Path, extra_env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / "serve.log"
-        self.worker_pid: int | None = None
+        self.worker_pid: int | None = None  # set before the start, whose failure stops serve
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")},
-            "REDIS_URL": redis_url,
-            "CONSENT_SECRET_KEYS": SIGNING_KEY,
-            "CONSENT_PSEUDONYM_KEY": PSEUDONYM_KEY,
             "CONSENT_ADMIN_KEYS": f"{ADMIN_KEY}:demo",
             "CONSENT_LOG_FORMAT": "text",
             "CONSENT_LOG_LEVEL": "info",  # the worker's retries, for the log shown on a failure
             **extra_env,
         }
-        cmd = [sys.executable, "-m", "consent_service.cli", "serve", "--host", "127.0.0.1", "--port",
-               str(self.port), "--config", str(config), "--data-dir", str(tmp / "data")]  # fmt: skip
-        with self.log.open("wb") as out:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        super().__init__(tmp, redis_url, command="serve", config=config, env=env, within=WAIT_S)
         try:
-            wait_for("`consent-service serve` to answer /readyz", self._ready, describe=self.tail)
-            line = wait_for("serve to announce its delivery worker", self._worker_line, describe=self.tail)
+            line = wait_for(
+                "serve to announce its delivery worker", self._worker_line, within=WAIT_S, describe=self.tail
+            )
             self.worker_pid = int(line.split("(pid ", 1)[1].split(";", 1)[0])
         except BaseException:
             self.stop()
             raise
 
-    def _ready(self) -> bool:
-        if self.proc.poll() is not None:
-            pytest.fail(f"serve exited with status {self.proc.returncode}: {self.tail()}")
-        try:
-            return httpx.get(f"{self.origin}/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     def _worker_line(self) -> str | None:
-        return next((line for line in self._lines() if line.startswith("Partner webhooks: worker running")), None)
-
-    def _lines(self) -> list[str]:
-        return self.log.read_text("utf-8", "replace").splitlines()
-
-    def tail(self) -> str:
-        return "serve's log ends:\n" + "\n".join(self._lines()[-40:])
+        return next((line for line in self.log_lines() if line.startswith("Partner webhooks: worker running")), None)
 
     def admin(self, path: str, **params: str) -> dict[str, Any]:
         answer = httpx.get(
@@ -199,14 +172,8 @@ class Serve:
         return found
 
     def stop(self) -> int | None:
-        """SIGTERM, as Ctrl-C or an orchestrator would; then the worker must be gone too."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """SIGTERM to serve (Service.stop); then the worker must be gone too."""
+        returncode = super().stop()
         pid = self.worker_pid
         if pid is not None:
             deadline = time.monotonic() + WAIT_S  # the worker also leaves by itself once serve is gone
@@ -216,7 +183,7 @@ class Serve:
                 os.kill(pid, 9)  # our own worker (its command line was checked): never left behind
                 pytest.fail(f"the delivery worker (pid {pid}) outlived serve by {WAIT_S:g} s")
             self.worker_pid = None
-        return self.proc.returncode
+        return returncode
 
 
 def _worker_alive(pid: int) -> bool:
@@ -227,18 +194,6 @@ def _worker_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return b"consent_service.cli" in cmdline and b"deliver" in cmdline and state != "Z"
-
-
-def wait_for(what: str, probe: Callable[[], T | None], *, describe: Callable[[], str] = str) -> T:
-    """Polls `probe` until it returns something truthy, for at most WAIT_S; fails naming `what`."""
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {WAIT_S:g} s for {what}, in vain. {describe()}")
-        time.sleep(0.1)
 
 
 # ---- fixtures --------------------------------------------------------------------------------------
@@ -392,6 +347,7 @@ def test_partners_get_signed_opt_outs_gpc_and_deletions(
     wait_for(
         f"adnet to receive {dict(EXPECTED['adnet'])}",
         lambda: adnet.types() == EXPECTED["adnet"],
+        within=WAIT_S,
         describe=lambda: f"adnet got {dict(adnet.types())}. {serve.tail()}",
     )
 
@@ -404,6 +360,7 @@ def test_partners_get_signed_opt_outs_gpc_and_deletions(
     down = wait_for(
         "metrics's 3 events to fail at least twice each while its receiver is down",
         retried_while_down,
+        within=WAIT_S,
         describe=lambda: f"pending for metrics: {serve.deliveries(partner='metrics', status='pending')}",
     )
     assert Counter(d["type"] for d in down) == EXPECTED["metrics"]
@@ -414,6 +371,7 @@ def test_partners_get_signed_opt_outs_gpc_and_deletions(
     wait_for(
         f"metrics to receive {dict(EXPECTED['metrics'])} once its receiver is back up",
         lambda: metrics.types() == EXPECTED["metrics"],
+        within=WAIT_S,
         describe=lambda: f"metrics got {dict(metrics.types())}. {serve.tail()}",
     )
 
@@ -424,6 +382,7 @@ def test_partners_get_signed_opt_outs_gpc_and_deletions(
     delivered = wait_for(
         "the admin API to list all 7 deliveries as delivered",
         all_delivered,
+        within=WAIT_S,
         describe=lambda: f"listed: {serve.deliveries()}",
     )
     assert serve.deliveries(status="pending") == [] and serve.deliveries(status="dead") == []

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +31,7 @@ from consent_service.sites import load_sites
 from consent_service.stats import FLUSH_INTERVAL_S, StatsCounter
 from consent_service.store import Lifetimes, StatsStore, Store
 from consent_service.vocab import Action, Source
-from e2e.conftest import AXE, BOUND_S, ROOT, ContextFactory, free_port, new_page
+from e2e.conftest import AXE, ContextFactory, Service, new_page
 from e2e.helpers import CSP_RECORDER, snap
 
 ADMIN_KEY = "e2e-dashboard-admin-key-" + "q" * 32
@@ -59,54 +56,14 @@ def region_headers(region: str) -> dict[str, str]:
     return {"cloudfront-viewer-country": country, **({"cloudfront-viewer-country-region": sub} if sub else {})}
 
 
-class DashboardService:
-    """The service under uvicorn on 127.0.0.1, with an admin key for the demo site."""
-
-    def __init__(self, tmp: Path, redis_url: str) -> None:
-        self.port = free_port()
-        self.origin = f"http://127.0.0.1:{self.port}"
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")},
-            "REDIS_URL": redis_url,
-            "CONSENT_DATA_DIR": str(tmp / "data"),
-            "CONSENT_SECRET_KEYS": "e2e-signing-key-" + "x" * 32,
-            "CONSENT_PSEUDONYM_KEY": "e2e-pseudonym-key-" + "y" * 32,
-            "CONSENT_ADMIN_KEYS": f"{ADMIN_KEY}:demo",
-            "CONSENT_LOG_LEVEL": "warning",
-        }
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", "consent_service.app:app_from_env",
-               "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + BOUND_S
-        while not self._ready():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail("the service did not start")
-            time.sleep(0.1)
-
-    def _ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.origin}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=BOUND_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 @pytest.fixture
-def dashboard_service(tmp_path: Path, e2e_redis: EmbeddedRedis) -> Iterator[DashboardService]:
+def dashboard_service(tmp_path: Path, e2e_redis: EmbeddedRedis) -> Iterator[Service]:
+    """The service under uvicorn, with an admin key for the demo site."""
     # The session's other service process shares this Redis and flushes its statistics every
     # FLUSH_INTERVAL_S: what an earlier test sent can land after conftest's FLUSHALL. So wait out one
     # interval and empty Redis again: the numbers checked here are only this test's.
     quiet_from = time.monotonic() + FLUSH_INTERVAL_S + 0.5
-    svc = DashboardService(tmp_path, e2e_redis.url)
+    svc = Service(tmp_path, e2e_redis.url, env={"CONSENT_ADMIN_KEYS": f"{ADMIN_KEY}:demo"})
     time.sleep(max(0.0, quiet_from - time.monotonic()))
     with redis.Redis.from_url(e2e_redis.url) as client:
         client.flushall()
@@ -237,7 +194,7 @@ CHARTS_JS = """() => [...document.querySelectorAll('svg.chart')].map(svg => {
 
 
 def test_the_dashboard_in_chromium(
-    dashboard_service: DashboardService, e2e_redis: EmbeddedRedis, make_context: ContextFactory
+    dashboard_service: Service, e2e_redis: EmbeddedRedis, make_context: ContextFactory
 ) -> None:
     api = dashboard_service.origin
     history = count_history(e2e_redis.url)
@@ -309,7 +266,7 @@ def test_the_dashboard_in_chromium(
 
 
 def test_the_dashboard_has_no_axe_violations(
-    dashboard_service: DashboardService, e2e_redis: EmbeddedRedis, make_context: ContextFactory
+    dashboard_service: Service, e2e_redis: EmbeddedRedis, make_context: ContextFactory
 ) -> None:
     # The page carries no script; axe is injected by the test (bypassing the page's CSP for that alone).
     api = dashboard_service.origin
