@@ -22,10 +22,10 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, Response, expect
 
-from consent_service.delivery import verify
 from consent_service.identity import DeviceTokens
 from consent_service.partners import SubjectKind, subject_id
 from consent_service.redis_runner import EmbeddedRedis
+from consent_service.webhook import verify
 from e2e.conftest import CA, PSEUDONYM_KEY, ROOT, SIGNING_KEY, ContextFactory, Service, new_page, wait_for
 from e2e.helpers import GPC_HONORED, VIEWPORT, cs, wait_ready, wait_state
 

@@ -33,16 +33,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from consent_service import cli
-from consent_service.delivery import (
-    EVENT_ID_HEADER,
-    SIGNATURE_HEADER,
-    Policy,
-    Worker,
-    backoff_ms,
-    outcome_for,
-    sign,
-    verify,
-)
+from consent_service.delivery import Policy, Worker, backoff_ms, outcome_for
 from consent_service.iab import decode_gpp
 from consent_service.identity import DeviceTokens
 from consent_service.settings import SettingsError, settings_from_env
@@ -50,6 +41,7 @@ from consent_service.sites import SiteConfig, parse_sites
 from consent_service.store import Lifetimes, Store
 from consent_service.store.outbox import Claimed, Delivery, Status
 from consent_service.store.trail import KEY_VERSION
+from consent_service.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, sign, verify
 from tests.conftest import CA, DE, TEST_KEYS, AppFactory
 from tests.test_accounts import ACCOUNT, AUTH, KEY
 from tests.test_cli import Served
