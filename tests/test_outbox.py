@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import random
 import time
 from importlib import resources
 from typing import Any
@@ -16,9 +17,11 @@ import redis
 from starlette.testclient import TestClient
 
 from consent_service.model import DAY_MS
+from consent_service.partners import SubjectKind, partner_key, subject_id
 from consent_service.request_metrics import business_days
 from consent_service.sites import ConfigError, parse_sites
 from consent_service.store import Lifetimes, Store, outbox
+from consent_service.store.outbox_scripts import LUA_OUTBOX
 from tests.conftest import CA, AppFactory
 from tests.test_accounts import ACCOUNT, KEY, link
 
@@ -424,3 +427,18 @@ def test_replay_in_batches_takes_only_the_partner_asked_for(
         return metrics, rest, again
 
     assert run(scenario, redis_url) == (3, 6, 0)  # metrics' 3 deletions; then adnet's 3 opt-outs and 3 deletions
+
+
+def test_the_scripts_partner_subject_is_the_same_function_as_pythons(redis_client: redis.Redis) -> None:
+    """The account fan-out names devices with ids computed in Lua (HMAC-SHA1 on redis.sha1hex); the
+    answers' partner_ids come from Python: for any key and id they must agree, or a partner could not
+    match the fan-out's events."""
+    lua = LUA_OUTBOX + "\nreturn partner_subject(ARGV[1], ARGV[2], ARGV[3])"
+    rng = random.Random(7)
+    for _ in range(40):
+        key = rng.randbytes(rng.choice([16, 32, 64]))
+        subject = "".join(rng.choice("abcXYZ019-_") for _ in range(rng.randint(1, 60)))
+        kind = rng.choice(list(SubjectKind))
+        partner = rng.choice(["adnet", "metrics", "a"])
+        got = redis_client.eval(lua, 0, partner_key(key, "demo", partner).hex(), kind.value, subject)
+        assert got == subject_id(key, "demo", partner, kind, subject)
