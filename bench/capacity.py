@@ -10,7 +10,7 @@
    the sum of MEMORY USAGE per kind of key and the growth of `used_memory` are divided by the count.
    `used_memory` also counts what MEMORY USAGE does not: the key table and the TTL table.
 2. Writes. The consent write script (record_scripts.APPLY_LUA with its audit and outbox helpers, exactly as the service
-   registers it) is loaded with SCRIPT LOAD and driven with `redis-benchmark … EVALSHA <sha> 4 <keys>
+   registers it) is loaded with SCRIPT LOAD and driven with `redis-benchmark … EVALSHA <sha> 7 <keys>
    <args>` (random device ids through `__rand_int__`), once without persistence and once with the
    service's default `appendonly yes`, `appendfsync always`. Redis's own CPU per write (INFO
    commandstats, usec per EVALSHA call) gives the ceiling of one core, whatever the load generator.

@@ -177,8 +177,9 @@ end
 return redis.call('HGETALL', acct)
 """
 
-# KEYS: account, audit. ARGV: 1 now_ms, 2 retention ms, 3 stream min id, 4 site, 5 new audit ref,
-# 6 source, 7 number of request fields, then name/value pairs. Returns 1 if newly opted out, else 0.
+# KEYS: account, audit, request id marker, the bucket's outbox (out, due, dst). ARGV: 1 now_ms,
+# 2 retention ms, 3 stream min id, 4 site, 5 new audit ref, 6 source, 7 number of request fields,
+# then name/value pairs, then the partners' spec. Returns 1 if newly opted out, else 0.
 _OPT_OUT_LUA = """
 local acct, audit = KEYS[1], KEYS[2]
 redis.call('PEXPIRE', acct, tonumber(ARGV[2]))

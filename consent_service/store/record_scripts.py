@@ -2,7 +2,7 @@
 entry and its partners' events in one atomic step on the bucket's slot.
 
 Each script's KEYS and ARGV are described above it; records.py builds them. The helpers they use
-(audit_append, outbox_emit, …) are prepended at registration: trail.LUA_AUDIT, outbox.LUA_OUTBOX.
+(audit_append, outbox_emit, …) are prepended at registration: trail.LUA_AUDIT, outbox_scripts.LUA_OUTBOX.
 """
 
 from __future__ import annotations
