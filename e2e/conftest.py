@@ -164,7 +164,9 @@ def service(
     demo = (ROOT / "consent_service" / "demo_site.toml").read_text()
     publisher_origin = f"http://localhost:{publisher_port}"
     config.write_text(demo.replace('origins = ["http://localhost:8000"', f'origins = ["{publisher_origin}"'))
-    svc = Service(tmp, e2e_redis.url, config=config)
+    # The browser tests are about the page, not about budgets (tests/ covers those): a first GPC
+    # sighting is written within the decision's budget, and 100 ms is too little on a loaded CI box.
+    svc = Service(tmp, e2e_redis.url, config=config, env={"CONSENT_DECISION_TIMEOUT_MS": "1000"})
     yield svc
     svc.stop()
 
