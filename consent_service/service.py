@@ -265,7 +265,7 @@ class ConsentService:
         earlier = visitor.device.pending if visitor.device else None
         pending = earlier or PendingOptOut(visitor.now_ms, source.value)
         record = _unstored(visitor, _sale_share_off(visitor.site), policy_version)
-        self._stats.wrote(visitor, Action.OPT_OUT, source, device_id, None, changed=True)
+        self._stats.wrote(visitor, Action.OPT_OUT, source, device_id, changed=True)
         outcome = self._answer(visitor, record, visitor.site.purposes, self._tokens.sign(device_id, pending))
         outcome.body.update(gpp_parsed=parsed_sections(outcome.body["gpp"]), stored=False)
         return outcome
@@ -297,7 +297,7 @@ class ConsentService:
         )
         applied = await self._store.apply(change, self._write_timeout_s)  # StoreUnavailable: see consent()
         record = applied.record
-        self._stats.wrote(visitor, action, source, device_id, record, changed=bool(applied.changed))
+        self._stats.wrote(visitor, action, source, device_id, changed=bool(applied.changed))
         if record is not None and record.account is not None:
             record = await self._with_account(visitor, device_id, record)
         # Re-signed on every write: the cookie's lifetime slides with the visitor's activity.

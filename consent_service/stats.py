@@ -96,7 +96,6 @@ class StatsHooks(Protocol):
         action: Action,
         source: Source,
         device_id: str,
-        record: DeviceRecord | None,
         *,
         changed: bool,
     ) -> None: ...
@@ -124,7 +123,6 @@ class _NoStats:
         action: Action,
         source: Source,
         device_id: str,
-        record: DeviceRecord | None,
         *,
         changed: bool,
     ) -> None:
@@ -218,7 +216,6 @@ class StatsCounter:
         action: Action,
         source: Source,
         device_id: str,
-        record: DeviceRecord | None,
         *,
         changed: bool,
     ) -> None:

@@ -142,7 +142,7 @@ def count_history(redis_url: str, days: int = 13) -> dict[str, int]:
                 action = ACTIONS[(j * 2 + back) % len(ACTIONS)]
                 device_id = new_device_id()
                 if action is not None:
-                    counter.wrote(visitor, actions[action], Source.BANNER, device_id, None, changed=True)
+                    counter.wrote(visitor, actions[action], Source.BANNER, device_id, changed=True)
                     counted["opt_outs" if action == "opt_out" else action] += 1
                 else:  # seen, without a choice
                     visitor.device = Verified(device_id, visitor.now_ms // 1000)
