@@ -37,7 +37,7 @@ import redis
 
 from consent_service.identity import BUCKETS, new_device_id
 from consent_service.model import DAY_MS
-from consent_service.partners import EventType, Partner, SubjectKind, outbox_spec
+from consent_service.partners import EventType, OutboxSpecs, Partner, SubjectKind
 from consent_service.redis_runner import EmbeddedRedis, find_redis_server, redis_server_version
 from consent_service.store import Change, Lifetimes, Store, account_key, device_keys
 from consent_service.store.outbox_scripts import LUA_OUTBOX
@@ -246,9 +246,7 @@ _PARTNERS = [
     Partner("adnet", "https://adnet.example/h", ("advertising",), frozenset(EventType), b"s" * 32),
     Partner("metrics", "https://metrics.example/h", ("analytics", "advertising"), frozenset(EventType), b"s" * 32),
 ]
-SPEC = outbox_spec(
-    _PARTNERS, ["advertising"], key=b"k" * 32, site="demo", kind=SubjectKind.DEVICE, subject="x" * 22, event_id="e"
-)
+SPEC = OutboxSpecs({"demo": (_PARTNERS, ["advertising"])}, b"k" * 32)("demo", SubjectKind.DEVICE, "x" * 22)
 
 
 def measure_writes(server: EmbeddedRedis, requests: int, clients: int, pipeline: int, spec: str = "") -> dict[str, Any]:

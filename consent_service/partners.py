@@ -158,66 +158,68 @@ def subject_id(key: bytes, site: str, partner: str, kind: SubjectKind, subject: 
     unrelated across partners, useless without our key. HMAC-SHA1 under the partner's derived key,
     because Redis's Lua can compute that one too (redis.sha1hex): an account's opt-out names every
     linked device to the partners inside its own atomic script (store/outbox_scripts.py, `partner_subject`)."""
-    message = f"{kind.value}:{subject}".encode()
-    return hmac.new(partner_key(key, site, partner), message, hashlib.sha1).hexdigest()[:32]
+    return _subject(partner_key(key, site, partner), kind, subject)
 
 
-def outbox_spec(
-    partners: Sequence[Partner],
-    sale_share: Sequence[str],
-    *,
-    key: bytes,
-    site: str,
-    kind: SubjectKind,
-    subject: str,
-    event_id: str,
-) -> str:
-    """What a change's script needs to write its events: the partners (name, events, purposes and
-    subject id) as compact JSON (Redis's Lua reads it with cjson), or "" when the site has none."""
-    if not partners:
-        return ""
-    return json.dumps(
-        {
-            "eid": event_id,
-            "k": kind.value,
-            "ss": list(sale_share),
-            "p": [
-                {
-                    "n": p.name,
-                    "e": sorted(e.value for e in p.events),
-                    "u": list(p.purposes),
-                    "s": subject_id(key, site, p.name, kind, subject),
-                    "k": partner_key(key, site, p.name).hex(),  # for subjects the script names itself
-                }
-                for p in partners
-            ],
-        },
-        separators=(",", ":"),
-    )
+def _subject(derived: bytes, kind: SubjectKind, subject: str) -> str:
+    return hmac.new(derived, f"{kind.value}:{subject}".encode(), hashlib.sha1).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A partner as every change names it: what its events need, its derived key computed once."""
+
+    partner: Partner
+    derived: bytes
+    events: tuple[str, ...]
 
 
 class OutboxSpecs:
-    """`outbox_spec` for every site, as the store calls it when it writes a change: the sites'
-    partners and sale/share purposes, and the pseudonymization key for the subject ids."""
+    """What a change's script needs to write its partners' events (store/outbox.py), for every site:
+    the partners (name, events, purposes, subject id and derived key) and the sale/share purposes, as
+    compact JSON that Redis's Lua reads with cjson; "" on a site without partners. Each partner's
+    derived key is computed once here, not on every write or answer."""
 
     def __init__(self, sites: Mapping[str, tuple[Sequence[Partner], Sequence[str]]], key: bytes) -> None:
-        self._sites = {site: parts for site, parts in sites.items() if parts[0]}
-        self._key = key
+        self._sites = {
+            site: (
+                tuple(
+                    _Known(p, partner_key(key, site, p.name), tuple(sorted(e.value for e in p.events)))
+                    for p in partners
+                ),
+                list(sale_share),
+            )
+            for site, (partners, sale_share) in sites.items()
+            if partners
+        }
 
     def subjects(self, site: str, kind: SubjectKind, subject: str) -> dict[str, str]:
         """Each partner's id for a device or account: what the site's page or backend hands to the
         partner, so that it can match our events to what it holds."""
-        partners, _ = self._sites.get(site, ((), ()))
-        return {p.name: subject_id(self._key, site, p.name, kind, subject) for p in partners}
+        known, _ = self._sites.get(site, ((), []))
+        return {k.partner.name: _subject(k.derived, kind, subject) for k in known}
 
     def __call__(self, site: str, kind: SubjectKind, subject: str) -> str:
         found = self._sites.get(site)
         if found is None:
             return ""
-        partners, sale_share = found
-        return outbox_spec(
-            partners, sale_share, key=self._key, site=site, kind=kind, subject=subject, event_id=secrets.token_hex(10)
-        )
+        known, sale_share = found
+        spec = {
+            "eid": secrets.token_hex(10),
+            "k": kind.value,
+            "ss": sale_share,
+            "p": [
+                {
+                    "n": k.partner.name,
+                    "e": k.events,
+                    "u": k.partner.purposes,
+                    "s": _subject(k.derived, kind, subject),
+                    "k": k.derived.hex(),  # for subjects the script names itself (the account fan-out)
+                }
+                for k in known
+            ],
+        }
+        return json.dumps(spec, separators=(",", ":"))
 
 
 NO_PARTNERS = OutboxSpecs({}, b"")

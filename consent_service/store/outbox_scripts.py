@@ -7,7 +7,7 @@ Each script's KEYS and ARGV are described above it.
 from __future__ import annotations
 
 # Appended to the scripts that write changes (records.py, accounts.py): KEYS out, due, dst of the
-# change's bucket; `spec` is partners.outbox_spec decoded (nil: no partners); `touched` a set of
+# change's bucket; `spec` is a partners.OutboxSpecs JSON decoded (nil: no partners); `touched` a set of
 # purposes (nil: every partner, for a deletion); `data` extra name/value pairs for the entry.
 LUA_OUTBOX = """
 local function hex2bin(hex)

@@ -216,7 +216,7 @@ return outbox_emit(KEYS[2], KEYS[3], KEYS[4], spec, ARGV[1], 'opt_out', ss, data
 # KEYS: record, history, audit, request id marker. ARGV: 1 now_ms, 2 retention ms, 3 stream min id,
 # 4 site, 5 the linked account had opted out (0/1), 6 source, 7 the sale/share purpose ids (comma
 # separated), 8 number of request fields for the entry, then name/value pairs, then the partners'
-# spec (partners.outbox_spec). KEYS 5-7: the bucket's outbox (out, due, dst).
+# spec (partners.OutboxSpecs). KEYS 5-7: the bucket's outbox (out, due, dst).
 # Returns {1 if anything was held else 0, the tombstone as a flat list, the account it was linked to}.
 ERASE_LUA = """
 local dev, log, audit = KEYS[1], KEYS[2], KEYS[3]
