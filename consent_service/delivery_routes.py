@@ -9,7 +9,6 @@ is store/outbox.py, the sending delivery.py.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from consent_service.sites import Site
 from consent_service.store import StoreUnavailable
 from consent_service.store.outbox import STATUSES, Delivery, Status
 from consent_service.vocab import ErrorCode
+from consent_service.webhook import iso_ms
 
 if TYPE_CHECKING:
     from consent_service.web import AppState
@@ -128,6 +128,4 @@ def _view(d: Delivery) -> dict[str, Any]:
 
 
 def _iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if ms is None else iso_ms(ms)

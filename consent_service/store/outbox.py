@@ -116,14 +116,8 @@ class Outbox:
 
     async def due_buckets(self, site: str, now_ms: int, timeout_s: float) -> list[int]:
         """The buckets with an entry due now: one cheap ZRANGEBYSCORE per bucket, pipelined."""
-        found: list[int] = []
-        for first in range(0, BUCKETS, PIPELINE_BATCH):
-            buckets = range(first, min(first + PIPELINE_BATCH, BUCKETS))
-            results = await self._pipelined(
-                timeout_s, [("zrangebyscore", outbox_keys(site, b)[1], "-inf", now_ms, 0, 1) for b in buckets]
-            )
-            found += [b for b, ids in zip(buckets, results, strict=True) if ids]  # ids: list[str]
-        return found
+        cmds = [("zrangebyscore", outbox_keys(site, b)[1], "-inf", now_ms, 0, 1) for b in range(BUCKETS)]
+        return [b for b, ids in enumerate(await self._batched(timeout_s, cmds)) if ids]
 
     async def claim(
         self, site: str, bucket: int, *, now_ms: int, lease_ms: int, limit: int, token: str, timeout_s: float
