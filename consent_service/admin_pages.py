@@ -26,7 +26,7 @@ from consent_service.keys import Keys
 from consent_service.stats_model import StatsReport
 from consent_service.stats_report import report_csv, report_json
 from consent_service.store import StoreUnavailable
-from consent_service.validation import FIRST_YEAR, LAST_YEAR, parse_day
+from consent_service.validation import DayRangeError, parse_day_range
 
 if TYPE_CHECKING:
     from consent_service.web import AppState
@@ -57,26 +57,11 @@ async def admin_css(request: Request) -> Response:
     return Response(STYLESHEET, media_type="text/css; charset=utf-8", headers=headers)
 
 
-class RangeError(ValueError):
-    """A date range the page cannot show; the message says why."""
-
-
 def parse_range(first: str | None, last: str | None, today: dt.date) -> tuple[str, str]:
-    """`from`/`to` as YYYY-MM-DD (UTC days, inclusive); by default the last 30 days up to today."""
-    end = _day(last, "to") if last else today
-    start = _day(first, "from") if first else end - dt.timedelta(days=DEFAULT_DAYS - 1)
-    if start > end:
-        raise RangeError("“from” is after “to”")
-    if (end - start).days >= MAX_DAYS:
-        raise RangeError(f"a range can be at most {MAX_DAYS} days")
+    """`from`/`to` as YYYY-MM-DD (UTC days, inclusive), by the API's rule; an empty form field is
+    the default (the last 30 days up to today)."""
+    start, end = parse_day_range(first or None, last or None, today, default_days=DEFAULT_DAYS, max_days=MAX_DAYS)
     return start.isoformat(), end.isoformat()
-
-
-def _day(raw: str, name: str) -> dt.date:
-    day = parse_day(raw)  # as GET /v1/admin/stats
-    if day is None:
-        raise RangeError(f"“{name}” must be a date (YYYY-MM-DD) from {FIRST_YEAR} to {LAST_YEAR}")
-    return day
 
 
 def _authorized(request: Request, state: AppState, sessions: AdminSessions) -> tuple[AdminSession, str] | Response:
@@ -105,7 +90,7 @@ async def stats_page(request: Request, state: AppState, sessions: AdminSessions)
     problem, status = None, 200
     try:
         first, last = parse_range(query.get("from"), query.get("to"), today)
-    except RangeError as error:
+    except DayRangeError as error:
         (first, last), problem, status = parse_range(None, None, today), f"{error}; showing the last 30 days.", 400
     report = await _report(state, site_id, first, last)
     if isinstance(report, Response):
@@ -128,7 +113,7 @@ async def stats_file(request: Request, state: AppState, sessions: AdminSessions)
     query = request.query_params
     try:
         first, last = parse_range(query.get("from"), query.get("to"), dt.datetime.now(dt.UTC).date())
-    except RangeError as error:
+    except DayRangeError as error:
         return privacy_pages.html_page(dashboard.message_page("Bad range", str(error)), 400)
     report = await _report(state, site_id, first, last)
     if isinstance(report, Response):

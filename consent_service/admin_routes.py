@@ -22,12 +22,18 @@ from consent_service import http
 from consent_service.audit import audit_csv, audit_jsonl, audit_rows, primed
 from consent_service.errors import ApiError
 from consent_service.request_metrics import request_metrics, year_range
-from consent_service.rights import Asked
+from consent_service.rights import Asked, unavailable
 from consent_service.service import now_ms
 from consent_service.sites import Site
 from consent_service.stats_report import report_csv, report_json
 from consent_service.store import StoreUnavailable
-from consent_service.validation import FIRST_YEAR, LAST_YEAR, parse_agent_request, parse_day, parse_link, parse_time
+from consent_service.validation import (
+    DayRangeError,
+    parse_agent_request,
+    parse_day_range,
+    parse_link,
+    parse_time,
+)
 from consent_service.vocab import ErrorCode
 
 if TYPE_CHECKING:
@@ -103,7 +109,7 @@ async def audit(request: Request, state: AppState) -> Response:
     try:
         rows = await primed(audit_rows(store.trail.read(site.id, start, end, state.settings.write_timeout_ms / 1000)))
     except StoreUnavailable:
-        raise ApiError(ErrorCode.STORE_UNAVAILABLE, "storage is unavailable; please retry", retry_after=5) from None
+        raise unavailable() from None
     body = audit_csv(rows) if fmt == "csv" else audit_jsonl(rows)
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
     headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="audit-{site.id}.{fmt}"'}
@@ -125,49 +131,34 @@ async def metrics(request: Request, state: AppState) -> Response:
     try:
         answer = await request_metrics(site.id, year, entries)
     except StoreUnavailable:
-        raise ApiError(ErrorCode.STORE_UNAVAILABLE, "storage is unavailable; please retry", retry_after=5) from None
+        raise unavailable() from None
     return http.json_response(answer, 200, http.NO_STORE)
 
 
 async def stats(request: Request, state: AppState) -> Response:
     """Consent statistics for a range of UTC days (default: the last 30), as JSON or CSV."""
     query = request.query_params
-    allowed = _key_sites(request, state)  # 401 first: a refused caller learns nothing about sites
-    site_id = query.get("site")
-    if not site_id:
-        raise ApiError(ErrorCode.INVALID_BODY, "the query parameter `site` is required")
-    site = _for_site(allowed, state, site_id)
+    site = authorized(request, state, query.get("site") or "")
     fmt = query.get("format", "json")
     if fmt not in ("json", "csv"):
         raise ApiError(ErrorCode.INVALID_BODY, "`format` must be json or csv")
-    last = _date(query.get("to"), "to") or dt.datetime.now(dt.UTC).date()
-    first = _date(query.get("from"), "from") or last - dt.timedelta(days=STATS_DEFAULT_DAYS - 1)
-    if first > last:
-        raise ApiError(ErrorCode.INVALID_BODY, "`from` is after `to`")
-    if (last - first).days >= STATS_MAX_DAYS:
-        raise ApiError(ErrorCode.INVALID_BODY, f"a range is at most {STATS_MAX_DAYS} days")
+    today = dt.datetime.now(dt.UTC).date()
+    try:
+        first, last = parse_day_range(
+            query.get("from"), query.get("to"), today, default_days=STATS_DEFAULT_DAYS, max_days=STATS_MAX_DAYS
+        )
+    except DayRangeError as exc:
+        raise ApiError(ErrorCode.INVALID_BODY, str(exc)) from None
     assert state.stats is not None, "lifespan did not run"
     try:
         report = await state.stats.report(site.id, first, last)
     except StoreUnavailable:
-        raise ApiError(ErrorCode.STORE_UNAVAILABLE, "storage is unavailable; please retry", retry_after=5) from None
+        raise unavailable() from None
     if fmt == "json":
         return http.json_response(report_json(report), 200, http.NO_STORE)
     name = f"stats-{site.id}-{first.isoformat()}-{last.isoformat()}.csv"
     headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="{name}"'}
     return Response(report_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
-
-
-def _date(raw: str | None, name: str) -> dt.date | None:
-    """A day as YYYY-MM-DD (validation.parse_day), or None when not given."""
-    if raw is None:
-        return None
-    day = parse_day(raw)
-    if day is None:
-        raise ApiError(
-            ErrorCode.INVALID_BODY, f"`{name}` must be a date as YYYY-MM-DD from {FIRST_YEAR} to {LAST_YEAR}"
-        )
-    return day
 
 
 async def link(request: Request, state: AppState) -> Response:

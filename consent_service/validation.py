@@ -178,6 +178,31 @@ def parse_day(raw: str) -> dt.date | None:
     return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
+class DayRangeError(ValueError):
+    """A range of days that cannot be served; the message says why, in words a person can read."""
+
+
+def parse_day_range(
+    first: str | None, last: str | None, today: dt.date, *, default_days: int, max_days: int
+) -> tuple[dt.date, dt.date]:
+    """`from`/`to` as UTC days, both included (None: the last `default_days` up to today); at most
+    `max_days`. One rule for the statistics API and the dashboard."""
+    end = _range_day(last, "to") if last is not None else today
+    start = _range_day(first, "from") if first is not None else end - dt.timedelta(days=default_days - 1)
+    if start > end:
+        raise DayRangeError("“from” is after “to”")
+    if (end - start).days >= max_days:
+        raise DayRangeError(f"a range is at most {max_days} days")
+    return start, end
+
+
+def _range_day(raw: str, name: str) -> dt.date:
+    day = parse_day(raw)
+    if day is None:
+        raise DayRangeError(f"“{name}” must be a date (YYYY-MM-DD) from {FIRST_YEAR} to {LAST_YEAR}")
+    return day
+
+
 def _received(value: object, now_ms: int) -> int | None:
     if value is None:
         return None

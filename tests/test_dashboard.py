@@ -15,31 +15,17 @@ import pytest
 from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 
-from consent_service.admin_pages import RangeError, parse_range
+from consent_service.admin_pages import parse_range
 from consent_service.admin_session import MAX_AGE_S, AdminSessions, safe_next
 from consent_service.dashboard import render_dashboard
 from consent_service.stats_model import Counts, Day, StatsReport
-from consent_service.validation import parse_day
-from tests.conftest import CA, CHROME, DE, GOOGLEBOT, TEST_KEYS, AppFactory
+from consent_service.validation import DayRangeError, parse_day
+from tests.conftest import CA, CHROME, DE, GOOGLEBOT, TEST_KEYS, TWO_SITES, AppFactory
 
 DEMO_KEY = "demo-admin-key-" + "d" * 32
 ALL_KEY = "every-site-key-" + "a" * 32
 ORIGIN = {"Origin": "http://consent.test"}
 PAGE = "/admin/sites/demo/stats"
-TWO_SITES = """
-[[sites]]
-id = "demo"
-[[sites.purposes]]
-id = "necessary"
-kind = "necessary"
-text.en.label = "Necessary"
-[[sites]]
-id = "shop"
-[[sites.purposes]]
-id = "necessary"
-kind = "necessary"
-text.en.label = "Necessary"
-"""
 
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
@@ -390,7 +376,7 @@ def test_the_date_range() -> None:
     for first, last in (("2026-02-01", "2026-01-01"), ("2024-01-01", "2026-01-01"), ("yesterday", None),
                         ("2026-13-01", None), ("1999-01-01", None), ("２０２６-01-01", None),
                         ("2026-W01-1", None), ("2026-001", None), ("20260101", None)):  # fmt: skip
-        with pytest.raises(RangeError):
+        with pytest.raises(DayRangeError):
             parse_range(first, last, today)
 
 
