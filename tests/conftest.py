@@ -11,6 +11,8 @@ below for files that predate the cluster.
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,22 @@ def settings(redis_url: str, tmp_path: Path) -> Settings:
 
 AppFactory = Callable[..., TestClient]
 
+# Two sites with one purpose each: for keys and sessions allowed for one site and not the other.
+TWO_SITES = """
+[[sites]]
+id = "demo"
+[[sites.purposes]]
+id = "necessary"
+kind = "necessary"
+text.en.label = "Necessary"
+[[sites]]
+id = "shop"
+[[sites.purposes]]
+id = "necessary"
+kind = "necessary"
+text.en.label = "Necessary"
+"""
+
 
 @pytest.fixture
 def make_client(settings: Settings) -> Iterator[AppFactory]:
@@ -154,3 +172,23 @@ def snapshot(client: redis.Redis | RedisCluster) -> dict[str, bytes | None]:
         return {key.decode(): raw.dump(key) for key in raw.scan_iter() if not is_stats_key(key.decode())}
     finally:
         raw.close()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis of the test's own (AOF, appendfsync always), for tests that stop, stall or kill it."""
+    server = EmbeddedRedis(tmp_path / "r", persistent=True, appendfsync="always")
+    server.start()
+    yield server
+    if server.pid is not None:
+        os.kill(server.pid, signal.SIGCONT)  # never leave a stopped process behind
+    server.stop()
+
+
+@pytest.fixture
+def own_redis_client(own_redis: EmbeddedRedis, tmp_path: Path) -> Iterator[TestClient]:
+    """The service on `own_redis`, with a short write timeout (300 ms) so that outages show quickly."""
+    settings = dataclasses.replace(Settings(), redis_url=own_redis.url, data_dir=tmp_path / "d", write_timeout_ms=300)
+    app = create_app(settings, load_sites(None), TEST_KEYS)
+    with TestClient(app, base_url="http://consent.test", headers={"user-agent": CHROME}) as c:
+        yield c

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from consent_service.audit import audit_csv, audit_jsonl, primed
 from consent_service.store import StoreUnavailable, trail
-from tests.conftest import CA, DE, AppFactory
+from tests.conftest import CA, DE, TWO_SITES, AppFactory
 
 DEMO_KEY = "d" * 40
 ALL_KEY = "a" * 40
@@ -72,7 +72,7 @@ def test_admin_keys_are_required_and_scoped(make_client: AppFactory) -> None:
         == "unauthorized"
     )
     assert client.get(url, params={"site": "demo"}, headers={"Authorization": f"Basic {DEMO_KEY}"}).status_code == 401
-    other = make_client(_TWO_SITES, admin_keys=((DEMO_KEY, frozenset({"demo"})),))
+    other = make_client(TWO_SITES, admin_keys=((DEMO_KEY, frozenset({"demo"})),))
     r = other.get(url, params={"site": "shop"}, headers={"Authorization": f"Bearer {DEMO_KEY}"})
     assert r.status_code == 403 and r.json()["error"] == "forbidden"
     bad = client.get(url, params={"site": "demo", "from": "yesterday"}, headers={"Authorization": f"Bearer {DEMO_KEY}"})
@@ -83,22 +83,6 @@ def test_admin_keys_are_required_and_scoped(make_client: AppFactory) -> None:
         ).status_code
         == 400
     )
-
-
-_TWO_SITES = """
-[[sites]]
-id = "demo"
-[[sites.purposes]]
-id = "necessary"
-kind = "necessary"
-text.en.label = "Necessary"
-[[sites]]
-id = "shop"
-[[sites.purposes]]
-id = "necessary"
-kind = "necessary"
-text.en.label = "Necessary"
-"""
 
 
 def test_the_merge_pages_through_busy_buckets(

@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import redis
 from starlette.testclient import TestClient
 
 from consent_service.redis_runner import EmbeddedRedis
-from consent_service.settings import Settings
-from consent_service.sites import load_sites
 from consent_service.store.stats import is_stats_key
-from consent_service.web import create_app
-from tests.conftest import CA, CHROME, TEST_KEYS
+from tests.conftest import CA
 
 PURPOSES = {"site": "demo", "purpose": ["necessary", "analytics", "advertising"]}
 BOUND_S = 2.0  # a bound on waiting, not a speed claim: the configured timeout is 100 ms
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "r", persistent=True, appendfsync="always")
-    server.start()
-    yield server
-    pid = server.pid
-    if pid is not None:
-        os.kill(pid, signal.SIGCONT)  # never leave a stopped process behind
-    server.stop()
 
 
 KeyCounter = Callable[[], dict[str, int]]
@@ -57,11 +41,8 @@ def redis_keys(own_redis: EmbeddedRedis) -> KeyCounter:
 
 
 @pytest.fixture
-def client(own_redis: EmbeddedRedis, tmp_path: Path) -> Iterator[TestClient]:
-    settings = dataclasses.replace(Settings(), redis_url=own_redis.url, data_dir=tmp_path / "d", write_timeout_ms=300)
-    app = create_app(settings, load_sites(None), TEST_KEYS)
-    with TestClient(app, base_url="http://consent.test", headers={"user-agent": CHROME}) as c:
-        yield c
+def client(own_redis_client: TestClient) -> TestClient:
+    return own_redis_client  # these tests stop, stall and kill their Redis: one of their own
 
 
 def timed_decision(client: TestClient, headers: dict[str, str]) -> tuple[dict, float]:

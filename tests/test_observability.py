@@ -39,18 +39,10 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 @pytest.fixture
-def plain_redis(redis_server: EmbeddedRedis) -> str:
-    """The session's standalone Redis, emptied (these tests are about the web layer, not the store)."""
-    with redis.Redis.from_url(redis_server.url) as client:
-        client.flushall()
-    return redis_server.url
-
-
-@pytest.fixture
-def make_app(plain_redis: str, tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+def make_app(standalone_redis_url: str, tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
     opened: list[TestClient] = []
 
-    def factory(redis_url: str = plain_redis, **overrides: object) -> TestClient:
+    def factory(redis_url: str = standalone_redis_url, **overrides: object) -> TestClient:
         settings = Settings(redis_url=redis_url, data_dir=tmp_path / "data", **overrides)  # type: ignore[arg-type]
         app = Instrumented(create_app(settings, load_sites(None), TEST_KEYS), Metrics())
         client = TestClient(app, base_url="http://consent.test", headers={"user-agent": CHROME})
