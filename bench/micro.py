@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(cell.cell_contents, AppState)
     )
     assert state.service is not None
-    token = state.tokens.sign("AAAAAAAAAAAAAAAAAAAAAA")
+    token = state.tokens.sign("demo", "AAAAAAAAAAAAAAAAAAAAAA")
     base_headers = {"host": "127.0.0.1:8000", "user-agent": UA.decode(), "accept": "*/*"}
     region = {"cloudfront-viewer-country": "US", "cloudfront-viewer-country-region": "CA"}
     with_token = _scope({**base_headers, **region, "x-consent-device": token})
@@ -159,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         ("  parse_decision_query (memoized)", lambda: parse_decision_query(with_token["query_string"])),
         ("  parse_decision_query (uncached)", lambda: parse_decision_query.__wrapped__(with_token["query_string"])),
         ("  _visitor (headers, region, token)", lambda: _visitor(Request(with_token), state, site, False)),
-        ("    DeviceTokens.verify", lambda: state.tokens.verify(token)),
-        ("    http.device_token", lambda: http.device_token(Request(with_token), state.tokens)),
+        ("    DeviceTokens.verify", lambda: state.tokens.verify(token, "demo")),
+        ("    http.device_token", lambda: http.device_token(Request(with_token), state.tokens, "demo")),
         ("  parse_record", lambda: parse_record(raw)),
         ("  ConsentService.decision", lambda: _drive(state.service.decision(visitor, ("advertising",)))),
         ("    ConsentService._answer", lambda: state.service._answer(visitor, record, ("advertising",), None)),

@@ -9,7 +9,7 @@ limits off (all the load comes from one address). It seeds a pool of devices wit
 open-loop generator starts requests on a fixed schedule (never waiting for answers; at most `--max-in-flight`
 at once) with a browser-like mix:
 
-- 80 % `GET /v1/decision`: mostly known devices (token in `X-Consent-Device` or the `cs_device` cookie), the
+- 80 % `GET /v1/decision`: mostly known devices (token in `X-Consent-Device` or the `cs_device_demo` cookie), the
   GPC browsers among them with `Sec-GPC: 1`; some without a token; some new GPC browsers (a device is issued);
 - 12 % `POST /v1/consent` (accept_all / reject_all / custom), known and new devices;
 - 8 % `POST /v1/opt-out`, known and new devices;
@@ -155,7 +155,7 @@ class Visitor:
 
     head: bytes
     gpc: bool
-    cookie: bool  # sends its token as the cs_device cookie rather than X-Consent-Device
+    cookie: bool  # sends its token as the cs_device_demo cookie rather than X-Consent-Device
     device_class: str
     region: str
 
@@ -198,7 +198,7 @@ class Mix:
     @staticmethod
     def _token_line(device: Device) -> bytes:
         if device.visitor.cookie:
-            return f"Cookie: _ga=GA1.1.12345.67890; cs_device={device.token}\r\n".encode()
+            return f"Cookie: _ga=GA1.1.12345.67890; cs_device_demo={device.token}\r\n".encode()
         return f"X-Consent-Device: {device.token}\r\n".encode()
 
     def _get(self, target: str, visitor: Visitor, device: Device | None) -> bytes:

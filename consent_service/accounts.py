@@ -16,6 +16,7 @@ from consent_service.errors import ApiError
 from consent_service.identity import DeviceTokens, Pseudonyms
 from consent_service.regions import regime_for
 from consent_service.rights import TOMBSTONE_NOTE, Asked, history_view, record_view, sale_share_ids, unavailable, when
+from consent_service.service import known_device
 from consent_service.sites import Site
 from consent_service.store import Account, Store, StoreUnavailable
 from consent_service.vocab import ErrorCode, RequestType, Source
@@ -46,14 +47,18 @@ class AccountService:
         self._timeout_s = timeout_s
         self._stats = stats
 
-    def device_of(self, token: str) -> str:
-        verified = self._tokens.verify(token)
+    async def device_of(self, site: Site, token: str) -> str:
+        """The device id of a token of this site (a legacy token's where the site holds its record)."""
+        try:
+            verified = await known_device(self._store, site.id, self._tokens.verify(token, site.id), self._timeout_s)
+        except StoreUnavailable:
+            raise unavailable() from None
         if verified is None:
-            raise ApiError(ErrorCode.INVALID_BODY, "`device` is not a valid device token")
-        return verified[0]
+            raise ApiError(ErrorCode.INVALID_BODY, f"`device` is not a valid device token of site {site.id!r}")
+        return verified.device_id
 
     async def link(self, site: Site, account_id: str, token: str, now_ms: int) -> dict[str, Any]:
-        device_id, account = self.device_of(token), self._pseudonyms.account(site.id, account_id)
+        device_id, account = await self.device_of(site, token), self._pseudonyms.account(site.id, account_id)
         t = self._timeout_s
         try:
             before, record = await self._store.link(site.id, device_id, account, now_ms, t)
@@ -73,7 +78,7 @@ class AccountService:
         return {"site": site.id, "linked": True, "account_opted_out": opted_out, "devices": len(held.devices)}
 
     async def unlink(self, site: Site, account_id: str, token: str, now_ms: int) -> dict[str, Any]:
-        device_id, account = self.device_of(token), self._pseudonyms.account(site.id, account_id)
+        device_id, account = await self.device_of(site, token), self._pseudonyms.account(site.id, account_id)
         try:
             before, _ = await self._store.link(site.id, device_id, account, now_ms, self._timeout_s, unlink=True)
             if before != account:

@@ -89,7 +89,8 @@ async def replay(request: Request, state: AppState) -> Response:
 
 
 def _partner(site: Site, name: str | None) -> str | None:
-    if name is None or name == "":
+    """None: every partner. An empty name is refused, as the document says (minLength 1)."""
+    if name is None:
         return None
     if not any(p.name == name for p in site.partners):
         raise ApiError(ErrorCode.INVALID_BODY, f"site {site.id!r} has no partner {name[:64]!r}")

@@ -18,7 +18,8 @@ from consent_service.settings import Settings
 from consent_service.vocab import ErrorCode
 
 MAX_BODY_BYTES = 16 * 1024
-COOKIE_NAME = "cs_device"
+COOKIE_PREFIX = "cs_device_"  # + the site id (sites.SITE_ID_RE: valid cookie-name characters)
+LEGACY_COOKIE = "cs_device"  # one cookie for every site, before tokens were bound to a site: read, never set
 DEVICE_HEADER = "x-consent-device"
 JSON_TYPE = "application/json"
 # JSON answers are data, never a document: forbid everything a browser could do with them.
@@ -146,43 +147,53 @@ def client_address(request: Request, forwarded_hops: int) -> str | None:
     return request.client.host if request.client else None
 
 
-def device_token(request: Request, tokens: DeviceTokens) -> tuple[str | None, Verified | None]:
-    """The caller's valid token and its device: the header wins when valid, else the cookie.
+def device_cookie_name(site: str) -> str:
+    """Each site its own device cookie: sites sharing one service host never overwrite each other's."""
+    return f"{COOKIE_PREFIX}{site}"
 
-    When both name the same device, an opt-out carried by either (acknowledged while storage was
-    down) is kept: the banner's saved token may predate an opt-out made on the no-JS page."""
+
+def device_token(request: Request, tokens: DeviceTokens, site: str) -> tuple[str | None, Verified | None]:
+    """The caller's valid token for `site` and its device: the header wins when valid, else the
+    site's cookie, else the one cookie of before tokens were bound to a site (LEGACY_COOKIE).
+
+    When the header and a cookie name the same device, an opt-out carried by either (acknowledged
+    while it could not be stored) is kept: the banner's saved token may predate an opt-out made on
+    the no-JS page."""
     header = headers_of(request).get(DEVICE_HEADER)
-    verified = tokens.verify(header)
+    verified = tokens.verify(header, site)
     if verified is not None:
         if "~" in headers_of(request).get("cookie", ""):  # only a carrying token has one: cheap to skip
-            other = tokens.verify(_cookie(request))
+            other = tokens.verify(_cookie(request, device_cookie_name(site)), site)
             if other is not None and other.device_id == verified.device_id and other.pending is not None:
                 earliest = min(p for p in (verified.pending, other.pending) if p is not None)
                 verified = verified._replace(pending=earliest)
         return header, verified
-    cookie = _cookie(request)  # only parsed when the header did not identify the device
-    verified = tokens.verify(cookie)
-    return (cookie, verified) if verified is not None else (None, None)
+    for name in (device_cookie_name(site), LEGACY_COOKIE):  # only parsed when the header did not identify it
+        cookie = _cookie(request, name)
+        verified = tokens.verify(cookie, site)
+        if verified is not None:
+            return cookie, verified
+    return None, None
 
 
-def _cookie(request: Request) -> str | None:
+def _cookie(request: Request, wanted: str) -> str | None:
     # Parsed by hand: only one cookie matters, and a hostile Cookie header must not cost much.
     raw = headers_of(request).get("cookie")
-    if not raw or COOKIE_NAME not in raw:
+    if not raw or wanted not in raw:
         return None
     for part in raw.split(";"):
         name, _, value = part.strip().partition("=")
-        if name == COOKIE_NAME:
+        if name == wanted:
             return value.strip('"')
     return None
 
 
-def set_device_cookie(response: Response, token: str, request: Request, settings: Settings) -> None:
+def set_device_cookie(response: Response, site: str, token: str, request: Request, settings: Settings) -> None:
     secure = settings.cookie_secure == "always" or (
         settings.cookie_secure == "auto" and (request.url.scheme == "https" or settings.cookie_samesite == "none")
     )
     response.set_cookie(
-        COOKIE_NAME,
+        device_cookie_name(site),
         token,
         max_age=settings.cookie_max_age_days * 86_400,
         path="/",

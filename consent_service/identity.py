@@ -1,7 +1,7 @@
 """Device identity: 128 random bits, signed with itsdangerous.
 
-A missing, tampered, expired or garbage token is simply no device: the caller issues a fresh one.
-It never raises and never maps to another device.
+A missing, tampered, expired, other-site or garbage token is simply no device: the caller issues a
+fresh one. It never raises and never maps to another device.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ DEVICE_ID_LENGTH = 22  # base64url without padding
 CLOCK_SKEW_S = 300  # tolerated difference between replicas' clocks
 MAX_TOKEN_LENGTH = 128  # id + timestamp + sha256 signature is ~72 (~100 with a pending opt-out)
 BUCKETS = 1024  # fixed: changing it would move every key
+SITE_SALT = "cs-device-v2"  # + ":<site id>": a token verifies on the site that issued it only
+LEGACY_SALT = "cs-device-v1"  # tokens signed before they were bound to a site (one salt for all)
 _ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
 _B64_INDEX = {c: i for i, c in enumerate(_ALPHABET)}
 _ID_CHARS = frozenset(_ALPHABET)
@@ -35,32 +37,61 @@ def bucket_of(device_id: str) -> int:
     return ((_B64_INDEX[device_id[0]] << 6) | _B64_INDEX[device_id[1]]) % BUCKETS
 
 
+def is_ascii_int(value: str) -> bool:
+    """Only ASCII digits: str.isdigit() also takes "²" and "١", which int() refuses or reads."""
+    return value.isascii() and value.isdigit()
+
+
 def is_device_id(value: str) -> bool:
     return len(value) == DEVICE_ID_LENGTH and _ID_CHARS.issuperset(value)
 
 
 class DeviceTokens:
-    """Signs and verifies device tokens; keys newest first (the first signs, all verify)."""
+    """Signs and verifies device tokens; keys newest first (the first signs, all verify).
+
+    A token is bound to the site that issued it: its signature is salted with the site's id, so a
+    token of one site fails to verify on another, whatever the cookie or header it came in. Tokens
+    signed before that (LEGACY_SALT, one salt for every site) still verify, marked `legacy`: the
+    service accepts one only on a site that holds a record of its device, and re-signs it bound to
+    that site (service.adopt_legacy).
+    """
 
     def __init__(self, keys_newest_first: tuple[str, ...], max_age_s: int) -> None:
         # itsdangerous signs with the LAST key of its list and tries all: hence the reversal.
-        self._signer = TimestampSigner(
-            list(reversed(keys_newest_first)), salt="cs-device-v1", digest_method=hashlib.sha256
-        )
+        self._keys = list(reversed(keys_newest_first))
+        self._signers: dict[str, TimestampSigner] = {}  # per site id: bounded by the configured sites
+        self._legacy = self._signer(LEGACY_SALT)
         self._max_age_s = max_age_s
 
-    def sign(self, device_id: str, pending: PendingOptOut | None = None) -> str:
-        """The device's token; with `pending`, it also carries an opt-out that was acknowledged
-        while storage was unreachable (signed, so only this service can have put it there)."""
-        value = device_id if pending is None else f"{device_id}~{pending.at_ms}~{pending.source}"
-        return self._signer.sign(value).decode("ascii")
+    def _signer(self, salt: str) -> TimestampSigner:
+        return TimestampSigner(self._keys, salt=salt, digest_method=hashlib.sha256)
 
-    def verify(self, token: str | None) -> Verified | None:
-        """The device (id, signing time in seconds, any pending opt-out) of a valid token, else None."""
+    def _for_site(self, site: str) -> TimestampSigner:
+        signer = self._signers.get(site)
+        if signer is None:
+            signer = self._signers[site] = self._signer(f"{SITE_SALT}:{site}")
+        return signer
+
+    def sign(self, site: str, device_id: str, pending: PendingOptOut | None = None) -> str:
+        """The device's token for `site`; with `pending`, it also carries an opt-out that was
+        acknowledged but not yet stored (signed, so only this service can have put it there)."""
+        value = device_id if pending is None else f"{device_id}~{pending.at_ms}~{pending.source}"
+        return self._for_site(site).sign(value).decode("ascii")
+
+    def verify(self, token: str | None, site: str) -> Verified | None:
+        """The device of a token valid for `site` (or of a legacy token, marked so), else None: a
+        token of another site, tampered, expired or garbage is no device."""
         if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
             return None
+        verified = self._unsign(self._for_site(site), token)
+        if verified is None:
+            verified = self._unsign(self._legacy, token)
+            return None if verified is None else verified._replace(legacy=True)
+        return verified
+
+    def _unsign(self, signer: TimestampSigner, token: str) -> Verified | None:
         try:
-            value, signed_at = self._signer.unsign(token, return_timestamp=True)
+            value, signed_at = signer.unsign(token, return_timestamp=True)
         except BadSignature:  # also malformed timestamps
             return None
         # Our own age check: itsdangerous refuses a token even 1 s "from the future", and replicas'
@@ -85,11 +116,12 @@ class Verified(NamedTuple):
     device_id: str
     signed_at: int  # seconds
     pending: PendingOptOut | None = None
+    legacy: bool = False  # signed before tokens were bound to a site: not yet known to be this site's
 
 
 def _pending(rest: str) -> PendingOptOut | None:
     at, _, source = rest.partition("~")
-    if not at.isdigit() or len(at) > 15 or not source.isidentifier() or len(source) > 16:
+    if not is_ascii_int(at) or len(at) > 15 or not source.isidentifier() or len(source) > 16:
         return None
     return PendingOptOut(int(at), source)
 

@@ -12,7 +12,7 @@ from consent_service.admin_routes import MAX_YEAR, MIN_YEAR, STATS_DEFAULT_DAYS,
 from consent_service.http import MAX_BODY_BYTES
 from consent_service.partners import EventType
 from consent_service.request_metrics import CHANNELS
-from consent_service.stats_model import BROWSERS, DEVICE_CLASSES, OPT_OUT_CHANNELS
+from consent_service.stats_model import BROWSERS, DEVICE_CLASSES, OPT_OUT_CHANNELS, OVER_LIMIT_KINDS
 from consent_service.store.outbox import STATUSES
 from consent_service.texts import LANGUAGES, TEXT_KEYS
 from consent_service.validation import (
@@ -71,7 +71,10 @@ SCHEMAS: Schema = {
             "gpp": {"type": ["string", "null"], "description": "IAB GPP string (usnat), null outside the US"},
             "gpp_sid": {"type": "array", "items": {"type": "integer", "enum": [7]}},
             "usp": {"type": "string", "pattern": "^1[YN-]{3}$"},
-            "device": {"type": "string", "description": "the device token (also set as the cs_device cookie)"},
+            "device": {
+                "type": "string",
+                "description": "the device token, bound to its site (also set as the site's cs_device_<site> cookie)",
+            },
             "partner_ids": {
                 "type": "object",
                 "description": "partner → its pseudonymous id of this device (the subject of its webhooks), for "
@@ -208,9 +211,14 @@ def _metrics_schema() -> Schema:
                     ],
                 ),
             },
+            "over_limit": _obj(dict.fromkeys(OVER_LIMIT_KINDS, count), list(OVER_LIMIT_KINDS))
+            | {
+                "description": "one-click opt-outs and first GPC signals without a device token over the per-client "
+                "rate limit: honoured but not recorded then, so not in `requests` (see the note)"
+            },
             "note": {"type": "string"},
         },
-        ["site", "year", "requests", "partners", "note"],
+        ["site", "year", "requests", "partners", "over_limit", "note"],
     )
 
 
@@ -300,6 +308,8 @@ def _stats_schemas() -> Schema:
             "opt_out_rate": rate
             | {"description": "(reject_all + opt-outs) / choices (null without choices)", "maximum": 1},
             "gpc_share": rate | {"description": "gpc_visits / visits (null without page views)", "maximum": 1},
+            "over_limit": _obj(dict.fromkeys(OVER_LIMIT_KINDS, count), list(OVER_LIMIT_KINDS))
+            | {"description": "anonymous opt-outs and GPC signals over the client's limit: honoured, not recorded"},
         },
         [],
     )
@@ -472,8 +482,9 @@ _NO_STORE_HEADERS = {
 _SET_COOKIE = {
     "Set-Cookie": {
         "required": False,
-        "schema": {"type": "string", "pattern": "^cs_device="},
-        "description": "the device token as the `cs_device` cookie (HttpOnly), when one is issued or re-signed",
+        "schema": {"type": "string", "pattern": "^cs_device_[a-z0-9][a-z0-9_-]*="},
+        "description": "the device token as the site's `cs_device_<site>` cookie (HttpOnly), when one is issued or "
+        "re-signed",
     }
 }
 _RETRY_AFTER = {
@@ -518,7 +529,7 @@ def _header(name: str, description: str) -> Schema:
     return {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": description}
 
 
-_DEVICE_HEADER = _header("X-Consent-Device", "device token; wins over the cs_device cookie when valid")
+_DEVICE_HEADER = _header("X-Consent-Device", "the site's device token; wins over its cs_device_<site> cookie if valid")
 _GPC_HEADER = _header(
     "Sec-GPC",
     "Global Privacy Control: an element exactly `1` (comma-separated, trimmed) is an opt-out of sale and "

@@ -1,22 +1,66 @@
-"""Which writes are rate limited, and by what (issue 5, "Security").
+"""Which writes are rate limited, and by what (issue 5, "Security"; issue 11, "Abuse").
 
 - Writes are limited per device and per client address; the address is only ever used as a keyed
   hash (identity.Pseudonyms.client), never stored.
-- An opt-out is never refused for a rate limit: it is the privacy-protective choice, and a limit
-  that turned it away would keep the sale on. Decisions are never limited either: a limited
-  decision could only be answered by failing open or closed, and both would be wrong here.
-- Over the limit: 429 `rate_limited` with `Retry-After`.
+- A write without a valid device token (a first click on Do Not Sell, the no-JS form, a first GPC
+  sighting) counts against the client's limit, so a flood cannot create records (kept 24 months)
+  faster than that. Over it, the service (service.py) refuses nothing privacy-protective: a one-click
+  opt-out is honoured and carried in the signed token until the device comes back, a GPC request is
+  decided as GPC but not recorded; any other write gets 429 `rate_limited` with `Retry-After`.
+- Exempt: a write whose every choice is a refusal, from a device with a valid token (its opt-out
+  must never be turned away). Decisions are never limited: a limited decision could only be
+  answered by failing open or closed, and both would be wrong here.
+- Behind a proxy that is not declared (`CONSENT_FORWARDED_HOPS=0`), every visitor shares the
+  proxy's address and so one limit: when much of a minute's writes are over the client limit, a
+  warning names the setting (ClientLimitWatch).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+
 from limits import RateLimitItem, parse
 
-from consent_service.errors import ApiError
 from consent_service.identity import Pseudonyms
 from consent_service.settings import Settings
 from consent_service.store.limits import Limiter
-from consent_service.vocab import ErrorCode
+
+log = logging.getLogger("consent_service")
+
+WATCH_WINDOW_S = 60.0
+WATCH_MIN_OVER = 20  # over-limit writes in a window before a warning can be due
+WATCH_SHARE = 0.5  # ... and at least this share of the window's client-limited writes
+
+
+class ClientLimitWatch:
+    """This process's tally of client-limited writes per minute: a warning (once per window) when a
+    large share is over the limit, naming the setting that is most likely wrong."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._rule, self._hops = settings.rate_limit_client, settings.forwarded_hops
+        self._window = -1
+        self._checked = self._over = 0
+        self._warned = False
+
+    def count(self, over: bool, now_s: float | None = None) -> None:
+        window = int((time.monotonic() if now_s is None else now_s) // WATCH_WINDOW_S)
+        if window != self._window:
+            self._window, self._checked, self._over, self._warned = window, 0, 0, False
+        self._checked += 1
+        self._over += over
+        if not self._warned and self._over >= WATCH_MIN_OVER and self._over >= WATCH_SHARE * self._checked:
+            self._warned = True
+            log.warning(self.message())
+
+    def message(self) -> str:
+        share = f"{self._over} of {self._checked} writes this minute were over CONSENT_RATE_LIMIT_CLIENT ({self._rule})"
+        if self._hops == 0:
+            return (
+                f"{share}. Behind a proxy or load balancer, set CONSENT_FORWARDED_HOPS to the number of proxies "
+                "in front: with 0 every visitor shares the proxy's address and its one limit."
+            )
+        return f"{share}: one client (CONSENT_FORWARDED_HOPS={self._hops}) is sending more than its limit."
 
 
 class WriteLimits:
@@ -25,6 +69,7 @@ class WriteLimits:
         self._pseudonyms = pseudonyms
         self._device: RateLimitItem | None = parse(settings.rate_limit_device) if settings.rate_limit_device else None
         self._client: RateLimitItem | None = parse(settings.rate_limit_client) if settings.rate_limit_client else None
+        self.watch = ClientLimitWatch(settings)
 
     async def warm(self) -> None:
         await self._limiter.warm(timeout_s=2.0)
@@ -32,14 +77,15 @@ class WriteLimits:
     async def close(self) -> None:
         await self._limiter.close()
 
-    async def check(self, site: str, device_id: str | None, client_address: str | None) -> None:
-        """Count one write (not an opt-out: callers never ask for those); raise 429 when over."""
+    async def over(self, site: str, device_id: str | None, client_address: str | None) -> int | None:
+        """Count one write (`device_id` None: no valid token); None when allowed, else the seconds
+        until the longest window it is over resets."""
         waits = []
         if self._device is not None and device_id is not None:
             waits.append(await self._limiter.hit(self._device, site, "device", device_id))
         if self._client is not None and client_address:
             client = self._pseudonyms.client(client_address)
-            waits.append(await self._limiter.hit(self._client, site, "client", client))
-        longest = max((w for w in waits if w is not None), default=None)
-        if longest is not None:
-            raise ApiError(ErrorCode.RATE_LIMITED, "too many writes; please retry later", retry_after=longest)
+            waited = await self._limiter.hit(self._client, site, "client", client)
+            self.watch.count(waited is not None)
+            waits.append(waited)
+        return max((w for w in waits if w is not None), default=None)

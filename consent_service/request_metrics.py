@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +106,11 @@ class _Notified:
         }
 
 
-async def request_metrics(site: str, year: int, entries: AsyncIterator[dict[str, str]]) -> dict[str, Any]:
+async def request_metrics(
+    site: str, year: int, entries: AsyncIterator[dict[str, str]], over_limit: Mapping[str, int]
+) -> dict[str, Any]:
+    """`over_limit`: the year's anonymous requests honoured without a record (the statistics'
+    `over_limit`), reported beside the requests, never added to them."""
     tallies = {kind: {channel: _Tally() for channel in CHANNELS[kind]} for kind in RequestType}
     partners: dict[str, _Notified] = {}
     async for entry in entries:
@@ -128,12 +132,17 @@ async def request_metrics(site: str, year: int, entries: AsyncIterator[dict[str,
         "year": year,
         "requests": {kind.value: _summary(by_channel) for kind, by_channel in tallies.items()},
         "partners": {name: partners[name].view() for name in sorted(partners)},
+        "over_limit": dict(over_limit),
         "note": (
             "Counted from the audit trail: the requests answered in the calendar year (UTC), as §7102 of the CCPA "
             "regulations asks. Days to answer are calendar days from receipt to the answer; requests made to "
             "this service are answered at once (0 days), an agent's request counts from the date it was received. "
             "`partners`: the events delivered to each partner in the year, and the business days (Monday to "
-            "Friday, UTC) from each event to its delivery, against the 15 business days of §7026(f)."
+            "Friday, UTC) from each event to its delivery, against the 15 business days of §7026(f). "
+            "`over_limit`: one-click opt-outs and first GPC signals without a device token that came over the "
+            "per-client rate limit (a flood, or many visitors behind one address). Each was honoured for its "
+            "browser but not recorded then, so it is not in `requests`; one whose browser came back was recorded "
+            "then, with its time of receipt, and is in `requests` too. Kept as long as the statistics."
         ),
     }
 

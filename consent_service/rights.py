@@ -16,7 +16,7 @@ from typing import Any
 from consent_service.errors import ApiError
 from consent_service.model import Agent
 from consent_service.ratelimit import WriteLimits
-from consent_service.service import Visitor, limit_writes
+from consent_service.service import Visitor, known_device, limit_writes
 from consent_service.sites import Site
 from consent_service.store import Store, StoreUnavailable, parse_record, request_fields
 from consent_service.vocab import ErrorCode, RequestType, Source
@@ -53,7 +53,7 @@ class Rights:
 
     async def access(self, visitor: Visitor, asked: Asked | None = None) -> dict[str, Any]:
         """`asked`: who asked and when (default: the person, now)."""
-        device_id = _device(visitor)
+        device_id = await self._device(visitor)
         asked = asked or Asked(now_ms=visitor.now_ms)
         if asked.source is not Source.AGENT:
             await limit_writes(self._limits, visitor)  # an access is recorded: a write
@@ -81,7 +81,7 @@ class Rights:
         }
 
     async def erase(self, visitor: Visitor, asked: Asked | None = None) -> dict[str, Any]:
-        device_id = _device(visitor)
+        device_id = await self._device(visitor)
         site = visitor.site.id
         asked = asked or Asked(now_ms=visitor.now_ms)
         if asked.source is not Source.AGENT:
@@ -113,16 +113,21 @@ class Rights:
             "note": TOMBSTONE_NOTE,
         }
 
+    async def _device(self, visitor: Visitor) -> str:
+        """The device id of a token valid for this site (a legacy token's where the site holds its
+        record); 404 without one."""
+        try:
+            device = await known_device(self._store, visitor.site.id, visitor.device, self._timeout_s)
+        except StoreUnavailable:
+            raise unavailable() from None
+        if device is None:
+            raise ApiError(ErrorCode.NOT_FOUND, "no valid device token: nothing is held for this browser")
+        return device.device_id
+
 
 def sale_share_ids(site: Site) -> tuple[str, ...]:
     """The purposes whose refusal a deletion keeps (an opt-out of sale/sharing)."""
     return tuple(pid for pid, purpose in site.purposes.items() if purpose.sale_share)
-
-
-def _device(visitor: Visitor) -> str:
-    if visitor.device is None:
-        raise ApiError(ErrorCode.NOT_FOUND, "no valid device token: nothing is held for this browser")
-    return visitor.device[0]
 
 
 def unavailable() -> ApiError:

@@ -80,6 +80,7 @@ class Outcome:
 
 @dataclass(slots=True)
 class _Seen:
+    visitor: Visitor  # as it came, or with a legacy token's device adopted or dropped (adopt_legacy)
     record: DeviceRecord | None
     unavailable: bool
     token: str | None = None
@@ -112,7 +113,7 @@ class ConsentService:
         _check_purposes(visitor.site, purposes := tuple(purposes))
         seen = await self._observe(visitor)
         return self._answer(
-            visitor,
+            seen.visitor,
             seen.record,
             purposes,
             seen.token,
@@ -126,6 +127,7 @@ class ConsentService:
         `banner=False`: for one of our own pages (no banner shown, no decisions answered to count)."""
         site = visitor.site
         seen = await self._observe(visitor)
+        visitor = seen.visitor
         outcome = self._answer(
             visitor,
             seen.record,
@@ -163,30 +165,38 @@ class ConsentService:
                 record = await self._store.get(visitor.site.id, visitor.device[0], self._read_timeout_s)
             except StoreUnavailable:
                 unavailable = True
+            if visitor.device.legacy:
+                visitor = adopt_legacy(visitor, None if unavailable else record is not None)
         observability.count_gpc(visitor, record, unavailable)
         self._stats.seen(visitor, record, unavailable)
         if visitor.device_class is DeviceClass.BOT:
-            return _Seen(record, unavailable)
+            return _Seen(visitor, record, unavailable)
         pending = visitor.device.pending if visitor.device is not None else None
         if pending is not None and unavailable:
-            return _Seen(with_pending_opt_out(record, visitor.site, pending.at_ms), True)
+            return _Seen(visitor, with_pending_opt_out(record, visitor.site, pending.at_ms), True)
         if unavailable:
-            return _Seen(record, True)
+            return _Seen(visitor, record, True)
         if visitor.device is not None and visitor.device.pending is not None:
             return await self._settle(
                 visitor, visitor.device, record, self._read_timeout_s - (time.monotonic() - started)
             )
         if not self._write_due(visitor, record):
-            return _Seen(record, False, deferred=self._carry_to_account(visitor, record))
+            token = self._fresh_token(visitor, visitor.device[0]) if visitor.device is not None else None
+            return _Seen(visitor, record, False, token, self._carry_to_account(visitor, record))
         if visitor.gpc_now and (record is None or record.gpc_first_seen_ms is None):
+            if visitor.device is None and await self._over_limit(visitor) is not None:
+                # An anonymous first sighting over the client's limit: decided as GPC (this request
+                # carries it), but nothing is recorded or issued, so a flood cannot create records.
+                self._stats.over_limit(visitor, gpc=True)
+                return _Seen(visitor, None, False)
             budget = self._read_timeout_s - (time.monotonic() - started)
             record, token = await self._record_first_sighting(visitor, record, budget)
-            return _Seen(record, False, token, self._carry_to_account(visitor, record))
+            return _Seen(visitor, record, False, token, self._carry_to_account(visitor, record))
         assert visitor.device is not None  # a refresh is only due for a known record
         assert record is not None
         device_id = visitor.device[0]
         refresh = partial(self._refresh, visitor, device_id, record)
-        return _Seen(record, False, self._fresh_token(visitor, device_id), refresh)
+        return _Seen(visitor, record, False, self._fresh_token(visitor, device_id), refresh)
 
     async def _settle(self, visitor: Visitor, device: Verified, record: DeviceRecord | None, budget_s: float) -> _Seen:
         """Write an opt-out the device's token carries (acknowledged while storage was unreachable)
@@ -197,9 +207,10 @@ class ConsentService:
             try:
                 applied = await self._store.apply(self._pending_change(visitor, device), max(budget_s, 0.001))
             except StoreUnavailable:
-                return _Seen(with_pending_opt_out(record, visitor.site, device.pending.at_ms), False)
+                return _Seen(visitor, with_pending_opt_out(record, visitor.site, device.pending.at_ms), False)
             record = applied.record or record
-        return _Seen(record, False, self._tokens.sign(device.device_id), self._carry_to_account(visitor, record))
+        token = self._tokens.sign(visitor.site.id, device.device_id)
+        return _Seen(visitor, record, False, token, self._carry_to_account(visitor, record))
 
     def _pending_change(self, visitor: Visitor, device: Verified) -> Change:
         assert device.pending is not None
@@ -211,6 +222,7 @@ class ConsentService:
             audit_extra=request_fields(RequestType.OPT_OUT, received_ms=device.pending.at_ms),
             carry_to_account=True,
             settles_pending_ms=device.pending.at_ms,
+            change_id=opt_out_change_id(device.pending.at_ms),
         )
 
     async def consent(
@@ -245,28 +257,71 @@ class ConsentService:
         if audit_extra is None:
             audit_extra = request_fields(_request_type(visitor, action, choices))
         version = policy_version or site.policy_version
-        if action is not Action.OPT_OUT and not _refuses_sale(visitor, choices):
-            await limit_writes(self._limits, visitor)  # never an opt-out or a refusal of sale/sharing
+        carry = action is Action.OPT_OUT and client_state and visitor.device_class is not DeviceClass.BOT
+        # A device without a token gets this id whether its write is stored or carried: a write that
+        # lands after its answer gave up on it then names the same device as the carried token.
+        new_id = new_device_id()
         try:
-            return await self._write(visitor, action, choices, source, policy_version=version, audit_extra=audit_extra)
+            visitor = await self._adopt(visitor)
+            if visitor.device is not None and visitor.device.legacy:  # storage could not tell whose it is
+                raise StoreUnavailable("a legacy token could not be checked")
+            # Exempt from the limits: a refusal and nothing else, from a device with a valid token.
+            # Anything else counts: a write without a token against the client's limit (so a flood
+            # cannot create records faster than that), one with a token against both.
+            if not (visitor.device is not None and (action is Action.OPT_OUT or _only_refusals(choices))):
+                wait = await self._over_limit(visitor)
+                if wait is not None:
+                    if carry:  # honoured, and carried in the token until the device comes back
+                        self._stats.over_limit(visitor, gpc=False)
+                        return self._carried_opt_out(visitor, source, version, new_id, counted=False)
+                    raise ApiError(ErrorCode.RATE_LIMITED, "too many writes; please retry later", retry_after=wait)
+            return await self._write(
+                visitor, action, choices, source, new_id, policy_version=version, audit_extra=audit_extra
+            )
         except StoreUnavailable:
-            if action is Action.OPT_OUT and client_state and visitor.device_class is not DeviceClass.BOT:
-                return self._carried_opt_out(visitor, source, version)
+            if carry:
+                return self._carried_opt_out(visitor, source, version, new_id)
             raise ApiError(
                 ErrorCode.STORE_UNAVAILABLE,
                 "consent storage is unavailable; the choice may not have been recorded, please retry",
                 retry_after=RETRY_AFTER_S,
             ) from None
 
-    def _carried_opt_out(self, visitor: Visitor, source: Source, policy_version: str) -> Outcome:
-        """The opt-out acknowledged without storage: decided as if stored, carried in the signed
-        token (the earliest such opt-out, if the token already carried one)."""
-        device_id = visitor.device.device_id if visitor.device else new_device_id()
-        earlier = visitor.device.pending if visitor.device else None
-        pending = earlier or PendingOptOut(visitor.now_ms, source.value)
+    async def _adopt(self, visitor: Visitor) -> Visitor:
+        """The visitor with a legacy token's device adopted or dropped (adopt_legacy); one read, and
+        only for a legacy token."""
+        if visitor.device is None or not visitor.device.legacy:
+            return visitor
+        try:
+            record = await self._store.get(visitor.site.id, visitor.device.device_id, self._write_timeout_s)
+        except StoreUnavailable:
+            return adopt_legacy(visitor, None)
+        return adopt_legacy(visitor, record is not None)
+
+    async def _over_limit(self, visitor: Visitor) -> int | None:
+        """Count one write against the device's and the client's limits: None when allowed (or not
+        limited), else the seconds to wait."""
+        if self._limits is None or visitor.device_class is DeviceClass.BOT:
+            return None
+        device_id = visitor.device.device_id if visitor.device is not None else None
+        return await self._limits.over(visitor.site.id, device_id, visitor.client_address)
+
+    def _carried_opt_out(
+        self, visitor: Visitor, source: Source, policy_version: str, new_id: str, *, counted: bool = True
+    ) -> Outcome:
+        """The opt-out acknowledged without storing it (storage unreachable, or an anonymous client
+        over its limit): decided as if stored, carried in the signed token (the earliest such
+        opt-out, if the token already carried one) and written when the device comes back.
+        `counted`: in the statistics' opt-outs (one over the limit is counted apart by the caller)."""
+        device = visitor.device
+        # A legacy device not known to be this site's gets a new id: nothing is written under its own.
+        device_id = device.device_id if device is not None and not device.legacy else new_id
+        pending = (device.pending if device else None) or PendingOptOut(visitor.now_ms, source.value)
         record = _unstored(visitor, _sale_share_off(visitor.site), policy_version)
-        self._stats.wrote(visitor, Action.OPT_OUT, source, device_id, changed=True)
-        outcome = self._answer(visitor, record, visitor.site.purposes, self._tokens.sign(device_id, pending))
+        if counted:
+            self._stats.wrote(visitor, Action.OPT_OUT, source, device_id, changed=True)
+        token = self._tokens.sign(visitor.site.id, device_id, pending)
+        outcome = self._answer(visitor, record, visitor.site.purposes, token)
         outcome.body.update(gpp_parsed=parsed_sections(outcome.body["gpp"]), stored=False)
         return outcome
 
@@ -276,6 +331,7 @@ class ConsentService:
         action: Action,
         choices: Mapping[str, bool],
         source: Source,
+        new_id: str,
         *,
         policy_version: str,
         audit_extra: Mapping[str, str],
@@ -284,7 +340,7 @@ class ConsentService:
             # Bots get the answer their choice would give, but nothing is stored or issued for them.
             self._stats.bot(visitor)
             return self._answer(visitor, _unstored(visitor, choices, policy_version), visitor.site.purposes, None)
-        device_id = visitor.device[0] if visitor.device else new_device_id()
+        device_id = visitor.device[0] if visitor.device else new_id
         if visitor.device is not None and visitor.device.pending is not None:
             # The opt-out this token carries comes first, so the audit shows it where it belongs.
             await self._store.apply(self._pending_change(visitor, visitor.device), self._write_timeout_s)
@@ -294,6 +350,7 @@ class ConsentService:
             ),
             audit_extra=audit_extra,
             carry_to_account=visitor.gpc_now or _refuses_sale(visitor, choices),
+            change_id=opt_out_change_id(visitor.now_ms) if action is Action.OPT_OUT else None,
         )
         applied = await self._store.apply(change, self._write_timeout_s)  # StoreUnavailable: see consent()
         record = applied.record
@@ -301,7 +358,7 @@ class ConsentService:
         if record is not None and record.account is not None:
             record = await self._with_account(visitor, device_id, record)
         # Re-signed on every write: the cookie's lifetime slides with the visitor's activity.
-        outcome = self._answer(visitor, record, visitor.site.purposes, self._tokens.sign(device_id))
+        outcome = self._answer(visitor, record, visitor.site.purposes, self._tokens.sign(visitor.site.id, device_id))
         outcome.body["gpp_parsed"] = parsed_sections(outcome.body["gpp"])
         return outcome
 
@@ -380,7 +437,7 @@ class ConsentService:
 
     def _fresh_token(self, visitor: Visitor, device_id: str) -> str | None:
         if visitor.device is None or visitor.now_ms // 1000 - visitor.device[1] >= TOKEN_RESIGN_AFTER_S:
-            return self._tokens.sign(device_id)
+            return self._tokens.sign(visitor.site.id, device_id)
         return None
 
     async def ready(self) -> bool:
@@ -460,7 +517,7 @@ class ConsentService:
         if visitor.device is not None and token == visitor.token:
             device_id: str | None = visitor.device[0]
         else:
-            verified = self._tokens.verify(token)
+            verified = self._tokens.verify(token, visitor.site.id)
             device_id = verified[0] if verified is not None else None
         return {} if device_id is None else self._partners.subjects(visitor.site.id, SubjectKind.DEVICE, device_id)
 
@@ -484,11 +541,58 @@ def _refuses_sale(visitor: Visitor, choices: Mapping[str, bool]) -> bool:
     return any(not granted and visitor.site.purposes[p].sale_share for p, granted in choices.items())
 
 
+def opt_out_change_id(at_ms: int) -> str:
+    """One-click opt-outs have a change id of their time: an opt-out whose write landed after its
+    answer had given up on it (and carried it in the token instead) is then found already written
+    when the token brings it back (the write scripts skip a change id they last applied)."""
+    return f"oo{at_ms}"
+
+
+def _only_refusals(choices: Mapping[str, bool]) -> bool:
+    """Every choice a refusal (an opt-out, "reject all", a custom choice that grants nothing)."""
+    return bool(choices) and not any(choices.values())
+
+
+def adopt_legacy(visitor: Visitor, record_exists: bool | None) -> Visitor:
+    """A token signed before tokens named their site (`Verified.legacy`) is this site's device only
+    where this site holds a record of it: there it is adopted, and re-signed bound to the site (its
+    signing time 0 makes the answer re-sign it). Elsewhere it is no device, except that an opt-out
+    it carries (acknowledged, never stored) is never lost: it moves to a new device of this site.
+    `record_exists` None: storage could not tell; only a carried opt-out is kept, to decide on, still
+    marked legacy so that nothing is written under its id. The legacy token is never echoed."""
+    device = visitor.device
+    if device is None or not device.legacy:
+        return visitor
+    adopted: Verified | None
+    if record_exists:
+        adopted = Verified(device.device_id, 0, device.pending)
+    elif device.pending is None:
+        adopted = None
+    elif record_exists is False:
+        adopted = Verified(new_device_id(), 0, device.pending)
+    else:
+        adopted = device
+    return dataclasses.replace(visitor, device=adopted, token=None)
+
+
+async def known_device(store: Store, site_id: str, device: Verified | None, timeout_s: float) -> Verified | None:
+    """A verified token's device for the rights and account requests: a legacy token's only where
+    the site holds a record of it (adopt_legacy's rule, without its carried-opt-out rescue: these
+    requests act on what is held). Raises StoreUnavailable when that cannot be read."""
+    if device is None or not device.legacy:
+        return device
+    if await store.get(site_id, device.device_id, timeout_s) is None:
+        return None
+    return Verified(device.device_id, 0, device.pending)
+
+
 async def limit_writes(limits: WriteLimits | None, visitor: Visitor) -> None:
-    """Count a (valid) write against the device's and the client's limits; 429 when over."""
+    """Count a write against the device's and the client's limits; 429 when over."""
     if limits is not None and visitor.device_class is not DeviceClass.BOT:
         device_id = visitor.device.device_id if visitor.device is not None else None
-        await limits.check(visitor.site.id, device_id, visitor.client_address)
+        wait = await limits.over(visitor.site.id, device_id, visitor.client_address)
+        if wait is not None:
+            raise ApiError(ErrorCode.RATE_LIMITED, "too many writes; please retry later", retry_after=wait)
 
 
 def _sale_share_off(site: Site) -> dict[str, bool]:

@@ -75,12 +75,21 @@ def _q_value(params: str) -> float:
     return 1.0
 
 
-@lru_cache(maxsize=4096)
+UA_PREFIX = 1024  # what is parsed of a User-Agent, and so what the caches below are keyed by
+
+
 def device_class(user_agent: str | None) -> DeviceClass:
-    """pc, mobile, tablet, bot or other. Cached: parsing a new string costs ~0.7 ms."""
+    """pc, mobile, tablet, bot or other, from the header's first UA_PREFIX characters: the cache is
+    keyed by that prefix, never by the whole header, so huge headers cannot grow it."""
+    return _device_class(user_agent[:UA_PREFIX] if user_agent else None)
+
+
+@lru_cache(maxsize=4096)
+def _device_class(user_agent: str | None) -> DeviceClass:
+    """Cached: parsing a new string costs ~0.7 ms."""
     if not user_agent:
         return DeviceClass.OTHER
-    ua = parse_user_agent(user_agent[:1024])
+    ua = parse_user_agent(user_agent)
     if ua.is_bot:
         return DeviceClass.BOT
     if ua.is_tablet:
@@ -95,15 +104,20 @@ def device_class(user_agent: str | None) -> DeviceClass:
 # ---- browser family, for the statistics ------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
 def ua_labels(user_agent: str | None) -> tuple[DeviceClass, str]:
-    """Device class and browser family (one of BROWSERS) of a User-Agent string. Cached, like
-    signals.device_class; a string it just parsed is still in ua_parser's own cache, so a new one
-    is not parsed twice."""
-    kind = device_class(user_agent)
+    """Device class and browser family (one of BROWSERS) of a User-Agent string, from its first
+    UA_PREFIX characters (the cache's key, as for device_class)."""
+    return _ua_labels(user_agent[:UA_PREFIX] if user_agent else None)
+
+
+@lru_cache(maxsize=4096)
+def _ua_labels(user_agent: str | None) -> tuple[DeviceClass, str]:
+    """Cached, like _device_class; a string it just parsed is still in ua_parser's own cache, so a
+    new one is not parsed twice."""
+    kind = _device_class(user_agent)
     if not user_agent or kind is DeviceClass.BOT:
         return kind, "other"
-    family = user_agent_parser.ParseUserAgent(user_agent[:1024])["family"]  # type: ignore[no-untyped-call]
+    family = user_agent_parser.ParseUserAgent(user_agent)["family"]  # type: ignore[no-untyped-call]
     return kind, browser_of(str(family))
 
 

@@ -51,6 +51,7 @@ from consent_service.stats_report import (
     GPC_DEVICE_DAYS,
     GPC_VISITS,
     OPT_OUT_METRICS,
+    OVER_LIMIT_METRICS,
     REGION_NONE,
     REGION_OTHER,
     REJECT_ALL,
@@ -99,6 +100,7 @@ class StatsHooks(Protocol):
         *,
         changed: bool,
     ) -> None: ...
+    def over_limit(self, visitor: Visitor, *, gpc: bool) -> None: ...
 
 
 class _NoStats:
@@ -126,6 +128,9 @@ class _NoStats:
         *,
         changed: bool,
     ) -> None:
+        pass
+
+    def over_limit(self, visitor: Visitor, *, gpc: bool) -> None:
         pass
 
 
@@ -234,6 +239,16 @@ class StatsCounter:
         gpc = visitor.gpc_now
         new = visitor.device is None
         self._device(visitor, device_id, gpc, new, new and gpc)
+
+    def over_limit(self, visitor: Visitor, *, gpc: bool) -> None:
+        """An anonymous one-click opt-out (carried in its token) or first GPC sighting (decided, not
+        recorded) over the client's rate limit: counted apart, in no other count or rate, so that a
+        flood neither inflates the opt-outs nor goes unseen."""
+        if visitor.device_class is DeviceClass.BOT:
+            return
+        counts = self._slice(visitor)
+        metric = OVER_LIMIT_METRICS["gpc" if gpc else "opt_out"]
+        counts[metric] = counts.get(metric, 0) + 1
 
     def account_opt_out(self, site: Site, now_ms: int) -> None:
         """An authorized agent's opt-out for a whole account (no device, region or browser: the site's

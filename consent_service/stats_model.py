@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 OPT_OUT_CHANNELS = ("banner", "no_js_page", "agent")  # how a Do-Not-Sell opt-out was made
+OVER_LIMIT_KINDS = ("opt_out", "gpc")  # anonymous requests honoured without a record (ratelimit.py)
 DEVICE_CLASSES = ("pc", "mobile", "tablet", "other")  # bots are counted apart
 BROWSERS = ("chrome", "safari", "firefox", "edge", "samsung", "opera", "other")  # bounded label set
 
@@ -37,6 +38,9 @@ class Counts:
     devices: int = 0  # unique devices seen with a device id (HyperLogLog estimate)
     gpc_devices: int = 0  # unique devices that sent GPC that day (HyperLogLog estimate)
     decisions: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # purpose → allowed/denied → n
+    # Anonymous one-click opt-outs and first GPC sightings over the client's rate limit: honoured
+    # (carried in the token, or decided as GPC) but not recorded, and in no other count or rate.
+    over_limit: Mapping[str, int] = field(default_factory=dict)  # OVER_LIMIT_KINDS → n
 
     @property
     def opt_outs_total(self) -> int:

@@ -14,7 +14,15 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from consent_service.stats_model import BROWSERS, DEVICE_CLASSES, OPT_OUT_CHANNELS, Counts, Day, StatsReport
+from consent_service.stats_model import (
+    BROWSERS,
+    DEVICE_CLASSES,
+    OPT_OUT_CHANNELS,
+    OVER_LIMIT_KINDS,
+    Counts,
+    Day,
+    StatsReport,
+)
 from consent_service.store.stats import RawStats, day_of
 from consent_service.vocab import Regime
 
@@ -22,6 +30,7 @@ from consent_service.vocab import Regime
 BANNERS_SHOWN, ACCEPT_ALL, REJECT_ALL, CUSTOM = "bs", "aa", "rj", "cu"
 VISITS, GPC_VISITS = "vi", "gvi"  # experience answers (page views), and those with GPC
 OPT_OUT_METRICS = {"banner": "ob", "no_js_page": "on", "agent": "oa"}  # by OPT_OUT_CHANNELS
+OVER_LIMIT_METRICS = {"opt_out": "lo", "gpc": "lg"}  # by OVER_LIMIT_KINDS
 DEVICE_DAYS, GPC_DEVICE_DAYS = "dv", "gv"  # a device's first request of the day (splits' unique counts)
 BOT_REQUESTS = "bot"
 ALLOWED, DENIED = "a.", "d."  # + purpose id
@@ -36,7 +45,9 @@ NOTE = (
     "`devices` and `gpc_devices` are unique devices with a device id (HyperLogLog, about 0.2% error, "
     "exact for small numbers) for each day and for `totals` (the union over the range); in the splits "
     "(by_region, by_regime, by_device_class, by_browser) they are device-days: each device once per "
-    "day, counted where its first request of that day came from."
+    "day, counted where its first request of that day came from. over_limit counts anonymous one-click "
+    "opt-outs and first GPC sightings over the per-client rate limit: honoured but not recorded (a flood, "
+    "or many visitors sharing one address), and in no other count or rate."
 )
 
 
@@ -106,6 +117,7 @@ def _counts(metrics: Mapping[str, int], purposes: Sequence[str], devices: int | 
         devices=metrics.get(DEVICE_DAYS, 0) if devices is None else devices,
         gpc_devices=metrics.get(GPC_DEVICE_DAYS, 0) if gpc is None else gpc,
         decisions={p: {"allowed": metrics.get(ALLOWED + p, 0), "denied": metrics.get(DENIED + p, 0)} for p in purposes},
+        over_limit={kind: metrics.get(OVER_LIMIT_METRICS[kind], 0) for kind in OVER_LIMIT_KINDS},
     )
 
 
@@ -129,6 +141,7 @@ def counts_json(counts: Counts) -> dict[str, Any]:
         "consent_rate": counts.consent_rate,
         "opt_out_rate": counts.opt_out_rate,
         "gpc_share": counts.gpc_share,
+        "over_limit": dict(counts.over_limit),
     }
 
 
@@ -171,6 +184,8 @@ CSV_COLUMNS = (
     "opt_out_rate",
     "gpc_share",
     "bot_requests",
+    "over_limit_opt_out",
+    "over_limit_gpc",
 )
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets start a formula with (as in audit.py)
 _SPLIT_SCOPES = ("region", "regime", "device_class", "browser")
@@ -211,6 +226,7 @@ def report_csv(report: StatsReport) -> str:
             h.gpc_devices,
             *("" if rate is None else f"{rate:.6f}" for rate in (h.consent_rate, h.opt_out_rate, h.gpc_share)),
             bots,
+            *(h.over_limit.get(kind, 0) for kind in OVER_LIMIT_KINDS),
         ]
         for purpose in purposes:
             n = h.decisions.get(purpose, {})

@@ -54,11 +54,25 @@ class OptOutBody:
     gpc: bool
 
 
-@lru_cache(maxsize=1024)
+CACHED_QUERY_BYTES = 512  # longer query strings are parsed every time: the cache's keys stay small
+
+
 def parse_decision_query(query_string: bytes) -> DecisionQuery:
     """Memoized by the raw query string: tag loaders ask the same few questions millions of times.
 
-    Only valid queries are cached (a raised error is not), and the cache is bounded."""
+    Only valid queries are cached (a raised error is not), and the cache is bounded in entries and,
+    by CACHED_QUERY_BYTES, in the size of each key (a valid query may carry any amount of junk)."""
+    if len(query_string) > CACHED_QUERY_BYTES:
+        return _parse_decision_query(query_string)
+    return _cached_decision_query(query_string)
+
+
+@lru_cache(maxsize=1024)
+def _cached_decision_query(query_string: bytes) -> DecisionQuery:
+    return _parse_decision_query(query_string)
+
+
+def _parse_decision_query(query_string: bytes) -> DecisionQuery:
     query = QueryParams(query_string.decode("latin-1"))
     site = query.get("site")
     purposes = query.getlist("purpose")

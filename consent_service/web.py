@@ -314,7 +314,7 @@ def _visitor(request: Request, state: AppState, site: Site, gpc_flag: bool) -> V
     region = region_from_headers(headers.get, state.settings.region_header_pairs) or site.default_region
     if state.demo_site_active and site.id == "demo":
         region = demo.demo_region(request) or region
-    token, device = http.device_token(request, state.tokens)
+    token, device = http.device_token(request, state.tokens, site.id)
     return Visitor(
         site=site,
         region=region,
@@ -337,7 +337,7 @@ def _respond(request: Request, state: AppState, site: Site, outcome: Outcome) ->
     if outcome.deferred is not None:
         response.background = BackgroundTask(outcome.deferred)
     if outcome.device_token is not None:
-        http.set_device_cookie(response, outcome.device_token, request, state.settings)
+        http.set_device_cookie(response, site.id, outcome.device_token, request, state.settings)
     return response
 
 
@@ -383,7 +383,7 @@ async def opt_out_page(request: Request, state: AppState) -> Response:
         return await _render_opt_out(request, state, site, service, language, status=503, problem=problem)
     response = _opt_out_html(state, site, language, done=True, gpc=bool(outcome.body["gpc"]), opted_out=True)
     if outcome.device_token is not None:
-        http.set_device_cookie(response, outcome.device_token, request, state.settings)
+        http.set_device_cookie(response, site.id, outcome.device_token, request, state.settings)
     return response
 
 
@@ -409,7 +409,7 @@ async def _render_opt_out(
         problem=problem,
     )
     if seen.device_token is not None:
-        http.set_device_cookie(response, seen.device_token, request, state.settings)
+        http.set_device_cookie(response, site.id, seen.device_token, request, state.settings)
     return response
 
 
@@ -460,7 +460,7 @@ async def privacy_data(request: Request, state: AppState) -> Response:
 
 
 def _data_html(request: Request, state: AppState, site: Site, language: str, **kwargs: Any) -> Response:
-    _, device = http.device_token(request, state.tokens)
+    _, device = http.device_token(request, state.tokens, site.id)
     return privacy_pages.data_page(
         site=site.id,
         language=language,

@@ -199,11 +199,11 @@ def tab_to(page: Page, want: Callable[[dict[str, Any]], bool], *, limit: int = 2
 
 
 def device_token(page: Page, context: BrowserContext, api: str) -> str:
-    """The device token the banner keeps (localStorage `cs:demo`), else the service's cs_device cookie."""
+    """The device token the banner keeps (localStorage `cs:demo`), else the service's cs_device_demo cookie."""
     saved = page.evaluate("() => localStorage.getItem('cs:demo')")
     token = json.loads(saved).get("device") if saved else None
     if not token:
-        token = next((c["value"] for c in context.cookies(api) if c["name"] == "cs_device"), None)
+        token = next((c["value"] for c in context.cookies(api) if c["name"] == "cs_device_demo"), None)
     assert token, f"the browser holds no device token (localStorage cs:demo = {saved!r})"
     return str(token)
 

@@ -2,7 +2,7 @@
 them, GPC, the Do-Not-Sell button, returning visitors, keyboard use, axe, a strict CSP and an API that
 cannot be reached. Every test runs on the publisher's page (http://localhost, another site than the
 service on 127.0.0.1, so CORS and the X-Consent-Device path are used) and, where it matters, on the
-service's own /demo page (same origin, the cs_device cookie path)."""
+service's own /demo page (same origin, the cs_device_demo cookie path)."""
 
 from __future__ import annotations
 

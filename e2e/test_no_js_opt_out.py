@@ -17,7 +17,7 @@ def test_opt_out_page_with_javascript_disabled(service: Service, make_context: C
         button.click()  # one step
     assert "Your opt-out has been processed" in page.locator("#status").inner_text()
     snap(page, "no-js-opt-out-done")
-    token = next(c["value"] for c in context.cookies(service.origin) if c["name"] == "cs_device")
+    token = next(c["value"] for c in context.cookies(service.origin) if c["name"] == "cs_device_demo")
     body = server_decision(service.origin, token, CA)
     assert body["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"} and body["usp"] == "1YYN"
     page.goto(f"{service.origin}/privacy/demo/opt-out")  # a later visit still shows it processed

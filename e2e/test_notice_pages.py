@@ -48,7 +48,7 @@ def test_notice_to_deletion_in_swedish_without_javascript(service: Service, make
     assert "Dina uppgifter har raderats." in status and "avböjt försäljning eller delning" in status
     snap(page, "data-deleted-sv")
 
-    token = next(c["value"] for c in context.cookies(service.origin) if c["name"] == "cs_device")
+    token = next(c["value"] for c in context.cookies(service.origin) if c["name"] == "cs_device_demo")
     assert server_decision(service.origin, token, CA)["decisions"]["advertising"] == {
         "allowed": False,
         "reason": "opt_out",

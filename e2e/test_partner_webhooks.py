@@ -266,7 +266,7 @@ def page_for(context: Any) -> Page:
     return page
 
 
-def cookie(context: Any, origin: str, name: str = "cs_device") -> str:
+def cookie(context: Any, origin: str, name: str = "cs_device_demo") -> str:
     value = next((c["value"] for c in context.cookies(origin) if c["name"] == name), None)
     assert value, f"the browser holds no {name} cookie for {origin}"
     return str(value)
@@ -419,12 +419,14 @@ def test_partners_get_signed_opt_outs_gpc_and_deletions(
     tokens = DeviceTokens((SIGNING_KEY,), max_age_s=86_400)
     devices = []
     for token in (token1, token2, token3):
-        verified = tokens.verify(token)
-        assert verified is not None, "the browser's cs_device cookie is not a device token"
+        verified = tokens.verify(token, "demo")
+        assert verified is not None, "the browser's cs_device_demo cookie is not a device token"
         devices.append(verified.device_id)
     device1, device2, device3 = devices
     user_agent = page.evaluate("() => navigator.userAgent")
-    now_held = [c["value"] for ctx in (banner, no_js, gpc) for c in ctx.cookies(origin) if c["name"] == "cs_device"]
+    now_held = [
+        c["value"] for ctx in (banner, no_js, gpc) for c in ctx.cookies(origin) if c["name"] == "cs_device_demo"
+    ]
     private = [token1, token2, token3, opted["device"], again["device"], *now_held, *devices, user_agent, "127.0.0.1"]
     for receiver in receivers.values():
         for got in receiver.received():

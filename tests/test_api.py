@@ -31,7 +31,7 @@ def test_first_visit_in_california_allows_advertising_by_default(client: TestCli
     assert reasons(answer) == {"advertising": (True, "default")}
     assert answer["usp"] == "1YNN" and answer["gpp_sid"] == [7]
     assert answer["gpp"] == "DBABLA~CVQqAAAAAACA.QA"
-    assert "device" not in answer and "cs_device" not in client.cookies  # nothing to record
+    assert "device" not in answer and "cs_device_demo" not in client.cookies  # nothing to record
 
 
 def test_gpc_denies_sale_share_and_is_remembered_without_the_header(
@@ -41,7 +41,7 @@ def test_gpc_denies_sale_share_and_is_remembered_without_the_header(
     assert reasons(answer)["advertising"] == (False, "gpc")
     assert reasons(answer)["analytics"] == (True, "default")  # GPC names sale/share only
     assert answer["usp"] == "1YYN" and answer["gpp"] == "DBABLA~CVQVAAAAAACA.YA" and answer["gpc"] is True
-    assert answer["device"] and client.cookies["cs_device"] == answer["device"]
+    assert answer["device"] and client.cookies["cs_device_demo"] == answer["device"]
     later = decide(client, headers=CA)  # no header now: still an opt-out
     assert reasons(later)["advertising"] == (False, "gpc") and later["gpc"] is True
     assert later["usp"] == "1YYN"
@@ -92,7 +92,7 @@ def test_choices_stick_and_custom_leaves_others(client: TestClient) -> None:
     r = client.post("/v1/consent", json={"site": "demo", "action": "accept_all"}, headers=DE)
     assert r.status_code == 200 and all(d["allowed"] for d in r.json()["decisions"].values())
     token = r.json()["device"]
-    assert client.cookies["cs_device"] == token
+    assert client.cookies["cs_device_demo"] == token
     r = client.post(
         "/v1/consent",
         json={"site": "demo", "action": "custom", "choices": {"advertising": False, "necessary": False}},
@@ -219,7 +219,7 @@ def test_bad_input_gets_clean_4xx_and_writes_nothing(client: TestClient, redis_c
         assert (r.status_code, r.json()["error"]) == (status, code)
     assert client.get("/nope").json()["error"] == "not_found"
     assert client.delete("/v1/decision").status_code == 405
-    assert redis_client.dbsize() == 0 and "cs_device" not in client.cookies
+    assert redis_client.dbsize() == 0 and "cs_device_demo" not in client.cookies
 
 
 def test_chunked_body_over_the_limit_is_refused(client: TestClient, redis_client: redis.Redis) -> None:
@@ -326,7 +326,7 @@ def test_decision_path_is_read_only_except_a_daily_refresh(
     )
     assert _script_calls(redis_client) == writes_before + 1  # the daily refresh
     assert redis_client.pttl(key) > 700 * 86_400_000  # an opt-out's record slid forward
-    assert "cs_device=" in r.headers["set-cookie"]  # re-signed: the cookie's lifetime slides too
+    assert "cs_device_demo=" in r.headers["set-cookie"]  # re-signed: the cookie's lifetime slides too
     decide(client, "advertising", headers={**CA, "X-Consent-Device": r.json()["device"]})
     assert _script_calls(redis_client) == writes_before + 1  # at most once a day
 

@@ -92,7 +92,7 @@ def test_a_browser_without_a_device_token(client: TestClient, redis_client: redi
     assert page.status_code == 200 and 'id="nothing"' in page.text and "Inget finns sparat" in page.text
     assert "download=1" not in page.text and 'method="post"' not in page.text  # no dead link, no useless button
     forms = client.app.state.consent.forms  # type: ignore[attr-defined]
-    for cookies in ({}, {"cs_device": "forged.token"}):
+    for cookies in ({}, {"cs_device_demo": "forged.token"}):
         client.cookies.clear()
         client.cookies.update(cookies)
         r = client.post(PAGE, data={"csrf": forms.issue("demo", "delete"), "lang": "en"})
@@ -119,7 +119,7 @@ def test_storage_down_is_a_503_page_to_retry(client: TestClient, make_client: Ap
         s.bind(("127.0.0.1", 0))
         dead = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
     down = make_client(redis_url=dead, write_timeout_ms=300)
-    down.cookies.set("cs_device", device)
+    down.cookies.set("cs_device_demo", device)
     page = down.get(PAGE)
     assert 'method="post"' in page.text  # the page itself needs no storage
     r = down.post(PAGE, data={"csrf": csrf_of(page.text), "lang": "en"})

@@ -479,7 +479,7 @@ def test_each_partner_gets_a_signed_body_with_its_own_pseudonym(
     assert a["purposes"] == {"advertising": False}
     assert m["purposes"] == {"advertising": False}  # analytics was never chosen: not reported
     # Nothing that leads back to the browser: not the token, not the device id inside it.
-    verified = DeviceTokens(TEST_KEYS.signing, max_age_s=86_400).verify(token)
+    verified = DeviceTokens(TEST_KEYS.signing, max_age_s=86_400).verify(token, "shop")
     assert verified is not None
     for got in (adco[0], measure[0]):
         sent = got.body + json.dumps(got.headers).encode()

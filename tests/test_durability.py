@@ -56,8 +56,8 @@ def test_an_opt_out_acknowledged_during_a_stall_is_carried_then_written(
         r = client.post("/v1/opt-out", json={"site": "demo", "source": "banner"}, headers=CA)
         assert r.status_code == 200 and r.json()["stored"] is False  # never a plain acknowledgement
         token = r.json()["device"]
-        assert r.cookies.get("cs_device") == token  # the cookie carries it too
-        verified = TOKENS.verify(token)
+        assert r.cookies.get("cs_device_demo") == token  # the cookie carries it too
+        verified = TOKENS.verify(token, "demo")
         assert verified is not None and verified.pending is not None and verified.pending.source == "banner"
         assert r.json()["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
         # While Redis is still stalled the decision fails closed, and the experience says opted out.
@@ -72,8 +72,8 @@ def test_an_opt_out_acknowledged_during_a_stall_is_carried_then_written(
 
     def settled() -> bool:
         answer = client.get("/v1/decision", params=ADS, headers={**CA, "X-Consent-Device": token})
-        fresh = TOKENS.verify(answer.json().get("device"))
-        return fresh is not None and fresh.pending is None and "cs_device" in answer.headers.get("set-cookie", "")
+        fresh = TOKENS.verify(answer.json().get("device"), "demo")
+        return fresh is not None and fresh.pending is None and "cs_device_demo" in answer.headers.get("set-cookie", "")
 
     wait_until(settled, "the carried opt-out was not written when Redis came back")
     (entry,) = audit_entries(own_redis.url)
@@ -94,8 +94,8 @@ def test_an_opt_out_acknowledged_while_redis_is_gone_survives_its_restart(
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
     r = client.post("/privacy/demo/opt-out", data={"csrf": csrf, "lang": "en"}, headers=CA)
     assert r.status_code == 200 and 'id="status"' in r.text  # the person is told it was processed
-    token = client.cookies.get("cs_device")
-    verified = TOKENS.verify(token)
+    token = client.cookies.get("cs_device_demo")
+    verified = TOKENS.verify(token, "demo")
     assert verified is not None and verified.pending is not None and verified.pending.source == "no_js_form"
     restarted = EmbeddedRedis(own_redis.data_path.parent, port=port, persistent=True)
     restarted.start()
@@ -146,35 +146,48 @@ def test_consents_still_answer_503(client: TestClient, own_redis: EmbeddedRedis)
     assert r.status_code == 503 and "set-cookie" not in r.headers
 
 
-def test_no_acknowledged_opt_out_is_lost_to_a_sigkill(client: TestClient, own_redis: EmbeddedRedis) -> None:
+def test_no_acknowledged_opt_out_is_lost_to_a_sigkill(own_redis: EmbeddedRedis, tmp_path: Path) -> None:
+    """Every acknowledged opt-out survives a SIGKILL of Redis: one acknowledged as stored is in the
+    AOF; one that missed its write deadline (a loaded machine) was acknowledged with `"stored":
+    false` and carried in its token, and is written when that token comes back. How many land in
+    each group depends on the machine's speed; that none is lost does not."""
     with redis.Redis.from_url(own_redis.url, decode_responses=True) as r:
         assert r.config_get("appendfsync") == {"appendfsync": "always"}  # what this test and the docs rely on
-    tokens = []
-    for _ in range(200):
-        client.cookies.clear()
-        r = client.post("/v1/opt-out", json={"site": "demo"}, headers=CA)
-        assert r.status_code == 200 and "stored" not in r.json()  # stored in Redis, acknowledged after
-        tokens.append(r.json()["device"])
-    assert own_redis.pid is not None
-    os.kill(own_redis.pid, signal.SIGKILL)  # no shutdown, no final fsync: only what is in the AOF
-    port = own_redis.port
-    wait_until(lambda: not _alive(own_redis.url), "Redis did not die")
-    restarted = EmbeddedRedis(own_redis.data_path.parent, port=port, persistent=True)
-    restarted.start()
-    try:
-        with redis.Redis.from_url(restarted.url, decode_responses=True) as r:
-            opted_out = [
-                k
-                for k in r.scan_iter(match="*:dev:*")
-                if r.hget(
-                    k,
-                    "c:advertising",
-                ).startswith("0:")
-            ]
-            assert len(opted_out) == 200  # lost: zero
-            assert len(audit_entries(restarted.url)) == 200
-    finally:
-        restarted.stop()
+    # A generous write budget: on any machine most writes are stored, and the rest are carried.
+    settings = dataclasses.replace(
+        Settings(), redis_url=own_redis.url, data_dir=tmp_path / "d", write_timeout_ms=5000, decision_timeout_ms=2000
+    )
+    with TestClient(create_app(settings, load_sites(None), TEST_KEYS), headers={"user-agent": CHROME}) as client:
+        stored, carried = [], []
+        for _ in range(200):
+            client.cookies.clear()
+            r = client.post("/v1/opt-out", json={"site": "demo"}, headers=CA)
+            assert r.status_code == 200, r.text
+            (carried if r.json().get("stored") is False else stored).append(r.json()["device"])
+        assert stored, "not one write was stored within 5 s"
+        assert own_redis.pid is not None
+        os.kill(own_redis.pid, signal.SIGKILL)  # no shutdown, no final fsync: only what is in the AOF
+        port = own_redis.port
+        wait_until(lambda: not _alive(own_redis.url), "Redis did not die")
+        restarted = EmbeddedRedis(own_redis.data_path.parent, port=port, persistent=True)
+        restarted.start()
+        try:
+            for token in carried:  # the carried ones come back with their tokens, and are written
+
+                def settled(token: str = token) -> bool:
+                    client.cookies.clear()
+                    back = client.get("/v1/decision", params=ADS, headers={**CA, "X-Consent-Device": token})
+                    assert back.json()["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
+                    fresh = TOKENS.verify(back.json().get("device"), "demo")
+                    return fresh is not None and fresh.pending is None
+
+                wait_until(settled, "a carried opt-out was not written", bound_s=30)
+            with redis.Redis.from_url(restarted.url, decode_responses=True) as r:
+                opted_out = [k for k in r.scan_iter(match="*:dev:*") if r.hget(k, "c:advertising").startswith("0:")]
+                assert len(opted_out) == 200, f"{len(stored)} stored, {len(carried)} carried"  # lost: zero
+                assert len(audit_entries(restarted.url)) == 200
+        finally:
+            restarted.stop()
 
 
 def _alive(url: str) -> bool:
@@ -214,7 +227,7 @@ def test_writes_can_wait_for_a_replica(own_redis: EmbeddedRedis, tmp_path: Path)
             client.cookies.clear()
             stored = client.post("/v1/opt-out", json={"site": "demo"}, headers=CA)
             assert stored.status_code == 200 and "stored" not in stored.json()
-            device = TOKENS.verify(stored.json()["device"])
+            device = TOKENS.verify(stored.json()["device"], "demo")
             assert device is not None
             with redis.Redis.from_url(replica.url, decode_responses=True) as r:
                 assert any(device.device_id in key for key in r.scan_iter(match="*:dev:*"))  # already on the replica
@@ -236,7 +249,7 @@ def test_a_carried_opt_out_in_the_cookie_is_kept_when_the_banner_sends_an_older_
         assert r.status_code == 200 and 'id="status"' in r.text
     finally:
         os.kill(own_redis.pid, signal.SIGCONT)
-    carried = TOKENS.verify(client.cookies.get("cs_device"))
+    carried = TOKENS.verify(client.cookies.get("cs_device_demo"), "demo")
     assert carried is not None and carried.pending is not None
     time.sleep(0.3)
     wait_until(
@@ -260,8 +273,8 @@ def test_a_carried_opt_out_is_written_once_whatever_the_concurrency(standalone_r
     async def main() -> int:
         store = Store.from_url(standalone_redis_url, Lifetimes(400 * DAY_MS, 750 * DAY_MS), timeout_s=1.0)
         service = ConsentService(store, TOKENS, read_timeout_s=1.0, write_timeout_s=1.0)
-        token = TOKENS.sign("D" * 22, PendingOptOut(1_790_000_000_000, "banner"))
-        device = TOKENS.verify(token)
+        token = TOKENS.sign("demo", "D" * 22, PendingOptOut(1_790_000_000_000, "banner"))
+        device = TOKENS.verify(token, "demo")
         try:
             visitor = Visitor(site, "US-CA", Regime.OPT_OUT, False, device, token, CHROME, 1_790_000_000_500)
             await asyncio.gather(*(service.decision(visitor, ["advertising"]) for _ in range(8)))

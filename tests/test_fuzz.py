@@ -3,15 +3,17 @@
 Every operation of the document gets generated requests, valid ones (positive) and invalid ones
 (negative), and every answer must pass schemathesis's checks: no 5xx, a documented status code, a
 documented content type, a body and headers matching the document, and invalid input refused with
-a 4xx. At least 1,000 cases run (about 1,180, in some 30 s here), and the count is asserted.
+a 4xx. At least 1,000 cases run, and the count is asserted.
 
-Reproducible and bounded: Hypothesis is derandomized (the same cases on every run, no example
-database); `FUZZ_EXAMPLES` cases per operation and mode (default 45), a 5 s deadline per case, and
-a wall-clock bound for the whole run (`FUZZ_SECONDS`, default 60; past it no more requests are
-sent and the case count fails). To search longer locally, raise both, and try other cases with a
-seed (`FUZZ_SEED`) or one operation (`FUZZ_ONLY`, a part of its label):
+Reproducible and bounded by counting, never by a clock: Hypothesis is derandomized (the same cases
+on every run, no example database) and runs `FUZZ_EXAMPLES` cases per operation and mode (default
+45) with no deadline, so a slow or busy machine runs the same cases and only takes longer (a clock
+inside a Hypothesis run makes what it generates depend on speed: "Inconsistent data generation").
+A hung request still fails: the app times every Redis call out (writes after 2 s). To search
+longer locally, raise the count, and try other cases with a seed (`FUZZ_SEED`) or one operation
+(`FUZZ_ONLY`, a part of its label):
 
-    FUZZ_EXAMPLES=1000 FUZZ_SECONDS=1800 .venv/bin/python -m pytest -q -s tests/test_fuzz.py
+    FUZZ_EXAMPLES=1000 .venv/bin/python -m pytest -q -s tests/test_fuzz.py
     FUZZ_SEED=7 FUZZ_ONLY=agent-requests .venv/bin/python -m pytest -q -s tests/test_fuzz.py -k every_operation
 
 Generated requests are steered towards what reaches the service's logic: mostly the configured
@@ -67,7 +69,6 @@ ADMIN_KEY = "fuzz-admin-key-" + "z" * 32
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 OTHER_SITE_KEY = "fuzz-shop-key-" + "s" * 32  # a key for another site only
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "45"))
-SECONDS = float(os.environ.get("FUZZ_SECONDS", "60"))
 SEED = os.environ.get("FUZZ_SEED")
 ONLY = os.environ.get("FUZZ_ONLY")  # fuzz only the operations whose label contains this (local debugging)
 MIN_CASES = 1000
@@ -163,7 +164,7 @@ def _takes_input(operation: Any) -> bool:
     return any(len(part) for part in parts)
 
 
-def _run(operation: Any, mode: GenerationMode, tokens: list[str], stop_at: float, seen: Counter[str]) -> int:
+def _run(operation: Any, mode: GenerationMode, tokens: list[str], seen: Counter[str]) -> int:
     """Fuzz one operation in one mode; the number of requests sent. Raises what the checks found."""
     ran = 0
     negative = mode is GenerationMode.NEGATIVE
@@ -171,8 +172,6 @@ def _run(operation: Any, mode: GenerationMode, tokens: list[str], stop_at: float
 
     def test(case: Any, rnd: random.Random) -> None:
         nonlocal ran
-        if time.monotonic() > stop_at:
-            return  # over the wall-clock bound: the case count assertion says so
         _steer(case, rnd, tokens, negative)
         response = case.call()
         ran += 1
@@ -182,7 +181,7 @@ def _run(operation: Any, mode: GenerationMode, tokens: list[str], stop_at: float
     settings = hypothesis_settings(
         # An operation without parameters has a single request to send: a few are enough.
         max_examples=EXAMPLES if _takes_input(operation) else 3,
-        deadline=5000,  # ms per case; writes time out after 2 s, so this is a hang
+        deadline=None,  # no clock in the run: its cases must not depend on the machine's speed
         database=None,
         derandomize=SEED is None,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
@@ -200,7 +199,6 @@ def _run(operation: Any, mode: GenerationMode, tokens: list[str], stop_at: float
 # event-loop thread; Hypothesis sees the global state move during a draw and warns (not our strategies).
 def test_fuzz_every_operation(fuzz_app: Starlette) -> None:
     started = time.monotonic()
-    stop_at = started + SECONDS
     schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)  # starts the app's lifespan
     tokens = _real_tokens(fuzz_app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -217,7 +215,7 @@ def test_fuzz_every_operation(fuzz_app: Starlette) -> None:
         )
         for mode in modes:
             try:
-                cases += _run(operation, mode, tokens, stop_at, seen)
+                cases += _run(operation, mode, tokens, seen)
             except (Exception, BaseExceptionGroup) as exc:  # every operation is fuzzed, failures reported together
                 failures.append(f"{operation.label} ({mode.value}): {exc}")
     elapsed = time.monotonic() - started
@@ -225,9 +223,8 @@ def test_fuzz_every_operation(fuzz_app: Starlette) -> None:
     for key, n in sorted(seen.items()):
         print(f"  {n:5d}  {key}")
     assert not failures, "\n\n".join(failures)
-    assert elapsed <= SECONDS + 5, f"{cases} cases took {elapsed:.0f}s, over the {SECONDS:.0f}s bound"
     if not ONLY:
-        assert cases >= MIN_CASES, f"only {cases} cases ran in the {SECONDS:.0f}s bound"
+        assert cases >= MIN_CASES, f"only {cases} cases ran"
     assert all(f"{op.label} 200" in seen for op in operations), "every operation answered 200 at least once"
 
 

@@ -86,7 +86,7 @@ def test_a_real_server_logs_no_personal_data(tmp_path: Path, env: dict[str, str]
         with httpx.Client(base_url=served.base, headers=headers, timeout=BOUND_S) as c:
             ask = {"site": "demo", "purpose": "advertising"}
             token = c.get("/v1/decision", params=ask, headers={"Sec-GPC": "1"}).json()["device"]
-            c.cookies.set("cs_device", token)
+            c.cookies.set("cs_device_demo", token)
             assert c.get("/v1/decision", params=ask, headers={"X-Consent-Device": token}).status_code == 200
             admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
             link = {"site": "demo", "account_id": ACCOUNT_ID, "device": token}

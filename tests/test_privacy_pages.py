@@ -31,7 +31,7 @@ def test_one_click_opt_out_without_javascript(client: TestClient, redis_client: 
     assert "Do Not Sell or Share My Personal Information" in page.text and 'id="status"' not in page.text
     r = client.post(PAGE, data={"csrf": csrf_of(page.text), "lang": "en"}, headers=CA)
     assert r.status_code == 200 and 'id="status"' in r.text and "Your opt-out has been processed" in r.text
-    assert "cs_device=" in r.headers["set-cookie"] and "httponly" in r.headers["set-cookie"].lower()
+    assert "cs_device_demo=" in r.headers["set-cookie"] and "httponly" in r.headers["set-cookie"].lower()
     assert decision(client)["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
     entry = next(e for _, e in redis_client.xrange(next(iter(redis_client.scan_iter(match="*:audit")))))
     assert (entry["a"], entry["s"]) == ("opt_out", "no_js_form")

@@ -98,8 +98,8 @@ def test_key_rotation_keeps_every_device(settings: Settings) -> None:
         assert r.json()["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
         fresh = after.post("/v1/opt-out", json={"site": "demo"}, headers={**CA, "X-Consent-Device": token})
         renewed = fresh.json()["device"]
-    assert DeviceTokens((new,), 3600).verify(renewed) is not None  # signed with the newest key
-    assert DeviceTokens((old,), 3600).verify(renewed) is None
+    assert DeviceTokens((new,), 3600).verify(renewed, "demo") is not None  # signed with the newest key
+    assert DeviceTokens((old,), 3600).verify(renewed, "demo") is None
     with app(new) as dropped:  # once the old key is retired, its tokens are just no device
         r = dropped.get(
             "/v1/decision", params={"site": "demo", "purpose": "advertising"}, headers={**CA, "X-Consent-Device": token}

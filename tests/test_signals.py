@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import gc
 import re
+import tracemalloc
 import uuid
 
 import pytest
@@ -8,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consent_service.settings import REGION_HEADER_SETS, Settings
-from consent_service.signals import device_class, gpc_signal, negotiate_language, region_from_headers
+from consent_service.signals import (
+    UA_PREFIX,
+    _device_class,
+    device_class,
+    gpc_signal,
+    negotiate_language,
+    region_from_headers,
+    ua_labels,
+)
 from consent_service.vocab import DeviceClass
 
 # --- GPC -------------------------------------------------------------------------------------
@@ -318,12 +328,33 @@ def test_device_class_huge_user_agent() -> None:
 
 def test_device_class_is_cached_by_user_agent() -> None:
     ua = f"{UAS['windows_chrome']} test/{uuid.uuid4()}"  # never seen before
-    before = device_class.cache_info()
+    before = _device_class.cache_info()
     first = device_class(ua)
-    middle = device_class.cache_info()
+    middle = _device_class.cache_info()
     second = device_class(ua)
-    after = device_class.cache_info()
+    after = _device_class.cache_info()
     assert first is second is DeviceClass.PC
     assert (middle.misses, middle.hits) == (before.misses + 1, before.hits)
     assert (after.misses, after.hits) == (middle.misses, middle.hits + 1)
-    assert device_class.cache_info().maxsize is not None  # bounded
+    assert _device_class.cache_info().maxsize is not None  # bounded
+
+
+def test_huge_user_agents_do_not_grow_the_caches() -> None:
+    """Issue 11, finding 2: the caches were keyed by the whole header, so 30 distinct 1 MB
+    User-Agents kept 30 MB alive. Now they are keyed by a bounded prefix."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for _ in range(30):
+            ua = f"{UAS['iphone']} {uuid.uuid4()} " + "x" * 1_000_000
+            assert device_class(ua) is DeviceClass.MOBILE
+            assert ua_labels(ua)[0] is DeviceClass.MOBILE
+            del ua
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 2_000_000, f"{after - before} bytes kept for 30 one-megabyte User-Agents"
+    # Only the prefix is parsed: what follows it cannot change the answer.
+    assert device_class("x" * UA_PREFIX + UAS["iphone"]) is DeviceClass.OTHER

@@ -160,6 +160,7 @@ def expected(steps: list[Adds], keep: Any = lambda s: True) -> dict[str, Any]:
         "consent_rate": n["accept_all"] / choices if choices else None,
         "opt_out_rate": (n["reject_all"] + total) / choices if choices else None,
         "gpc_share": n["gpc_visits"] / n["visits"] if n["visits"] else None,
+        "over_limit": {"opt_out": 0, "gpc": 0},  # the mix stays under the rate limits
     }
 
 
@@ -349,10 +350,10 @@ def agent_opt_out(client: TestClient, whom: dict[str, str]) -> None:
 
 
 def device_in_cookie(client: TestClient) -> str:
-    """The device id in the `cs_device` cookie the last answer set."""
-    cookie = client.cookies.get("cs_device")
+    """The device id in the `cs_device_demo` cookie the last answer set."""
+    cookie = client.cookies.get("cs_device_demo")
     assert cookie
-    verified = client.app.state.consent.tokens.verify(cookie)  # type: ignore[attr-defined]
+    verified = client.app.state.consent.tokens.verify(cookie, "demo")  # type: ignore[attr-defined]
     assert verified is not None
     return str(verified.device_id)
 
@@ -376,6 +377,7 @@ def csv_row(scope: str, key: str, counts: dict[str, Any], bots: object) -> dict[
         **{f"opt_outs_{channel}": str(n) for channel, n in counts["opt_outs"].items()},
         **rates,
         "bot_requests": str(bots),
+        **{f"over_limit_{kind}": str(n) for kind, n in counts["over_limit"].items()},
         **{
             f"decisions_{p}_{kind}": str(counts["decisions"].get(p, {}).get(kind, 0))
             for p in PURPOSES

@@ -101,6 +101,7 @@ class Change:
     # This change writes an opt-out a device token carried, acknowledged at this time (ms): written
     # once (the record remembers it, `po`), and never over a choice the visitor made after it.
     settles_pending_ms: int | None = None
+    change_id: str | None = None  # None: a random one. A retry of the same change must reuse its id.
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,7 +449,7 @@ class Store:
             change.device_class,
             change.site,
             deadline_ms,
-            secrets.token_hex(8),
+            change.change_id or secrets.token_hex(8),
             int(change.carry_to_account),
             lt.gpc_ms,
             "" if change.settles_pending_ms is None else change.settles_pending_ms,
