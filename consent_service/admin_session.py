@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 import orjson
 from itsdangerous import BadSignature, TimestampSigner
@@ -33,6 +33,7 @@ from starlette.responses import RedirectResponse, Response
 
 from consent_service import http
 from consent_service.dashboard import admin_document
+from consent_service.errors import ApiError
 from consent_service.identity import CLOCK_SKEW_S
 from consent_service.privacy_pages import HEADERS, html_page
 from consent_service.settings import Settings
@@ -173,12 +174,6 @@ names the sites it may see, never the key.</p>"""
     return html_page(admin_document("Sign in: consent statistics", main), status)
 
 
-async def form_fields(request: Request) -> dict[str, str]:
-    """A small urlencoded form's fields (first value of each), the body bounded like every other."""
-    form = parse_qs((await http.read_body(request)).decode("utf-8", "replace"), max_num_fields=10)
-    return {name: values[0] for name, values in form.items()}
-
-
 def post_allowed(request: Request, state: AppState, csrf: str | None, form: str) -> bool:
     """One of our own forms: its signed token, and no foreign (or `null`) Origin."""
     origin = http.headers_of(request).get("origin")
@@ -206,9 +201,12 @@ def landing(state: AppState, sites: frozenset[str]) -> str:
 
 async def login_post(request: Request, state: AppState, sessions: AdminSessions, throttle: LoginThrottle) -> Response:
     """Checks the key once; on success the session cookie and a 303 to `next` (ours) or the first site."""
-    fields = await form_fields(request)
-    next_path = safe_next(fields.get("next"))
     fresh = state.forms.issue(FORM_SCOPE, LOGIN_FORM)
+    try:
+        fields = await http.read_form(request)
+    except ApiError as error:  # malformed: the login page with a 400 (or 413), nothing signed in
+        return login_page(fresh, None, status=error.status, problem="The form could not be read. Try again.")
+    next_path = safe_next(fields.get("next"))
     if not post_allowed(request, state, fields.get("csrf"), LOGIN_FORM):
         return login_page(fresh, next_path, status=403, problem="The form expired or came from elsewhere. Try again.")
     client = state.pseudonyms.client(http.client_address(request, state.settings.forwarded_hops) or "-")
@@ -227,17 +225,25 @@ async def login_post(request: Request, state: AppState, sessions: AdminSessions,
 
 
 async def logout_post(request: Request, state: AppState) -> Response:
-    fields = await form_fields(request)
+    try:
+        fields = await http.read_form(request)
+    except ApiError as error:  # malformed: nothing changes, and the page offers a fresh form
+        return not_signed_out(state, "The form could not be read.", error.status)
     if not post_allowed(request, state, fields.get("csrf"), LOGOUT_FORM):  # e.g. a page left open for hours
-        csrf = escape(state.forms.issue(FORM_SCOPE, LOGOUT_FORM))
-        main = f"""<h1>Not signed out</h1>
-<p id="message">The form expired or came from elsewhere. Sign out here:</p>
-<form method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{csrf}">
-<button type="submit" id="logout">Sign out</button></form>"""
-        return html_page(admin_document("Not signed out", main), 403)
+        return not_signed_out(state, "The form expired or came from elsewhere.", 403)
     response = RedirectResponse(LOGIN_PATH, status_code=303, headers=HEADERS)
     set_session_cookie(response, "", request, state.settings, 0)
     return response
+
+
+def not_signed_out(state: AppState, why: str, status: int) -> Response:
+    """The refusal of a logout, with a fresh form to sign out from."""
+    csrf = escape(state.forms.issue(FORM_SCOPE, LOGOUT_FORM))
+    main = f"""<h1>Not signed out</h1>
+<p id="message">{escape(why)} Sign out here:</p>
+<form method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{csrf}">
+<button type="submit" id="logout">Sign out</button></form>"""
+    return html_page(admin_document("Not signed out", main), status)
 
 
 def session_of(request: Request, state: AppState, sessions: AdminSessions) -> AdminSession | None:
