@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from consent_service import http
 from consent_service.audit import audit_csv, audit_jsonl, audit_rows, primed
+from consent_service.digits import ascii_int
 from consent_service.errors import ApiError
 from consent_service.request_metrics import request_metrics, year_range
 from consent_service.rights import Asked, unavailable
@@ -120,11 +121,9 @@ async def metrics(request: Request, state: AppState) -> Response:
     """§7102 request metrics for a calendar year (default: the current one)."""
     query = request.query_params
     site = authorized(request, state, query.get("site") or "")
-    raw_year = query.get("year", str(dt.datetime.now(dt.UTC).year))
-    # ASCII digits: str.isdigit() also takes "²", which int() refuses.
-    if not (raw_year.isascii() and raw_year.isdigit()) or not MIN_YEAR <= int(raw_year) <= MAX_YEAR:
+    year = ascii_int(query.get("year", str(dt.datetime.now(dt.UTC).year)), max_digits=4)
+    if year is None or not MIN_YEAR <= year <= MAX_YEAR:
         raise ApiError(ErrorCode.INVALID_BODY, f"`year` must be a year from {MIN_YEAR} to {MAX_YEAR}")
-    year = int(raw_year)
     store, _ = state.ready()
     start, end = year_range(year)
     entries = store.trail.read_unordered(site.id, start, end, state.settings.write_timeout_ms / 1000)

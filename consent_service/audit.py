@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import orjson
 
+from consent_service.digits import MS_DIGITS, ascii_int
 from consent_service.store import StoreUnavailable
 
 COLUMNS = (
@@ -69,10 +70,11 @@ async def audit_rows(entries: AsyncIterator[dict[str, str]]) -> AsyncIterator[di
         row = {"id": entry["_id"], "time": _iso(ms), "subject": entry.get("sub") or "device"}
         row.update({column: entry.get(field, "") for column, field in _FIELDS.items()})
         is_request = bool(entry.get("rq"))
-        received = int(entry["rcv"]) if entry.get("rcv", "").isdigit() else ms
-        row["received"] = _iso(received) if is_request else ""
+        received = ascii_int(entry.get("rcv"), max_digits=MS_DIGITS)
+        row["received"] = _iso(ms if received is None else received) if is_request else ""
         row["answered"] = _iso(ms) if is_request else ""
-        row["event_time"] = _iso(int(entry["evt"])) if entry.get("evt", "").isdigit() else ""
+        event_ms = ascii_int(entry.get("evt"), max_digits=MS_DIGITS)
+        row["event_time"] = "" if event_ms is None else _iso(event_ms)
         yield row
 
 

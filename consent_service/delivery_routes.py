@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from consent_service import http
 from consent_service.admin_routes import authorized
+from consent_service.digits import ascii_int
 from consent_service.errors import ApiError
 from consent_service.rights import unavailable
 from consent_service.service import now_ms
@@ -108,9 +109,10 @@ def _statuses(raw: str | None) -> tuple[Status, ...]:
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    limit = ascii_int(raw, max_digits=len(str(MAX_LIMIT)))
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise ApiError(ErrorCode.INVALID_BODY, f"limit must be an integer from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return limit
 
 
 def _view(d: Delivery) -> dict[str, Any]:

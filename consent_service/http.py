@@ -14,6 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from consent_service.digits import ascii_int
 from consent_service.errors import ApiError
 from consent_service.identity import DeviceTokens, Verified
 from consent_service.settings import Settings
@@ -104,7 +105,8 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 async def read_body(request: Request) -> bytes:
     """The body, at most MAX_BODY_BYTES, read without buffering more than that."""
     declared = headers_of(request).get("content-length")
-    if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_BODY_BYTES):
+    declared_size = ascii_int(declared)
+    if declared is not None and (declared_size is None or declared_size > MAX_BODY_BYTES):
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"the body must be at most {MAX_BODY_BYTES} bytes")
     chunks: list[bytes] = []
     size = 0

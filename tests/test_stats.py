@@ -29,7 +29,7 @@ from consent_service.sites import load_sites
 from consent_service.stats import StatsCounter
 from consent_service.stats_model import BROWSERS
 from consent_service.store import Lifetimes, StatsStore, Store
-from consent_service.store.stats import STATS_SHARDS, DayCounts, day_number, is_stats_key
+from consent_service.store.stats import STATS_SHARDS, DayCounts, day_number, is_stats_key, stats_keys
 from consent_service.vocab import DeviceClass, Regime
 from tests.cluster import LocalCluster
 from tests.conftest import CA, CHROME, DE, GOOGLEBOT, AppFactory
@@ -695,3 +695,16 @@ def test_user_agents_map_to_bounded_labels() -> None:
     assert {family: browser_of(family) for family in families} == families
     assert {browser_of(f) for f in families} <= set(BROWSERS)
     assert STATS_SHARDS == 16
+
+
+def test_damaged_counters_are_skipped_not_a_500(make_client: AppFactory, redis_client: redis.Redis) -> None:
+    """Counters read back go through digits.ascii_int: `"--5".lstrip("-").isdigit()` and
+    `"-²".lstrip("-").isdigit()` are True, and int() refuses both (a 500 on the report)."""
+    client = stats_client(make_client)
+    today = day_number(dt.datetime.now(dt.UTC).date())
+    for shard in range(STATS_SHARDS):
+        counters, _, _ = stats_keys("demo", shard, today)
+        redis_client.hset(counters, mapping={"visits": "--5", "accept_all": "-²", "reject_all": "١٢"})
+    r = client.get("/v1/admin/stats", params={"site": "demo"}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert r.json()["totals"]["visits"] == 0 and r.json()["totals"]["reject_all"] == 0
