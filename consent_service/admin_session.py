@@ -9,8 +9,11 @@ signed cookie says which sites the browser may see, never the key.
   nor any part of it), so that taking a key out of CONSENT_ADMIN_KEYS ends its sessions at once, and a
   session never sees more sites than its key still may.
 - A forged, tampered, expired or unreadable cookie is no session: the pages send the browser to login.
-- The forms (login, logout) carry signed CSRF tokens and refuse a foreign or `null` Origin. Failed logins
-  are counted per client address (keyed hash, in this process) and refused for a while past a limit.
+- The forms (login, logout) carry signed CSRF tokens and refuse a foreign or `null` Origin. The key is
+  checked first: a correct key always signs in. Only failures are throttled: counted per client
+  address (keyed hash, in this process), and past a limit further wrong keys from that address get a
+  429 for a while. (Behind a proxy every user may share one address; a throttle that also refused the
+  right key would let anyone lock the real admin out with ten wrong guesses.)
 """
 
 from __future__ import annotations
@@ -117,8 +120,9 @@ class AdminSessions:
 
 
 class LoginThrottle:
-    """Failed logins per client (keyed hash), in this process: past the limit, refused for the window.
-    Keys are 32+ random characters, so this only keeps the log and the CPU quiet."""
+    """Failed logins per client (keyed hash), in this process: past the limit, further failures are
+    refused for the window. It never refuses a correct key (see login_post). Keys are 32+ random
+    characters, so this only keeps the log and the CPU quiet; it is no defence against guessing."""
 
     def __init__(self, allowed: int = FAILURES_ALLOWED, window_s: int = FAILURE_WINDOW_S, size: int = 10_000) -> None:
         self._allowed, self._window_s, self._size = allowed, window_s, size
@@ -200,7 +204,10 @@ def landing(state: AppState, sites: frozenset[str]) -> str:
 
 
 async def login_post(request: Request, state: AppState, sessions: AdminSessions, throttle: LoginThrottle) -> Response:
-    """Checks the key once; on success the session cookie and a 303 to `next` (ours) or the first site."""
+    """Checks the key once; on success the session cookie and a 303 to `next` (ours) or the first site.
+
+    The key is checked before the throttle: a correct key always signs in, whatever failures came from
+    its address; only a wrong key is throttled (429) or counted (401)."""
     fresh = state.forms.issue(FORM_SCOPE, LOGIN_FORM)
     try:
         fields = await http.read_form(request)
@@ -209,14 +216,14 @@ async def login_post(request: Request, state: AppState, sessions: AdminSessions,
     next_path = safe_next(fields.get("next"))
     if not post_allowed(request, state, fields.get("csrf"), LOGIN_FORM):
         return login_page(fresh, next_path, status=403, problem="The form expired or came from elsewhere. Try again.")
-    client = state.pseudonyms.client(http.client_address(request, state.settings.forwarded_hops) or "-")
-    wait = throttle.blocked_for(client)
-    if wait:
-        response = login_page(fresh, next_path, status=429, problem="Too many failed attempts. Try again later.")
-        response.headers["retry-after"] = str(wait)
-        return response
     key, sites = sessions.check_key(fields.get("key", ""), state.settings.admin_keys)
     if not key:
+        client = state.pseudonyms.client(http.client_address(request, state.settings.forwarded_hops) or "-")
+        wait = throttle.blocked_for(client)
+        if wait:
+            response = login_page(fresh, next_path, status=429, problem="Too many failed attempts. Try again later.")
+            response.headers["retry-after"] = str(wait)
+            return response
         throttle.failed(client)
         return login_page(fresh, next_path, status=401, problem="That is not an admin key of this service.")
     response = RedirectResponse(next_path or landing(state, sites), status_code=303, headers=HEADERS)
