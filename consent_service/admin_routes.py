@@ -86,8 +86,10 @@ def authorized(request: Request, state: AppState, site_id: str) -> Site:
     return _for_site(allowed, state, site_id)
 
 
-async def _authorized_body(request: Request, state: AppState) -> tuple[Site, dict[str, Any]]:
-    """The key is checked before the body is read: a refused caller's body is never parsed."""
+async def authorized_body(request: Request, state: AppState) -> tuple[Site, dict[str, Any]]:
+    """The site named in the JSON body, and the body. The key is checked before the body is read,
+    as on every /v1/admin/ route: a caller without a key gets 401 whatever it sent, and its body is
+    never parsed."""
     allowed = _key_sites(request, state)
     body = await http.read_json_object(request)
     site_id = body.get("site")
@@ -161,14 +163,14 @@ async def stats(request: Request, state: AppState) -> Response:
 
 
 async def link(request: Request, state: AppState) -> Response:
-    site, body = await _authorized_body(request, state)
+    site, body = await authorized_body(request, state)
     parsed = parse_link(body)
     answer = await state.need_accounts().link(site, parsed.account_id, parsed.device, now_ms())
     return http.json_response(answer, 200, http.NO_STORE)
 
 
 async def unlink(request: Request, state: AppState) -> Response:
-    site, body = await _authorized_body(request, state)
+    site, body = await authorized_body(request, state)
     parsed = parse_link(body)
     answer = await state.need_accounts().unlink(site, parsed.account_id, parsed.device, now_ms())
     return http.json_response(answer, 200, http.NO_STORE)
@@ -201,7 +203,7 @@ def _account_id_of(request: Request) -> str:
 
 
 async def agent_request(request: Request, state: AppState) -> Response:
-    site, body = await _authorized_body(request, state)
+    site, body = await authorized_body(request, state)
     now = now_ms()
     parsed = parse_agent_request(body, now)
     assert state.agents is not None, "lifespan did not run"

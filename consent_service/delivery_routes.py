@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consent_service import http
-from consent_service.admin_routes import authorized
+from consent_service.admin_routes import authorized, authorized_body
 from consent_service.digits import ascii_int
 from consent_service.errors import ApiError
 from consent_service.rights import unavailable
@@ -69,14 +69,10 @@ async def deliveries(request: Request, state: AppState) -> Response:
 
 
 async def replay(request: Request, state: AppState) -> Response:
-    body = await http.read_json_object(request)
+    site, body = await authorized_body(request, state)  # the key first: 401 before the body is read
     unknown = sorted(set(body) - {"site", "partner"})
     if unknown:
         raise ApiError(ErrorCode.INVALID_BODY, f"unknown field {unknown[0]!r} (known: site, partner)")
-    site_id = body.get("site")
-    if not isinstance(site_id, str) or not site_id:
-        raise ApiError(ErrorCode.INVALID_BODY, "`site` is required and must be a string")
-    site = authorized(request, state, site_id[:64])
     raw_partner = body.get("partner")
     if raw_partner is not None and not isinstance(raw_partner, str):
         raise ApiError(ErrorCode.INVALID_BODY, "`partner` must be a string")
