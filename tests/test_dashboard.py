@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import json
 import re
 import socket
 import time
@@ -12,6 +14,7 @@ from html.parser import HTMLParser
 
 import httpx2 as httpx
 import pytest
+import redis
 from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 
@@ -217,6 +220,62 @@ def test_logout_needs_its_form_and_clears_the_cookie(make_client: AppFactory) ->
     assert "Max-Age=0" in set_cookie(r) and "Path=/admin" in set_cookie(r)
     assert not client.cookies.get("cs_admin")
     assert client.get(PAGE, follow_redirects=False).status_code == 303
+
+
+def session_cookie(response: httpx.Response) -> str:
+    """The cs_admin value a login's answer sets."""
+    return set_cookie(response).split(";")[0].partition("=")[2]
+
+
+def with_cookie(client: TestClient, cookie: str) -> TestClient:
+    client.cookies.clear()
+    client.cookies.set("cs_admin", cookie, domain="consent.test", path="/admin")
+    return client
+
+
+def test_logout_revokes_the_session_in_every_worker(make_client: AppFactory, redis_client: redis.Redis) -> None:
+    """The cookie is signed, so clearing it in the browser left any copy of it valid for 8 hours.
+    Logout now revokes the session in Redis; two app instances on one Redis stand for two workers."""
+    worker_a, worker_b, worker_c = admin_client(make_client), admin_client(make_client), admin_client(make_client)
+    kept = session_cookie(login(worker_a, DEMO_KEY))  # a copy of the cookie, kept past the logout
+    other = session_cookie(login(worker_b, DEMO_KEY))  # another session of the same key
+    for client, cookie in ((worker_a, kept), (worker_c, kept), (worker_c, other)):
+        assert with_cookie(client, cookie).get(PAGE, follow_redirects=False).status_code == 200
+    with_cookie(worker_a, kept)
+    token = worker_a.app.state.consent.forms.issue("admin", "admin-logout")  # type: ignore[attr-defined]
+    out = worker_a.post("/admin/logout", data={"csrf": token}, headers=ORIGIN, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/admin/login" and "Max-Age=0" in set_cookie(out)
+    for client in (worker_a, worker_b, worker_c):  # the old cookie, wherever it is presented
+        for path in (PAGE, "/admin/sites/demo/stats.csv", "/admin/sites/demo/stats.json"):
+            r = with_cookie(client, kept).get(path, follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"].startswith("/admin/login?next="), path
+            assert "text/csv" not in r.headers.get("content-type", ""), path
+    assert other != kept  # each login is a session of its own (the same key, the same second)
+    assert with_cookie(worker_c, other).get(PAGE, follow_redirects=False).status_code == 200  # still valid
+    assert with_cookie(worker_c, other).get("/admin/sites/demo/stats.csv").status_code == 200
+    (revoked,) = [key for key in redis_client.scan_iter() if ":revoked:" in key]
+    assert MAX_AGE_S - 60 < redis_client.ttl(revoked) <= MAX_AGE_S + 300  # the cookie's remaining life (+ skew)
+    assert login(worker_a, DEMO_KEY).status_code == 303  # signing in again: a new session
+    assert worker_a.get(PAGE, follow_redirects=False).status_code == 200
+
+
+def test_a_cookie_of_the_old_format_is_no_session(make_client: AppFactory) -> None:
+    """Cookies from before revocation (`"v": 1`, no session id) could not be signed out: refused."""
+    client = admin_client(make_client)
+    sessions = AdminSessions(TEST_KEYS.signing, TEST_KEYS.pseudonym)
+    signer = TimestampSigner(
+        list(reversed(TEST_KEYS.signing)), salt="cs-admin-session-v1", digest_method=hashlib.sha256
+    )
+    for payload in (
+        {"v": 1, "sites": ["demo"], "kid": sessions.fingerprint(DEMO_KEY)},
+        {"v": 2, "sites": ["demo"], "kid": sessions.fingerprint(DEMO_KEY)},  # no id
+        {"v": 1, "sid": "A" * 22, "sites": ["demo"], "kid": sessions.fingerprint(DEMO_KEY)},
+        {"v": 2, "sid": "short", "sites": ["demo"], "kid": sessions.fingerprint(DEMO_KEY)},
+    ):
+        old = signer.sign(base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=")).decode()
+        assert sessions.verify(old, ((DEMO_KEY, frozenset({"demo"})),)) is None, payload
+        assert with_cookie(client, old).get(PAGE, follow_redirects=False).status_code == 303, payload
+    assert with_cookie(client, sessions.issue(DEMO_KEY, frozenset({"demo"}))).get(PAGE).status_code == 200
 
 
 def test_failed_logins_are_throttled_but_the_right_key_always_signs_in(make_client: AppFactory) -> None:
@@ -672,10 +731,14 @@ def test_an_unreachable_store_is_a_503_page(make_client: AppFactory, unused_port
         rate_limit_client=None,
     )
     assert login(client, DEMO_KEY).status_code == 303  # signing in needs no Redis
-    r = client.get(PAGE)
+    r = client.get(PAGE)  # nor can it say whether the session was signed out: closed, not open
     assert r.status_code == 503 and r.headers["retry-after"] == "5" and 'id="message"' in r.text
     assert_strict_page(r.text, r.headers)
     assert client.get("/admin/sites/demo/stats.json").status_code == 503
+    token = client.app.state.consent.forms.issue("admin", "admin-logout")  # type: ignore[attr-defined]
+    out = client.post("/admin/logout", data={"csrf": token}, headers=ORIGIN, follow_redirects=False)
+    assert out.status_code == 503 and out.headers["retry-after"] == "5" and 'id="logout"' in out.text
+    assert "set-cookie" not in out.headers and client.cookies.get("cs_admin")  # kept: sign out again later
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ from consent_service.store.outbox import Outbox
 from consent_service.store.outbox_scripts import LUA_OUTBOX
 from consent_service.store.reader import PipelinedReader, ReaderError
 from consent_service.store.record_scripts import ACCESS_LUA, APPLY_LUA, COVERED_LUA, ERASE_LUA, LINK_LUA
+from consent_service.store.sessions import SessionRevocations
 from consent_service.store.trail import (
     KEY_VERSION,
     LUA_AUDIT,
@@ -169,6 +170,7 @@ class Store:
         self.trail = Trail(client)
         self.accounts = Accounts(client, lifetimes.retention_ms)
         self.outbox = Outbox(client, lifetimes.retention_ms)
+        self.sessions = SessionRevocations(client)  # the admin pages' signed-out sessions
         self._partners = NO_PARTNERS
         # Each server's clock minus ours, and when it was measured (monotonic), by node ("" standalone).
         self._clocks: dict[str, tuple[int, float]] = {}
