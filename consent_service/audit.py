@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import orjson
 
+from consent_service.csv_cells import csv_cell
 from consent_service.digits import MS_DIGITS, ascii_int
 from consent_service.store import StoreUnavailable
 
@@ -78,9 +79,6 @@ async def audit_rows(entries: AsyncIterator[dict[str, str]]) -> AsyncIterator[di
         yield row
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets start a formula (or a hidden one) with
-
-
 TRUNCATED = {"error": "store_unavailable", "truncated": "true"}
 
 
@@ -116,6 +114,6 @@ async def audit_csv(rows: AsyncIterator[dict[str, str]]) -> AsyncIterator[bytes]
             yield b"# truncated: storage became unavailable, this export is incomplete\r\n"
             return
         out = io.StringIO()
-        # Cells starting with = + - @ are neutralized: spreadsheets would run them as formulas.
-        csv.writer(out).writerow(["'" + v if v[:1] in _FORMULA else v for v in (row.get(c, "") for c in COLUMNS)])
+        # Every cell is text from the audit trail: formula-like ones are neutralised (csv_cells.py).
+        csv.writer(out).writerow([csv_cell(row.get(c, "")) for c in COLUMNS])
         yield out.getvalue().encode()
