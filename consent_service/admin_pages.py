@@ -46,7 +46,7 @@ def routes(bind: Callable[[Any, AppState], Any], state: AppState, keys: Keys) ->
         Route("/admin/admin.css", admin_css, methods=["GET"]),
         Route(session.LOGIN_PATH, bind(session.login_get, state), methods=["GET"]),
         Route(session.LOGIN_PATH, with_sessions(session.login_post, throttle=throttle), methods=["POST"]),
-        Route("/admin/logout", bind(session.logout_post, state), methods=["POST"]),
+        Route("/admin/logout", with_sessions(session.logout_post), methods=["POST"]),
         Route("/admin/sites/{site}/stats", with_sessions(stats_page), methods=["GET"]),
         Route("/admin/sites/{site}/stats.{fmt}", with_sessions(stats_file), methods=["GET"]),
     ]
@@ -64,9 +64,15 @@ def parse_range(first: str | None, last: str | None, today: dt.date) -> tuple[st
     return start.isoformat(), end.isoformat()
 
 
-def _authorized(request: Request, state: AppState, sessions: AdminSessions) -> tuple[AdminSession, str] | Response:
-    """The session and the site, or the page that refuses: login, 404 or 403."""
-    seen = session.session_of(request, state, sessions)
+async def _authorized(
+    request: Request, state: AppState, sessions: AdminSessions
+) -> tuple[AdminSession, str] | Response:
+    """The session and the site, or the page that refuses: login, 404 or 403, or 503 when Redis
+    cannot say whether the session was signed out (fail closed: no data on a revoked session)."""
+    try:
+        seen = await session.session_of(request, state, sessions)
+    except StoreUnavailable:
+        return _unavailable()
     if seen is None:
         return session.login_redirect(request)
     site_id = str(request.path_params["site"])
@@ -82,7 +88,7 @@ def _authorized(request: Request, state: AppState, sessions: AdminSessions) -> t
 
 
 async def stats_page(request: Request, state: AppState, sessions: AdminSessions) -> Response:
-    checked = _authorized(request, state, sessions)
+    checked = await _authorized(request, state, sessions)
     if isinstance(checked, Response):
         return checked
     seen, site_id = checked
@@ -103,7 +109,7 @@ async def stats_page(request: Request, state: AppState, sessions: AdminSessions)
 
 async def stats_file(request: Request, state: AppState, sessions: AdminSessions) -> Response:
     """The same report as the page, as CSV or JSON (the API's formats), for the page's session."""
-    checked = _authorized(request, state, sessions)
+    checked = await _authorized(request, state, sessions)
     if isinstance(checked, Response):
         return checked
     _, site_id = checked
@@ -125,8 +131,12 @@ async def _report(state: AppState, site_id: str, first: str, last: str) -> Stats
     try:
         return await _stats_report(state, site_id, first, last)
     except StoreUnavailable:
-        page = dashboard.message_page("Statistics unavailable", "Storage is unavailable just now; please retry.")
-        return privacy_pages.html_page(page, 503, {"retry-after": "5"})
+        return _unavailable()
+
+
+def _unavailable() -> Response:
+    page = dashboard.message_page("Statistics unavailable", "Storage is unavailable just now; please retry.")
+    return privacy_pages.html_page(page, 503, {"retry-after": "5"})
 
 
 async def _stats_report(state: AppState, site_id: str, first: str, last: str) -> StatsReport:

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from consent_service import http
 from consent_service.audit import audit_csv, audit_jsonl, audit_rows, primed
+from consent_service.digits import ascii_int
 from consent_service.errors import ApiError
 from consent_service.request_metrics import request_metrics, year_range
 from consent_service.rights import Asked, unavailable
@@ -86,8 +87,10 @@ def authorized(request: Request, state: AppState, site_id: str) -> Site:
     return _for_site(allowed, state, site_id)
 
 
-async def _authorized_body(request: Request, state: AppState) -> tuple[Site, dict[str, Any]]:
-    """The key is checked before the body is read: a refused caller's body is never parsed."""
+async def authorized_body(request: Request, state: AppState) -> tuple[Site, dict[str, Any]]:
+    """The site named in the JSON body, and the body. The key is checked before the body is read,
+    as on every /v1/admin/ route: a caller without a key gets 401 whatever it sent, and its body is
+    never parsed."""
     allowed = _key_sites(request, state)
     body = await http.read_json_object(request)
     site_id = body.get("site")
@@ -121,11 +124,9 @@ async def metrics(request: Request, state: AppState) -> Response:
     """§7102 request metrics for a calendar year (default: the current one)."""
     query = request.query_params
     site = authorized(request, state, query.get("site") or "")
-    raw_year = query.get("year", str(dt.datetime.now(dt.UTC).year))
-    # ASCII digits: str.isdigit() also takes "²", which int() refuses.
-    if not (raw_year.isascii() and raw_year.isdigit()) or not MIN_YEAR <= int(raw_year) <= MAX_YEAR:
+    year = ascii_int(query.get("year", str(dt.datetime.now(dt.UTC).year)), max_digits=4)
+    if year is None or not MIN_YEAR <= year <= MAX_YEAR:
         raise ApiError(ErrorCode.INVALID_BODY, f"`year` must be a year from {MIN_YEAR} to {MAX_YEAR}")
-    year = int(raw_year)
     store, _ = state.ready()
     start, end = year_range(year)
     entries = store.trail.read_unordered(site.id, start, end, state.settings.write_timeout_ms / 1000)
@@ -172,14 +173,14 @@ async def stats(request: Request, state: AppState) -> Response:
 
 
 async def link(request: Request, state: AppState) -> Response:
-    site, body = await _authorized_body(request, state)
+    site, body = await authorized_body(request, state)
     parsed = parse_link(body)
     answer = await state.need_accounts().link(site, parsed.account_id, parsed.device, now_ms())
     return http.json_response(answer, 200, http.NO_STORE)
 
 
 async def unlink(request: Request, state: AppState) -> Response:
-    site, body = await _authorized_body(request, state)
+    site, body = await authorized_body(request, state)
     parsed = parse_link(body)
     answer = await state.need_accounts().unlink(site, parsed.account_id, parsed.device, now_ms())
     return http.json_response(answer, 200, http.NO_STORE)
@@ -212,7 +213,7 @@ def _account_id_of(request: Request) -> str:
 
 
 async def agent_request(request: Request, state: AppState) -> Response:
-    site, body = await _authorized_body(request, state)
+    site, body = await authorized_body(request, state)
     now = now_ms()
     parsed = parse_agent_request(body, now)
     assert state.agents is not None, "lifespan did not run"

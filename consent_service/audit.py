@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 import orjson
 
+from consent_service.csv_cells import csv_cell
+from consent_service.digits import MS_DIGITS, ascii_int
 from consent_service.store import StoreUnavailable
 
 COLUMNS = (
@@ -69,14 +71,12 @@ async def audit_rows(entries: AsyncIterator[dict[str, str]]) -> AsyncIterator[di
         row = {"id": entry["_id"], "time": _iso(ms), "subject": entry.get("sub") or "device"}
         row.update({column: entry.get(field, "") for column, field in _FIELDS.items()})
         is_request = bool(entry.get("rq"))
-        received = int(entry["rcv"]) if entry.get("rcv", "").isdigit() else ms
-        row["received"] = _iso(received) if is_request else ""
+        received = ascii_int(entry.get("rcv"), max_digits=MS_DIGITS)
+        row["received"] = _iso(ms if received is None else received) if is_request else ""
         row["answered"] = _iso(ms) if is_request else ""
-        row["event_time"] = _iso(int(entry["evt"])) if entry.get("evt", "").isdigit() else ""
+        event_ms = ascii_int(entry.get("evt"), max_digits=MS_DIGITS)
+        row["event_time"] = "" if event_ms is None else _iso(event_ms)
         yield row
-
-
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets start a formula (or a hidden one) with
 
 
 TRUNCATED = {"error": "store_unavailable", "truncated": "true"}
@@ -114,6 +114,6 @@ async def audit_csv(rows: AsyncIterator[dict[str, str]]) -> AsyncIterator[bytes]
             yield b"# truncated: storage became unavailable, this export is incomplete\r\n"
             return
         out = io.StringIO()
-        # Cells starting with = + - @ are neutralized: spreadsheets would run them as formulas.
-        csv.writer(out).writerow(["'" + v if v[:1] in _FORMULA else v for v in (row.get(c, "") for c in COLUMNS)])
+        # Every cell is text from the audit trail: formula-like ones are neutralised (csv_cells.py).
+        csv.writer(out).writerow([csv_cell(row.get(c, "")) for c in COLUMNS])
         yield out.getvalue().encode()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import httpx
 
 from consent_service import observability
+from consent_service.digits import ascii_int
 from consent_service.partners import Partner
 from consent_service.settings import Settings, lease_needed_s
 from consent_service.sites import Site
@@ -60,7 +61,8 @@ async def post(client: httpx.AsyncClient, partner: Partner, event_id: str, body:
 
 
 def delivered(result: str) -> bool:
-    return len(result) == 3 and result.startswith("2") and result.isdigit()
+    status = ascii_int(result, max_digits=3)  # read back from Redis too: "²⁰⁰" is no success
+    return status is not None and 200 <= status <= 299
 
 
 # ---- retries ------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consent_service import http
-from consent_service.admin_routes import authorized
+from consent_service.admin_routes import authorized, authorized_body
+from consent_service.digits import ascii_int
 from consent_service.errors import ApiError
 from consent_service.rights import unavailable
 from consent_service.service import now_ms
@@ -68,14 +69,10 @@ async def deliveries(request: Request, state: AppState) -> Response:
 
 
 async def replay(request: Request, state: AppState) -> Response:
-    body = await http.read_json_object(request)
+    site, body = await authorized_body(request, state)  # the key first: 401 before the body is read
     unknown = sorted(set(body) - {"site", "partner"})
     if unknown:
         raise ApiError(ErrorCode.INVALID_BODY, f"unknown field {unknown[0]!r} (known: site, partner)")
-    site_id = body.get("site")
-    if not isinstance(site_id, str) or not site_id:
-        raise ApiError(ErrorCode.INVALID_BODY, "`site` is required and must be a string")
-    site = authorized(request, state, site_id[:64])
     raw_partner = body.get("partner")
     if raw_partner is not None and not isinstance(raw_partner, str):
         raise ApiError(ErrorCode.INVALID_BODY, "`partner` must be a string")
@@ -109,9 +106,10 @@ def _statuses(raw: str | None) -> tuple[Status, ...]:
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    limit = ascii_int(raw, max_digits=len(str(MAX_LIMIT)))
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise ApiError(ErrorCode.INVALID_BODY, f"limit must be an integer from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return limit
 
 
 def _view(d: Delivery) -> dict[str, Any]:

@@ -5,19 +5,26 @@ No business rules here: this module knows HTTP, not consent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from consent_service.digits import ascii_int
 from consent_service.errors import ApiError
 from consent_service.identity import DeviceTokens, Verified
 from consent_service.settings import Settings
 from consent_service.vocab import ErrorCode
 
 MAX_BODY_BYTES = 16 * 1024
+MAX_FORM_FIELDS = 10  # our HTML forms have at most four
+FORM_TYPE = "application/x-www-form-urlencoded"
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 COOKIE_PREFIX = "cs_device_"  # + the site id (sites.SITE_ID_RE: valid cookie-name characters)
 LEGACY_COOKIE = "cs_device"  # one cookie for every site, before tokens were bound to a site: read, never set
 DEVICE_HEADER = "x-consent-device"
@@ -99,7 +106,8 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 async def read_body(request: Request) -> bytes:
     """The body, at most MAX_BODY_BYTES, read without buffering more than that."""
     declared = headers_of(request).get("content-length")
-    if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_BODY_BYTES):
+    declared_size = ascii_int(declared)
+    if declared is not None and (declared_size is None or declared_size > MAX_BODY_BYTES):
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"the body must be at most {MAX_BODY_BYTES} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -109,6 +117,56 @@ async def read_body(request: Request) -> bytes:
             raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"the body must be at most {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_form(request: Request, max_fields: int = MAX_FORM_FIELDS) -> dict[str, str]:
+    """One of our HTML forms' urlencoded body, by `parse_form`'s rules, at most MAX_BODY_BYTES.
+
+    Raises ApiError (400 `invalid_body`, 413 `payload_too_large`) and nothing else, so the page that
+    reads it can answer a malformed form with its own HTML and a 4xx."""
+    media = headers_of(request).get("content-type", FORM_TYPE).partition(";")[0].strip().lower()
+    if media != FORM_TYPE:  # multipart, JSON…: our forms never send those
+        raise ApiError(ErrorCode.INVALID_BODY, f"a form must be sent as {FORM_TYPE}")
+    return parse_form(await read_body(request), max_fields)
+
+
+def parse_form(body: bytes, max_fields: int = MAX_FORM_FIELDS) -> dict[str, str]:
+    """The fields of an `application/x-www-form-urlencoded` body, strictly: `&`-separated (never
+    `;`), ASCII on the wire, every `%` followed by two hex digits that decode to UTF-8, no control
+    characters once decoded, at most `max_fields` fields, each named once (our forms never repeat a
+    field; taking the first or the last of two CSRF tokens would be a guess). Anything else raises
+    ApiError(INVALID_BODY), never another exception."""
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        raise _malformed("the form must be ASCII, with other characters percent-encoded") from None
+    pieces = [piece for piece in text.split("&") if piece]
+    if len(pieces) > max_fields:
+        raise _malformed(f"a form has at most {max_fields} fields")
+    fields: dict[str, str] = {}
+    for piece in pieces:
+        name, _, value = piece.partition("=")
+        name, value = _form_text(name), _form_text(value)
+        if name in fields:
+            raise _malformed(f"the field {name[:32]!r} is repeated")
+        fields[name] = value
+    return fields
+
+
+def _form_text(raw: str) -> str:
+    if _BAD_ESCAPE.search(raw):
+        raise _malformed("a `%` in a form must start a percent-escape (two hex digits)")
+    try:
+        text = unquote_plus(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise _malformed("a percent-encoded form value must be UTF-8") from None
+    if _CONTROL.search(text):  # NUL, CR, LF…: no field of ours holds them
+        raise _malformed("a form field may not hold control characters")
+    return text
+
+
+def _malformed(detail: str) -> ApiError:
+    return ApiError(ErrorCode.INVALID_BODY, detail)
 
 
 def own_origin(request: Request, settings: Settings) -> str:

@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 from itsdangerous import BadSignature, TimestampSigner
 
+from consent_service.digits import ascii_int
+
 DEVICE_ID_BYTES = 16  # 128 bits
 DEVICE_ID_LENGTH = 22  # base64url without padding
 CLOCK_SKEW_S = 300  # tolerated difference between replicas' clocks
@@ -35,11 +37,6 @@ def new_device_id() -> str:
 def bucket_of(device_id: str) -> int:
     """The Redis Cluster bucket: the id's first 12 random bits, mod BUCKETS (uniform: 4096 % 1024 == 0)."""
     return ((_B64_INDEX[device_id[0]] << 6) | _B64_INDEX[device_id[1]]) % BUCKETS
-
-
-def is_ascii_int(value: str) -> bool:
-    """Only ASCII digits: str.isdigit() also takes "²" and "١", which int() refuses or reads."""
-    return value.isascii() and value.isdigit()
 
 
 def is_device_id(value: str) -> bool:
@@ -121,9 +118,10 @@ class Verified(NamedTuple):
 
 def _pending(rest: str) -> PendingOptOut | None:
     at, _, source = rest.partition("~")
-    if not is_ascii_int(at) or len(at) > 15 or not source.isidentifier() or len(source) > 16:
+    at_ms = ascii_int(at, max_digits=15)
+    if at_ms is None or not source.isidentifier() or len(source) > 16:
         return None
-    return PendingOptOut(int(at), source)
+    return PendingOptOut(at_ms, source)
 
 
 class FormTokens:

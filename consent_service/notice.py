@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 NOTICE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")  # the rule of sites.LANG_RE (importing it would be a cycle)
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits: \d also takes "２"
 _EMAIL_RE = re.compile(r"^[^@\s<>\"'()]+@[^@\s<>\"'()]+\.[^@\s<>\"'()]+$")
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().\-]{4,30}$")
 _URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[^\s<>\"'`]*)?$")

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from consent_service.digits import MS_DIGITS, ascii_int
 from consent_service.vocab import RequestType, Source
 
 # How a request reached the business, as §7102 readers think of it.
@@ -125,7 +126,7 @@ async def request_metrics(
             continue
         kind = RequestType(kind_name)
         answered = int(entry.get("t") or entry["_id"].split("-")[0])
-        received = int(entry["rcv"]) if entry.get("rcv", "").isdigit() else answered
+        received = _ms(entry.get("rcv"), answered)
         tallies[kind][channel_of(kind, entry.get("s", ""))].add(entry.get("ans") == "denied", _days(received, answered))
     return {
         "site": site,
@@ -159,10 +160,16 @@ def _summary(by_channel: dict[str, _Tally]) -> dict[str, Any]:
 
 def _notified(partners: dict[str, _Notified], entry: dict[str, str]) -> None:
     delivered = int(entry.get("t") or entry["_id"].split("-")[0])
-    happened = int(entry["evt"]) if entry.get("evt", "").isdigit() else delivered
+    happened = _ms(entry.get("evt"), delivered)
     tally = partners.setdefault(entry.get("pt", ""), _Notified())
     tally.by_type[entry.get("et", "")] += 1
     tally.days[business_days(happened, delivered)] += 1
+
+
+def _ms(raw: str | None, default: int) -> int:
+    """A time (ms) read back from an audit entry, or `default` where there is none (or a damaged one)."""
+    value = ascii_int(raw, max_digits=MS_DIGITS)
+    return default if value is None else value
 
 
 def business_days(from_ms: int, to_ms: int) -> int:

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from consent_service.digits import MS_DIGITS, ascii_int
 from consent_service.errors import ApiError
 from consent_service.model import Agent
 from consent_service.ratelimit import WriteLimits
@@ -135,7 +136,9 @@ def unavailable() -> ApiError:
 
 
 def when(ms: str) -> str | None:
-    return dt.datetime.fromtimestamp(int(ms) / 1000, dt.UTC).isoformat() if ms.isdigit() else None
+    """An ISO time for milliseconds read back from Redis; None for anything that is not a number."""
+    at = ascii_int(ms, max_digits=MS_DIGITS)
+    return None if at is None else dt.datetime.fromtimestamp(at / 1000, dt.UTC).isoformat()
 
 
 def record_view(raw: dict[str, str]) -> dict[str, Any]:
@@ -155,8 +158,8 @@ def record_view(raw: dict[str, str]) -> dict[str, Any]:
             view[_PLAIN[name]] = value
         elif name == "tao":
             view["account_opted_out"] = value == "1"
-        elif name in _DAYS and value.isdigit():
-            view[_DAYS[name]] = dt.date.fromordinal(_EPOCH_ORDINAL + int(value)).isoformat()
+        elif name in _DAYS and (day := ascii_int(value, max_digits=6)) is not None:
+            view[_DAYS[name]] = dt.date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
     return view
 
 

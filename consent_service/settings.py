@@ -12,6 +12,8 @@ from typing import Any, Literal, cast
 
 from limits import parse as parse_rate
 
+from consent_service.digits import ascii_int
+
 SameSite = Literal["lax", "strict", "none"]
 CookieSecure = Literal["auto", "always", "never"]
 
@@ -200,10 +202,9 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     raw = env.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: {raw!r} is not a whole number") from None
+    value = ascii_int(raw, signed=True)  # not int(): it reads "٥", " 5", "+5" and "5_0" too
+    if value is None:
+        raise SettingsError(f"{name}: {raw!r} is not a whole number")
     if not lo <= value <= hi:
         raise SettingsError(f"{name}: {value} is out of range ({lo}–{hi})")
     return value

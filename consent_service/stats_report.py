@@ -12,8 +12,10 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
+from consent_service.csv_cells import Cell, csv_cell
 from consent_service.stats_model import (
     BROWSERS,
     DEVICE_CLASSES,
@@ -187,7 +189,6 @@ CSV_COLUMNS = (
     "over_limit_opt_out",
     "over_limit_gpc",
 )
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets start a formula with (as in audit.py)
 _SPLIT_SCOPES = ("region", "regime", "device_class", "browser")
 
 
@@ -196,22 +197,23 @@ def report_csv(report: StatsReport) -> str:
     per day (`scope` day, `key` the date, oldest first), then the range's `total`, then one row per
     group of each split (`scope` region, regime, device_class or browser; `key` the group; devices
     there are device-days). Then `decisions_<purpose>_allowed`/`_denied` per purpose. Rates with 6
-    decimals, empty when their denominator is 0; `bot_requests` only on day and total rows."""
+    decimals, empty when their denominator is 0; `bot_requests` only on day and total rows. Counts
+    and rates are written as numbers; text cells go through csv_cells.csv_cell like every CSV's."""
     purposes = list(report.totals.decisions)
     header = [*CSV_COLUMNS, *(f"decisions_{p}_{kind}" for p in purposes for kind in ("allowed", "denied"))]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    rows: list[tuple[str, str, Counts, int | str]] = [("day", d.day, d.humans, d.bot_requests) for d in report.days]
+    writer.writerow([csv_cell(name) for name in header])
+    rows: list[tuple[str, str, Counts, int | None]] = [("day", d.day, d.humans, d.bot_requests) for d in report.days]
     rows.append(("total", f"{report.first_day}/{report.last_day}", report.totals, report.bot_requests))
     splits = (report.by_region, report.by_regime, report.by_device_class, report.by_browser)
     rows += [
-        (scope, key, counts, "")
+        (scope, key, counts, None)
         for scope, split in zip(_SPLIT_SCOPES, splits, strict=True)
         for key, counts in split.items()
     ]
     for scope, key, h, bots in rows:
-        row: list[object] = [
+        row: list[Cell] = [
             scope,
             key,
             h.visits,
@@ -224,12 +226,15 @@ def report_csv(report: StatsReport) -> str:
             h.choices,
             h.devices,
             h.gpc_devices,
-            *("" if rate is None else f"{rate:.6f}" for rate in (h.consent_rate, h.opt_out_rate, h.gpc_share)),
+            *(
+                None if rate is None else Decimal(f"{rate:.6f}")
+                for rate in (h.consent_rate, h.opt_out_rate, h.gpc_share)
+            ),
             bots,
             *(h.over_limit.get(kind, 0) for kind in OVER_LIMIT_KINDS),
         ]
         for purpose in purposes:
             n = h.decisions.get(purpose, {})
             row += [n.get("allowed", 0), n.get("denied", 0)]
-        writer.writerow(["'" + v if v[:1] in _FORMULA else v for v in map(str, row)])
+        writer.writerow([csv_cell(cell) for cell in row])
     return out.getvalue()

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
+from consent_service.digits import ascii_int
 from consent_service.errors import ApiError
 from consent_service.signals import gpc_signal
 from consent_service.vocab import Action, ErrorCode, RequestType, Source
@@ -164,8 +165,9 @@ def parse_time(raw: str | None, name: str) -> int | None:
     """Milliseconds since the epoch, or an ISO 8601 date or time (UTC when no offset is given)."""
     if raw is None:
         return None
-    if raw.isascii() and raw.isdigit() and len(raw) <= 15:  # str.isdigit() also takes "²", which int() refuses
-        return int(raw)
+    ms = ascii_int(raw, max_digits=15)
+    if ms is not None:
+        return ms
     try:
         parsed = dt.datetime.fromisoformat(raw)
     except ValueError:

@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -366,15 +365,12 @@ async def opt_out_page(request: Request, state: AppState) -> Response:
     if request.method == "GET":
         language = _language(request, request.query_params.get("lang"))
         return await _render_opt_out(request, state, site, service, language)
-    form = parse_qs((await http.read_body(request)).decode("utf-8", "replace"), max_num_fields=10)
-    language = _language(request, form.get("lang", [""])[0] or None)
-    origin = http.headers_of(request).get("origin")
-    csrf = form.get("csrf", [""])[0] or None
-    if not state.forms.valid(csrf, site.id, "opt-out") or not http.origin_allowed(
-        origin, frozenset(), request, state.settings
-    ):
+    form = await _form_fields(request)
+    language = _language(request, None if isinstance(form, ApiError) else form.get("lang"))
+    if isinstance(form, ApiError) or not _form_post_allowed(request, state, site, form.get("csrf"), "opt-out"):
+        status = form.status if isinstance(form, ApiError) else 403  # malformed (400, 413) or not our form
         problem = page_texts_for(language)["problem_form"]
-        return await _render_opt_out(request, state, site, service, language, status=403, problem=problem)
+        return await _render_opt_out(request, state, site, service, language, status=status, problem=problem)
     visitor = _visitor(request, state, site, False)
     try:
         outcome = await service.consent(visitor, Action.OPT_OUT, {}, Source.NO_JS_FORM)
@@ -435,12 +431,15 @@ async def privacy_notice(request: Request, state: AppState) -> Response:
 async def privacy_data(request: Request, state: AppState) -> Response:
     """This browser's record for the site without JavaScript: a download link and a deletion form."""
     form = await _form_fields(request) if request.method == "POST" else {}
-    language = _language(request, form.get("lang") or request.query_params.get("lang"))
+    fields = {} if isinstance(form, ApiError) else form
+    language = _language(request, fields.get("lang") or request.query_params.get("lang"))
     site = state.sites.sites.get(request.path_params["site"])
     if site is None:
         return privacy_pages.not_found_page(language, "unknown_site")
     if request.method == "GET":
         return _data_html(request, state, site, language)
+    if isinstance(form, ApiError):  # malformed: 400 (or 413), and nothing deleted
+        return _data_html(request, state, site, language, status=form.status, problem="problem_form")
     if not _form_post_allowed(request, state, site, form.get("csrf"), "delete"):
         return _data_html(request, state, site, language, status=403, problem="problem_form")
     assert state.rights is not None, "lifespan did not run"
@@ -472,10 +471,13 @@ def _data_html(request: Request, state: AppState, site: Site, language: str, **k
     )
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
-    """A small urlencoded form's fields (first value of each), the body bounded like every other."""
-    form = parse_qs((await http.read_body(request)).decode("utf-8", "replace"), max_num_fields=10)
-    return {name: values[0] for name, values in form.items()}
+async def _form_fields(request: Request) -> dict[str, str] | ApiError:
+    """The posted form's fields (http.read_form), or the client error of a malformed one: the page
+    answers that with its own HTML and the error's 4xx, never the API's JSON."""
+    try:
+        return await http.read_form(request)
+    except ApiError as error:
+        return error
 
 
 def _form_post_allowed(request: Request, state: AppState, site: Site, csrf: str | None, form: str) -> bool:

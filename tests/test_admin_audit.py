@@ -63,6 +63,29 @@ def test_audit_export_merges_buckets_in_time_order(make_client: AppFactory, redi
     assert len(table) == 30 and table[0]["action"] in ("opt_out", "accept_all")
 
 
+# Values a client can put in policy_version (printable text) that spreadsheets would run as formulas.
+HOSTILE_VERSIONS = ["＝1+1", "  =1+1", "－1+1", "＠SUM(A1)", "+1", "@x", "-", "=1+1", "＋cmd|' /C calc'!A0"]
+
+
+def test_formula_like_cells_are_neutralised_in_the_audit_csv(make_client: AppFactory) -> None:
+    client = admin(make_client)
+    for version in HOSTILE_VERSIONS:
+        client.cookies.clear()
+        r = client.post("/v1/consent", json={"site": "demo", "action": "accept_all", "policy_version": version})
+        assert r.status_code == 200, (version, r.text)
+    for version in ("\u3000=1", "\t=1", "\u00a0=1", "\r=1"):  # not printable: refused, never stored
+        r = client.post("/v1/consent", json={"site": "demo", "action": "accept_all", "policy_version": version})
+        assert (r.status_code, r.json()["error"]) == (400, "invalid_body"), repr(version)
+    auth = {"Authorization": f"Bearer {DEMO_KEY}"}
+    as_csv = client.get("/v1/admin/audit", params={"site": "demo", "format": "csv"}, headers=auth).text
+    rows = list(csv.DictReader(io.StringIO(as_csv)))
+    assert sorted(row["policy_version"] for row in rows) == sorted("'" + v for v in HOSTILE_VERSIONS)
+    for row in rows:  # every other cell of ours is plain: times, ids, references, choices
+        assert all(not value.startswith("'") for name, value in row.items() if name != "policy_version"), row
+    as_jsonl = client.get("/v1/admin/audit", params={"site": "demo"}, headers=auth).text  # JSON: data, not cells
+    assert sorted(json.loads(line)["policy_version"] for line in as_jsonl.splitlines()) == sorted(HOSTILE_VERSIONS)
+
+
 def test_admin_keys_are_required_and_scoped(make_client: AppFactory) -> None:
     client = admin(make_client)
     url = "/v1/admin/audit"

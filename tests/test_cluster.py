@@ -350,6 +350,7 @@ def test_cluster_urls_are_parsed(url: str, nodes: list[tuple[str, int]], single:
     [
         "redis+cluster://",
         "redis+cluster://a:port",
+        "redis+cluster://a:6379,b:²",  # "²".isdigit() is True and int("²") raises another ValueError
         "redis+cluster://u:secret@a:1/3",  # Redis Cluster has only database 0
         "redis+cluster://u:secret@a:1/?no_such_option=1",
     ],

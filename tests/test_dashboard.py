@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import json
 import re
 import socket
 import time
@@ -12,6 +14,7 @@ from html.parser import HTMLParser
 
 import httpx2 as httpx
 import pytest
+import redis
 from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 
@@ -104,9 +107,11 @@ def test_login_goes_back_to_next_only_when_it_is_one_of_our_admin_pages(make_cli
     wanted = "/admin/sites/shop/stats?from=2026-11-01&to=2026-11-02"
     assert login(client, ALL_KEY, wanted).headers["location"] == wanted
     for evil in ("https://evil.example/admin/", "//evil.example/admin/", "/\\evil.example", "/privacy/demo/data",
-                 "/admin/\r\nx", "/admin/login", "javascript:alert(1)"):  # fmt: skip
+                 "/admin/login", "javascript:alert(1)"):  # fmt: skip
         assert login(client, ALL_KEY, evil).headers["location"] == PAGE, evil
-    assert safe_next("/admin/sites/demo/stats") == "/admin/sites/demo/stats"
+    crlf = login(client, ALL_KEY, "/admin/\r\nx")  # control characters: the form itself is malformed
+    assert crlf.status_code == 400 and "set-cookie" not in crlf.headers and "location" not in crlf.headers
+    assert safe_next("/admin/sites/demo/stats") == "/admin/sites/demo/stats" and safe_next("/admin/\r\nx") is None
 
 
 def test_no_session_is_sent_to_login_and_back(make_client: AppFactory) -> None:
@@ -217,12 +222,78 @@ def test_logout_needs_its_form_and_clears_the_cookie(make_client: AppFactory) ->
     assert client.get(PAGE, follow_redirects=False).status_code == 303
 
 
-def test_failed_logins_are_throttled(make_client: AppFactory) -> None:
+def session_cookie(response: httpx.Response) -> str:
+    """The cs_admin value a login's answer sets."""
+    return set_cookie(response).split(";")[0].partition("=")[2]
+
+
+def with_cookie(client: TestClient, cookie: str) -> TestClient:
+    client.cookies.clear()
+    client.cookies.set("cs_admin", cookie, domain="consent.test", path="/admin")
+    return client
+
+
+def test_logout_revokes_the_session_in_every_worker(make_client: AppFactory, redis_client: redis.Redis) -> None:
+    """The cookie is signed, so clearing it in the browser left any copy of it valid for 8 hours.
+    Logout now revokes the session in Redis; two app instances on one Redis stand for two workers."""
+    worker_a, worker_b, worker_c = admin_client(make_client), admin_client(make_client), admin_client(make_client)
+    kept = session_cookie(login(worker_a, DEMO_KEY))  # a copy of the cookie, kept past the logout
+    other = session_cookie(login(worker_b, DEMO_KEY))  # another session of the same key
+    for client, cookie in ((worker_a, kept), (worker_c, kept), (worker_c, other)):
+        assert with_cookie(client, cookie).get(PAGE, follow_redirects=False).status_code == 200
+    with_cookie(worker_a, kept)
+    token = worker_a.app.state.consent.forms.issue("admin", "admin-logout")  # type: ignore[attr-defined]
+    out = worker_a.post("/admin/logout", data={"csrf": token}, headers=ORIGIN, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/admin/login" and "Max-Age=0" in set_cookie(out)
+    for client in (worker_a, worker_b, worker_c):  # the old cookie, wherever it is presented
+        for path in (PAGE, "/admin/sites/demo/stats.csv", "/admin/sites/demo/stats.json"):
+            r = with_cookie(client, kept).get(path, follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"].startswith("/admin/login?next="), path
+            assert "text/csv" not in r.headers.get("content-type", ""), path
+    assert other != kept  # each login is a session of its own (the same key, the same second)
+    assert with_cookie(worker_c, other).get(PAGE, follow_redirects=False).status_code == 200  # still valid
+    assert with_cookie(worker_c, other).get("/admin/sites/demo/stats.csv").status_code == 200
+    (revoked,) = [key for key in redis_client.scan_iter() if ":revoked:" in key]
+    assert MAX_AGE_S - 60 < redis_client.ttl(revoked) <= MAX_AGE_S + 300  # the cookie's remaining life (+ skew)
+    assert login(worker_a, DEMO_KEY).status_code == 303  # signing in again: a new session
+    assert worker_a.get(PAGE, follow_redirects=False).status_code == 200
+
+
+def test_a_cookie_of_the_old_format_is_no_session(make_client: AppFactory) -> None:
+    """Cookies from before revocation (`"v": 1`, no session id) could not be signed out: refused."""
+    client = admin_client(make_client)
+    sessions = AdminSessions(TEST_KEYS.signing, TEST_KEYS.pseudonym)
+    signer = TimestampSigner(
+        list(reversed(TEST_KEYS.signing)), salt="cs-admin-session-v1", digest_method=hashlib.sha256
+    )
+    for payload in (
+        {"v": 1, "sites": ["demo"], "kid": sessions.fingerprint(DEMO_KEY)},
+        {"v": 2, "sites": ["demo"], "kid": sessions.fingerprint(DEMO_KEY)},  # no id
+        {"v": 1, "sid": "A" * 22, "sites": ["demo"], "kid": sessions.fingerprint(DEMO_KEY)},
+        {"v": 2, "sid": "short", "sites": ["demo"], "kid": sessions.fingerprint(DEMO_KEY)},
+    ):
+        old = signer.sign(base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=")).decode()
+        assert sessions.verify(old, ((DEMO_KEY, frozenset({"demo"})),)) is None, payload
+        assert with_cookie(client, old).get(PAGE, follow_redirects=False).status_code == 303, payload
+    assert with_cookie(client, sessions.issue(DEMO_KEY, frozenset({"demo"}))).get(PAGE).status_code == 200
+
+
+def test_failed_logins_are_throttled_but_the_right_key_always_signs_in(make_client: AppFactory) -> None:
+    """Behind a proxy (CONSENT_FORWARDED_HOPS=0) every user shares one address: ten wrong guesses by
+    anyone must not lock the real admin out. Only failures are throttled."""
     client = admin_client(make_client)
     for _ in range(10):
         assert login(client, "w" * 40).status_code == 401
-    r = login(client, DEMO_KEY)  # even the right key, for a while
-    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "set-cookie" not in r.headers
+    for _ in range(3):  # past the limit: wrong keys are refused for a while
+        refused = login(client, "w" * 40)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        assert "set-cookie" not in refused.headers
+    r = login(client, DEMO_KEY)  # the right key, from the same address, at once
+    assert r.status_code == 303 and r.headers["location"] == PAGE and set_cookie(r).startswith("cs_admin=")
+    assert client.get(PAGE, follow_redirects=False).status_code == 200  # a working session
+    assert login(client, ALL_KEY).status_code == 303  # another right key too
+    again = login(client, "w" * 40)  # and wrong keys are still throttled after it
+    assert again.status_code == 429 and "set-cookie" not in again.headers
 
 
 def test_the_login_page_and_stylesheet(make_client: AppFactory) -> None:
@@ -660,10 +731,14 @@ def test_an_unreachable_store_is_a_503_page(make_client: AppFactory, unused_port
         rate_limit_client=None,
     )
     assert login(client, DEMO_KEY).status_code == 303  # signing in needs no Redis
-    r = client.get(PAGE)
+    r = client.get(PAGE)  # nor can it say whether the session was signed out: closed, not open
     assert r.status_code == 503 and r.headers["retry-after"] == "5" and 'id="message"' in r.text
     assert_strict_page(r.text, r.headers)
     assert client.get("/admin/sites/demo/stats.json").status_code == 503
+    token = client.app.state.consent.forms.issue("admin", "admin-logout")  # type: ignore[attr-defined]
+    out = client.post("/admin/logout", data={"csrf": token}, headers=ORIGIN, follow_redirects=False)
+    assert out.status_code == 503 and out.headers["retry-after"] == "5" and 'id="logout"' in out.text
+    assert "set-cookie" not in out.headers and client.cookies.get("cs_admin")  # kept: sign out again later
 
 
 @pytest.fixture

@@ -217,6 +217,15 @@ def test_the_listing_shows_pending_deliveries_and_refuses_bad_queries(api: TestC
     assert nothing.status_code == 200 and nothing.json()["replayed"] == 0
 
 
+def test_the_listing_limit_takes_ascii_digits_only(api: TestClient) -> None:
+    """str.isdigit() is true for "²", which int() refuses (a 500), and int() reads other scripts'
+    digits: the limit is ASCII digits (digits.ascii_int) or a 400."""
+    for limit in ("²", "١٢", "１０", "1²", " 10", "+10", "1_0", "1001", "9" * 5000):
+        r = api.get("/v1/admin/deliveries", params={"site": "demo", "limit": limit}, headers=AUTH)
+        assert (r.status_code, r.json()["error"]) == (400, "invalid_body"), limit
+    assert api.get("/v1/admin/deliveries", params={"site": "demo", "limit": "10"}, headers=AUTH).status_code == 200
+
+
 def test_a_partner_url_must_be_https_except_to_loopback() -> None:
     for url in ("http://adnet.example/hook", "ftp://x/y", "https://user:pw@adnet.example/", "http://10.0.0.1/"):
         with pytest.raises(ConfigError, match="url"):

@@ -109,3 +109,17 @@ def test_a_retried_request_is_recorded_once(redis_url: str, redis_client: redis.
     asyncio.run(main())
     (audit,) = redis_client.scan_iter(match="*:audit")
     assert [e["a"] for _, e in redis_client.xrange(audit)] == ["access"]
+
+
+def test_damaged_numbers_in_a_record_are_ignored_not_a_500(client: TestClient, redis_client: redis.Redis) -> None:
+    """Numbers read back from Redis go through digits.ascii_int too: "²".isdigit() is True and
+    int("²") raises, which made the record unreadable (a 500 on access, a failed read on decisions)."""
+    client.post("/v1/consent", json={"site": "demo", "action": "accept_all"}, headers=CA)
+    (key,) = list(redis_client.scan_iter(match="cs1:*:dev:*"))
+    redis_client.hset(key, mapping={"ct": "²", "ut": "１２", "g1": "١٢", "rf": "²", "c:analytics": "1:²:v1"})
+    r = client.get("/v1/me", params={"site": "demo"})
+    assert r.status_code == 200, r.text
+    record = r.json()["record"]
+    assert "analytics" not in record["choices"] and record["choices"]["advertising"]["allowed"] is True
+    decided = client.get("/v1/decision", params={"site": "demo", "purpose": "advertising"}, headers=CA)
+    assert decided.status_code == 200 and decided.json()["decisions"]["advertising"]["reason"] == "consent"

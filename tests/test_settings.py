@@ -120,6 +120,10 @@ def test_region_header_pairs_follow_the_configured_order() -> None:
         ("CONSENT_PORT", "80.5"),
         ("CONSENT_PORT", "-1"),
         ("CONSENT_PORT", "65536"),
+        ("CONSENT_PORT", "８０８０"),  # int() reads full-width, Arabic-Indic and other digits: not a port
+        ("CONSENT_PORT", "٨٠"),
+        ("CONSENT_PORT", "8_080"),
+        ("CONSENT_PORT", "²"),
         ("CONSENT_WORKERS", "0"),
         ("CONSENT_WORKERS", "65"),
         ("CONSENT_WORKERS", "many"),

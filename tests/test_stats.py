@@ -27,9 +27,9 @@ from consent_service.service import Visitor
 from consent_service.signals import browser_of, ua_labels
 from consent_service.sites import load_sites
 from consent_service.stats import StatsCounter
-from consent_service.stats_model import BROWSERS
+from consent_service.stats_model import BROWSERS, Counts, Day, StatsReport
 from consent_service.store import Lifetimes, StatsStore, Store
-from consent_service.store.stats import STATS_SHARDS, DayCounts, day_number, is_stats_key
+from consent_service.store.stats import STATS_SHARDS, DayCounts, day_number, is_stats_key, stats_keys
 from consent_service.vocab import DeviceClass, Regime
 from tests.cluster import LocalCluster
 from tests.conftest import CA, CHROME, DE, GOOGLEBOT, AppFactory
@@ -697,3 +697,46 @@ def test_user_agents_map_to_bounded_labels() -> None:
     assert {family: browser_of(family) for family in families} == families
     assert {browser_of(f) for f in families} <= set(BROWSERS)
     assert STATS_SHARDS == 16
+
+
+def test_damaged_counters_are_skipped_not_a_500(make_client: AppFactory, redis_client: redis.Redis) -> None:
+    """Counters read back go through digits.ascii_int: `"--5".lstrip("-").isdigit()` and
+    `"-²".lstrip("-").isdigit()` are True, and int() refuses both (a 500 on the report)."""
+    client = stats_client(make_client)
+    today = day_number(dt.datetime.now(dt.UTC).date())
+    for shard in range(STATS_SHARDS):
+        counters, _, _ = stats_keys("demo", shard, today)
+        redis_client.hset(counters, mapping={"visits": "--5", "accept_all": "-²", "reject_all": "١٢"})
+    r = client.get("/v1/admin/stats", params={"site": "demo"}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert r.json()["totals"]["visits"] == 0 and r.json()["totals"]["reject_all"] == 0
+
+
+def test_formula_like_cells_are_neutralised_in_the_stats_csv_and_numbers_stay_numbers(
+    make_client: AppFactory,
+) -> None:
+    """The stats CSV goes through csv_cells.csv_cell like the audit's. Its text cells (region and
+    browser keys, purposes) are validated on the way in, so hostile ones cannot arrive through
+    requests today; the writer neutralises them anyway. Its numbers are ours and stay numbers."""
+    hostile = ["＝1+1", "  =1+1", "\u3000=1", "\t=1", "－1+1", "＠SUM(A1)", "+1", "@x", "-"]
+    counts = Counts(visits=-3, accept_all=1, reject_all=1)  # a negative count (a damaged counter) is a number
+    day = Day("2026-11-30", counts, bot_requests=2)
+    split = dict.fromkeys(hostile, counts)
+    report = StatsReport("demo", day.day, day.day, (day,), counts, split, {}, {}, split)
+    rows = list(csv.DictReader(io.StringIO(stats_report.report_csv(report))))
+    keys = [row["key"] for row in rows if row["scope"] in ("region", "browser")]
+    assert keys == ["'" + k for k in hostile] * 2
+    for row in rows:
+        assert row["visits"] == "-3" and row["consent_rate"] == "0.500000" and row["opt_out_rate"] == "0.500000"
+        assert float(row["gpc_share"]) == 0 and row["bot_requests"] in ("2", "0", "")  # 0 of -3: "-0.000000", a number
+    # Through the API, after real traffic: every count and rate cell is a plain number.
+    client = stats_client(make_client)
+    client.post("/v1/consent", json=ACCEPT, headers=CA)
+    client.cookies.clear()
+    client.post("/v1/opt-out", json=OPT_OUT, headers=DE)
+    flush(client)
+    r = client.get("/v1/admin/stats", params={"site": "demo", "format": "csv"}, headers=AUTH)
+    table = list(csv.DictReader(io.StringIO(r.text)))
+    assert table and all(not cell.startswith("'") for row in table for cell in row.values())
+    for row in table:
+        assert all(float(v) >= 0 for name, v in row.items() if name not in ("scope", "key") and v != ""), row

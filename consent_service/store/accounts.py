@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from consent_service.digits import ascii_int
 from consent_service.identity import bucket_of
 from consent_service.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.store.connect import Client
@@ -39,13 +40,13 @@ class Account:
 
     @property
     def opted_out_ms(self) -> int | None:
-        value = self.fields.get("ao", "")
-        return int(value) if value.isdigit() else None
+        return ascii_int(self.fields.get("ao"))
 
     @property
     def devices(self) -> dict[str, int]:
         """Linked device ids → when they were linked (ms)."""
-        return {name[2:]: int(v) for name, v in self.fields.items() if name.startswith("d:") and v.isdigit()}
+        linked = {name[2:]: ascii_int(v) for name, v in self.fields.items() if name.startswith("d:")}
+        return {device: at for device, at in linked.items() if at is not None}
 
 
 class Accounts:

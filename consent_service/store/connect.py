@@ -23,6 +23,7 @@ from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from consent_service.digits import ascii_int
 from consent_service.store.reader import PipelinedReader
 
 Client = aioredis.Redis | RedisCluster
@@ -104,9 +105,10 @@ def _host_port(part: str) -> tuple[str, int]:
         port = port.removeprefix(":")
     else:
         host, _, port = part.rpartition(":") if ":" in part else (part, "", "")
-    if not host or (port and not port.isdigit()):
+    number = ascii_int(port, max_digits=5) if port else DEFAULT_PORT
+    if not host or number is None:
         raise ValueError(f"not a host:port in a Redis Cluster URL: {part!r}")
-    return host, int(port) if port else DEFAULT_PORT
+    return host, number
 
 
 def _safe(url: str) -> str:

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from consent_service.digits import ascii_int
 from consent_service.identity import BUCKETS
 from consent_service.store.connect import Client
 from consent_service.store.outbox_scripts import CLAIM_LUA, REPLAY_LUA, SETTLE_LUA, TRIM_LUA
@@ -259,4 +260,4 @@ def _delivery(entry_id: str, raw: str | None) -> Delivery | None:
 
 
 def _opt_int(value: object) -> int | None:
-    return int(value) if isinstance(value, int | float | str) and str(value).isdigit() else None
+    return ascii_int(str(value)) if isinstance(value, int | float | str) else None

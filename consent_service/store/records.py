@@ -31,6 +31,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
+from consent_service.digits import ascii_int
 from consent_service.identity import BUCKETS, bucket_of
 from consent_service.model import DAY_MS, Choice, DeviceRecord
 from consent_service.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
@@ -40,6 +41,7 @@ from consent_service.store.outbox import Outbox
 from consent_service.store.outbox_scripts import LUA_OUTBOX
 from consent_service.store.reader import PipelinedReader, ReaderError
 from consent_service.store.record_scripts import ACCESS_LUA, APPLY_LUA, COVERED_LUA, ERASE_LUA, LINK_LUA
+from consent_service.store.sessions import SessionRevocations
 from consent_service.store.trail import (
     KEY_VERSION,
     LUA_AUDIT,
@@ -169,6 +171,7 @@ class Store:
         self.trail = Trail(client)
         self.accounts = Accounts(client, lifetimes.retention_ms)
         self.outbox = Outbox(client, lifetimes.retention_ms)
+        self.sessions = SessionRevocations(client)  # the admin pages' signed-out sessions
         self._partners = NO_PARTNERS
         # Each server's clock minus ours, and when it was measured (monotonic), by node ("" standalone).
         self._clocks: dict[str, tuple[int, float]] = {}
@@ -487,24 +490,21 @@ def parse_record(raw: Mapping[Any, Any]) -> DeviceRecord:
         if name.startswith("c:"):
             granted, _, rest = value.partition(":")
             at, _, version = rest.partition(":")
-            if granted in ("0", "1") and at.isdigit():
-                choices[name[2:]] = Choice(granted == "1", int(at), version)
+            at_ms = ascii_int(at)
+            if granted in ("0", "1") and at_ms is not None:
+                choices[name[2:]] = Choice(granted == "1", at_ms, version)
     return DeviceRecord(
         choices=choices,
-        gpc_first_seen_ms=_int(raw.get("g1")),
-        gpc_last_day=_int(raw.get("gd")),
+        gpc_first_seen_ms=ascii_int(raw.get("g1")),
+        gpc_last_day=ascii_int(raw.get("gd")),
         account_opted_out=raw.get("tao") == "1",  # a deleted device's copy of its account's opt-out
-        refreshed_day=_int(raw.get("rf")),
-        created_ms=_int(raw.get("ct")),
+        refreshed_day=ascii_int(raw.get("rf")),
+        created_ms=ascii_int(raw.get("ct")),
         account=raw.get("acct") or None,
-        settled_pending_ms=_int(raw.get("po")),
+        settled_pending_ms=ascii_int(raw.get("po")),
     )
 
 
 def _pairs(flat_list: list[str]) -> dict[str, str]:
     """A Redis flat field/value list (as scripts return HGETALL) as a dict."""
     return dict(zip(flat_list[::2], flat_list[1::2], strict=True))
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from consent_service.digits import ascii_int
 from consent_service.identity import bucket_of
 from consent_service.store.connect import Client
 from consent_service.store.records import Store
@@ -166,8 +167,9 @@ class StatsStore:
                 position += 3
                 into = counts[day]
                 for name, value in raw.items():
-                    if value.lstrip("-").isdigit():
-                        into[name] = into.get(name, 0) + int(value)
+                    count = ascii_int(value, signed=True)  # not lstrip("-").isdigit(): "--5" and "-²" pass it
+                    if count is not None:
+                        into[name] = into.get(name, 0) + count
                 devices[day] += int(dev)
                 gpc_devices[day] += int(gpc)
             total_devices += int(replies[position])
