@@ -40,8 +40,8 @@ from consent_service.settings import Settings
 from consent_service.vocab import ErrorCode
 
 log = logging.getLogger("consent_service.protocol")
-# After a 431, the rest of the request is read and dropped this long before closing: closing with
-# unread data sends a reset, which can destroy the 431 before the client reads it.
+# After a 431, the rest of the request is read and dropped for at most this long before closing:
+# closing with unread data sends a reset, which can destroy the 431 before the client reads it.
 LINGER_S = 2.0
 HEADER_LINE_SYNTAX = 4  # the ": " and CRLF of a header line, counted with its name and value
 # On the wire a head also has the request line's method and version, its last empty line and maybe
@@ -225,7 +225,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # End our side after the answer and drop what the client still sends (data_received
         # returns at once); its own end or the linger's end closes the connection.
         self.transport.write_eof()
-        self._deadline = self.loop.call_later(min(LINGER_S, self.limits.read_timeout_s), self.transport.close)
+        self._deadline = self.loop.call_later(LINGER_S, self.transport.close)
 
     def _refusal(self) -> bytes:
         error = ApiError(
