@@ -61,7 +61,9 @@ UVICORN_FLAGS = [
     "--loop",
     "uvloop",  # what uvicorn's "auto" picks when uvloop is installed; explicit, so a missing one fails
     "--http",
-    "httptools",
+    # The service's protocol as `serve` runs it (uvicorn's httptools one with the head cap and read
+    # deadlines, here with their defaults); the bare app runs on it too, so the ratio stays the app's.
+    "consent_service.protocol:LimitedHttpToolsProtocol",
     "--no-access-log",
     "--no-server-header",
     "--log-level",

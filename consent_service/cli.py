@@ -24,6 +24,7 @@ from consent_service import logs
 from consent_service.delivery import Policy, Worker
 from consent_service.keys import KeysError, resolve_keys
 from consent_service.observability import MULTIPROC_ENV
+from consent_service.protocol import protocol_for
 from consent_service.redis_runner import EmbeddedRedis, RedisRunnerError
 from consent_service.settings import Settings, SettingsError, settings_from_env
 from consent_service.sites import ConfigError, SiteConfig, load_sites
@@ -140,6 +141,7 @@ def serve(settings: Settings) -> int:
             uvicorn.run(
                 "consent_service.app:app_from_env",
                 factory=True,
+                http=protocol_for(settings),  # the head cap and read deadlines (protocol.py)
                 host=settings.host,
                 port=settings.port,
                 workers=settings.workers,

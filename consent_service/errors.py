@@ -18,6 +18,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
+    ErrorCode.HEADERS_TOO_LARGE: 431,
 }
 
 

@@ -887,7 +887,10 @@ def openapi_document() -> Schema:
             "title": "Consent service",
             "version": "1",
             "description": f"Consent and opt-out-of-sale API. Bodies are limited to {MAX_BODY_BYTES} bytes. "
-            'Every error is `{"error": "<code>", "detail": "…"}`.',
+            'Every error is `{"error": "<code>", "detail": "…"}`. Any request whose line and headers are over '
+            "the server's limit (`CONSENT_MAX_HEADER_BYTES`, 32 KiB by default) is answered 431 "
+            "`headers_too_large` before it reaches an endpoint; a request whose head, or whose body, does not "
+            "arrive within `CONSENT_READ_TIMEOUT_S` (30 s by default) is closed unanswered.",
         },
         "paths": paths,
         "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -57,6 +57,10 @@ class Settings:
     log_format: str = "auto"  # json | text | auto (json unless stderr is a terminal)
     access_log: bool = False  # our own access log: route template, method, status, duration only
     shutdown_timeout_s: int = 10  # on SIGTERM, how long requests in flight may take to finish
+    # Protocol limits (protocol.py). A service on a subdomain receives every cookie of its parent
+    # domain, so the head cap leaves room for a site's cookies; nginx's default buffers hold 32 KiB.
+    max_header_bytes: int = 32 * 1024  # request line and headers (URL, names, values): more is a 431
+    read_timeout_s: float = 30.0  # for the whole head, and again for the whole body, of one request
     rate_limit_device: str | None = "30/minute"  # writes per device (limits' notation); None: off
     rate_limit_client: str | None = "1200/minute"  # writes per client address (keyed hash); None: off
     redis_wait_replicas: int = 0  # writes count as done once this many replicas have them (WAIT)
@@ -119,6 +123,9 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         access_log=_choice(env, "CONSENT_ACCESS_LOG", "off", ("on", "off", "true", "false", "1", "0"))
         in ("on", "true", "1"),
         shutdown_timeout_s=_int(env, "CONSENT_SHUTDOWN_TIMEOUT_S", d.shutdown_timeout_s, 1, 600),
+        max_header_bytes=_int(env, "CONSENT_MAX_HEADER_BYTES", d.max_header_bytes, 4096, 1024 * 1024),
+        # Small values are for tests; a client on a slow mobile link needs seconds.
+        read_timeout_s=_float(env, "CONSENT_READ_TIMEOUT_S", d.read_timeout_s, 0.1, 600),
         rate_limit_device=_rate(env, "CONSENT_RATE_LIMIT_DEVICE", d.rate_limit_device),
         rate_limit_client=_rate(env, "CONSENT_RATE_LIMIT_CLIENT", d.rate_limit_client),
         forwarded_hops=_int(env, "CONSENT_FORWARDED_HOPS", d.forwarded_hops, 0, 10),

@@ -95,3 +95,4 @@ class ErrorCode(StrEnum):
     STORE_UNAVAILABLE = "store_unavailable"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL = "internal"  # a bug of ours: never expected, always a 500
+    HEADERS_TOO_LARGE = "headers_too_large"  # answered by the protocol (protocol.py), before any endpoint

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -160,6 +160,7 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
             Route("/demo/{name}", _bind(demo_file, state), methods=["GET"]),
         ]
     handlers: dict[Any, Any] = {ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected}
+    handlers[ClientDisconnect] = _client_gone
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.consent = state
     return app
@@ -565,3 +566,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     route = getattr(request.scope.get("route"), "path", "?")
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route)
     return http.json_response({"error": ErrorCode.INTERNAL.value, "detail": "unexpected error"}, 500)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The connection closed while the body was read: the client went away, or the protocol cut a
+    # stalled body (protocol.py). Nobody reads this answer and it is no error of ours: 499, nginx's
+    # "client closed request", keeps it out of the 500s in /metrics and out of the error log.
+    return Response(status_code=499)

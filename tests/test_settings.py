@@ -23,6 +23,7 @@ def test_defaults_from_an_empty_environment() -> None:
     assert s.region_headers == ("cloudfront", "cloudflare", "vercel")
     assert s.public_origin is None
     assert s.log_level == "info"
+    assert (s.max_header_bytes, s.read_timeout_s) == (32 * 1024, 30.0)
 
 
 def test_empty_values_mean_defaults() -> None:
@@ -46,6 +47,8 @@ def test_empty_values_mean_defaults() -> None:
         "CONSENT_RETENTION_DAYS",
         "CONSENT_PUBLIC_ORIGIN",
         "CONSENT_LOG_LEVEL",
+        "CONSENT_MAX_HEADER_BYTES",
+        "CONSENT_READ_TIMEOUT_S",
     ]
     assert settings_from_env(dict.fromkeys(names, "")) == Settings()
 
@@ -91,6 +94,10 @@ def test_unrelated_variables_are_ignored() -> None:
         ({"CONSENT_PUBLIC_ORIGIN": "HTTPS://Consent.Example.com/"}, "public_origin", "https://consent.example.com"),
         ({"CONSENT_LOG_LEVEL": "DEBUG"}, "log_level", "debug"),
         ({"CONSENT_LOG_LEVEL": "warning"}, "log_level", "warning"),
+        ({"CONSENT_MAX_HEADER_BYTES": "4096"}, "max_header_bytes", 4096),
+        ({"CONSENT_MAX_HEADER_BYTES": "1048576"}, "max_header_bytes", 1024 * 1024),
+        ({"CONSENT_READ_TIMEOUT_S": "0.1"}, "read_timeout_s", 0.1),  # for tests
+        ({"CONSENT_READ_TIMEOUT_S": "600"}, "read_timeout_s", 600.0),
     ],
 )
 def test_each_variable(env: dict[str, str], field: str, expected: object) -> None:
@@ -142,6 +149,14 @@ def test_region_header_pairs_follow_the_configured_order() -> None:
         ("CONSENT_RETENTION_DAYS", "730"),  # less than 24 months
         ("CONSENT_RETENTION_DAYS", "365"),
         ("CONSENT_LOG_LEVEL", "verbose"),
+        ("CONSENT_MAX_HEADER_BYTES", "4095"),  # below what one ordinary browser request needs
+        ("CONSENT_MAX_HEADER_BYTES", "1048577"),
+        ("CONSENT_MAX_HEADER_BYTES", "32k"),
+        ("CONSENT_READ_TIMEOUT_S", "0"),  # no deadline at all is not an option
+        ("CONSENT_READ_TIMEOUT_S", "0.09"),
+        ("CONSENT_READ_TIMEOUT_S", "601"),
+        ("CONSENT_READ_TIMEOUT_S", "nan"),
+        ("CONSENT_READ_TIMEOUT_S", "30s"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(name: str, value: str) -> None:
