@@ -184,7 +184,7 @@ class ConsentService:
             token = self._fresh_token(visitor, visitor.device[0]) if visitor.device is not None else None
             return _Seen(visitor, record, False, token, self._carry_to_account(visitor, record))
         if visitor.gpc_now and (record is None or record.gpc_first_seen_ms is None):
-            if visitor.device is None and await self._over_limit(visitor) is not None:
+            if visitor.device is None and await over_limit(self._limits, visitor) is not None:
                 # An anonymous first sighting over the client's limit: decided as GPC (this request
                 # carries it), but nothing is recorded or issued, so a flood cannot create records.
                 self._stats.over_limit(visitor, gpc=True)
@@ -269,12 +269,12 @@ class ConsentService:
             # Anything else counts: a write without a token against the client's limit (so a flood
             # cannot create records faster than that), one with a token against both.
             if not (visitor.device is not None and (action is Action.OPT_OUT or _only_refusals(choices))):
-                wait = await self._over_limit(visitor)
+                wait = await over_limit(self._limits, visitor)
                 if wait is not None:
                     if carry:  # honoured, and carried in the token until the device comes back
                         self._stats.over_limit(visitor, gpc=False)
                         return self._carried_opt_out(visitor, source, version, new_id, counted=False)
-                    raise ApiError(ErrorCode.RATE_LIMITED, "too many writes; please retry later", retry_after=wait)
+                    raise _rate_limited(wait)
             return await self._write(
                 visitor, action, choices, source, new_id, policy_version=version, audit_extra=audit_extra
             )
@@ -297,14 +297,6 @@ class ConsentService:
         except StoreUnavailable:
             return adopt_legacy(visitor, None)
         return adopt_legacy(visitor, record is not None)
-
-    async def _over_limit(self, visitor: Visitor) -> int | None:
-        """Count one write against the device's and the client's limits: None when allowed (or not
-        limited), else the seconds to wait."""
-        if self._limits is None or visitor.device_class is DeviceClass.BOT:
-            return None
-        device_id = visitor.device.device_id if visitor.device is not None else None
-        return await self._limits.over(visitor.site.id, device_id, visitor.client_address)
 
     def _carried_opt_out(
         self, visitor: Visitor, source: Source, policy_version: str, new_id: str, *, counted: bool = True
@@ -586,13 +578,24 @@ async def known_device(store: Store, site_id: str, device: Verified | None, time
     return Verified(device.device_id, 0, device.pending)
 
 
+async def over_limit(limits: WriteLimits | None, visitor: Visitor) -> int | None:
+    """Count one write against the device's and the client's limits (a bot's is never written, so
+    never counted): None when allowed, else the seconds to wait."""
+    if limits is None or visitor.device_class is DeviceClass.BOT:
+        return None
+    device_id = visitor.device.device_id if visitor.device is not None else None
+    return await limits.over(visitor.site.id, device_id, visitor.client_address)
+
+
 async def limit_writes(limits: WriteLimits | None, visitor: Visitor) -> None:
     """Count a write against the device's and the client's limits; 429 when over."""
-    if limits is not None and visitor.device_class is not DeviceClass.BOT:
-        device_id = visitor.device.device_id if visitor.device is not None else None
-        wait = await limits.over(visitor.site.id, device_id, visitor.client_address)
-        if wait is not None:
-            raise ApiError(ErrorCode.RATE_LIMITED, "too many writes; please retry later", retry_after=wait)
+    wait = await over_limit(limits, visitor)
+    if wait is not None:
+        raise _rate_limited(wait)
+
+
+def _rate_limited(wait_s: int) -> ApiError:
+    return ApiError(ErrorCode.RATE_LIMITED, "too many writes; please retry later", retry_after=wait_s)
 
 
 def _sale_share_off(site: Site) -> dict[str, bool]:
