@@ -294,3 +294,15 @@ def test_a_legacy_token_links_an_account_only_where_its_record_is(make_client: A
     for site, status in (("alpha", 200), ("beta", 400)):
         r = client.post("/v1/admin/accounts/link", json={"site": site, "account_id": "u1", "device": old}, headers=auth)
         assert r.status_code == status, (site, r.text)
+
+
+def test_a_current_cookie_wins_over_a_legacy_header(make_client: AppFactory) -> None:
+    """A banner may keep sending the token it saved before the upgrade after the no-JS page set a
+    current cookie: the current device must be the one decided on."""
+    client = limited(make_client, two_sites())
+    stale = legacy_token(new_device_id())  # a device with no record on alpha
+    current = opt_out(client, "alpha")["device"]  # leaves alpha's cookie set
+    assert client.cookies.get("cs_device_alpha") == current
+    answer = decide(client, "alpha", **{"X-Consent-Device": stale})
+    assert answer["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
+    assert answer["device"] == current
