@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from consent_service.decision import Context, own_opt_out
-from consent_service.errors import ApiError
+from consent_service.errors import ApiError, unavailable
 from consent_service.identity import DeviceTokens, Pseudonyms
 from consent_service.regions import regime_for
-from consent_service.rights import TOMBSTONE_NOTE, Asked, history_view, record_view, sale_share_ids, unavailable, when
+from consent_service.rights import TOMBSTONE_NOTE, Asked, history_view, record_view, sale_share_ids, when
 from consent_service.service import known_device
 from consent_service.sites import Site
 from consent_service.store import Account, Store, StoreUnavailable
@@ -49,10 +49,7 @@ class AccountService:
 
     async def device_of(self, site: Site, token: str) -> str:
         """The device id of a token of this site (a legacy token's where the site holds its record)."""
-        try:
-            verified = await known_device(self._store, site.id, self._tokens.verify(token, site.id), self._timeout_s)
-        except StoreUnavailable:
-            raise unavailable() from None
+        verified = await known_device(self._store, site.id, self._tokens.verify(token, site.id), self._timeout_s)
         if verified is None:
             raise ApiError(ErrorCode.INVALID_BODY, f"`device` is not a valid device token of site {site.id!r}")
         return verified.device_id

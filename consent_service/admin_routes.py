@@ -21,12 +21,11 @@ from starlette.routing import Route
 from consent_service import http
 from consent_service.audit import audit_csv, audit_jsonl, audit_rows, primed
 from consent_service.digits import ascii_int
-from consent_service.errors import ApiError
+from consent_service.errors import ApiError, unavailable
 from consent_service.request_metrics import request_metrics, year_range
-from consent_service.rights import Asked, unavailable
+from consent_service.rights import Asked
 from consent_service.service import now_ms
 from consent_service.sites import Site
-from consent_service.stats_model import OVER_LIMIT_KINDS
 from consent_service.stats_report import report_csv, report_json
 from consent_service.store import StoreUnavailable
 from consent_service.validation import (
@@ -131,19 +130,11 @@ async def metrics(request: Request, state: AppState) -> Response:
     start, end = year_range(year)
     entries = store.trail.read_unordered(site.id, start, end, state.settings.write_timeout_ms / 1000)
     try:
-        answer = await request_metrics(site.id, year, entries, await _over_limit(state, site.id, year))
+        assert state.stats is not None, "lifespan did not run"
+        answer = await request_metrics(site.id, year, entries, await state.stats.year_over_limit(site.id, year))
     except StoreUnavailable:
         raise unavailable() from None
     return http.json_response(answer, 200, http.NO_STORE)
-
-
-async def _over_limit(state: AppState, site_id: str, year: int) -> dict[str, int]:
-    """The year's anonymous requests honoured without a record, from the statistics (up to today)."""
-    first, last = dt.date(year, 1, 1), min(dt.date(year, 12, 31), dt.datetime.now(dt.UTC).date())
-    assert state.stats is not None, "lifespan did not run"
-    if first > last:
-        return dict.fromkeys(OVER_LIMIT_KINDS, 0)
-    return dict((await state.stats.report(site_id, first, last)).totals.over_limit)
 
 
 async def stats(request: Request, state: AppState) -> Response:

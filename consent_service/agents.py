@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from consent_service.accounts import AccountService
-from consent_service.errors import ApiError
+from consent_service.errors import ApiError, unavailable
 from consent_service.identity import DeviceTokens
 from consent_service.model import Agent
 from consent_service.regions import regime_for
-from consent_service.rights import Asked, Rights, unavailable
+from consent_service.rights import Asked, Rights
 from consent_service.service import ConsentService, Visitor, known_device
 from consent_service.sites import Site
 from consent_service.store import Store, StoreUnavailable, request_fields
@@ -71,10 +71,7 @@ class AgentRequests:
         return await self._accounts.erase(site, account_id, request)
 
     async def _for_device(self, site: Site, token: str, kind: RequestType, request: Asked) -> dict[str, Any]:
-        try:
-            verified = await known_device(self._store, site.id, self._tokens.verify(token, site.id), self._timeout_s)
-        except StoreUnavailable:
-            raise unavailable() from None
+        verified = await known_device(self._store, site.id, self._tokens.verify(token, site.id), self._timeout_s)
         if verified is None:
             await self._deny(site, kind, request, DEVICE_NOT_VERIFIABLE)
             raise ApiError(

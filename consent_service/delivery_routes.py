@@ -19,8 +19,7 @@ from starlette.routing import Route
 from consent_service import http
 from consent_service.admin_routes import authorized, authorized_body
 from consent_service.digits import ascii_int
-from consent_service.errors import ApiError
-from consent_service.rights import unavailable
+from consent_service.errors import ApiError, unavailable
 from consent_service.service import now_ms
 from consent_service.sites import Site
 from consent_service.store import StoreUnavailable

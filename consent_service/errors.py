@@ -34,3 +34,8 @@ class ApiError(Exception):
     @property
     def status(self) -> int:
         return STATUS[self.code]
+
+
+def unavailable() -> ApiError:
+    """503 `store_unavailable`: storage did not answer in time; the client may retry shortly."""
+    return ApiError(ErrorCode.STORE_UNAVAILABLE, "storage is unavailable; please retry", retry_after=5)

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from consent_service.digits import ascii_int
 from consent_service.errors import ApiError
-from consent_service.identity import DeviceTokens, Verified
+from consent_service.identity import DeviceTokens, Verified, chosen
 from consent_service.settings import Settings
 from consent_service.vocab import ErrorCode
 
@@ -211,32 +211,19 @@ def device_cookie_name(site: str) -> str:
 
 
 def device_token(request: Request, tokens: DeviceTokens, site: str) -> tuple[str | None, Verified | None]:
-    """The caller's valid token for `site` and its device: the header wins when valid, else the
-    site's cookie. A token signed before tokens named their site (the header's, or the one cookie
-    of before, LEGACY_COOKIE) only when neither holds a current one: a banner may still send an old
-    token after the no-JS page set a current cookie.
-
-    When the header and the site's cookie name the same device, an opt-out carried by either
-    (acknowledged while it could not be stored) is kept: the banner's saved token may predate an
-    opt-out made on the no-JS page."""
+    """The caller's valid token for `site` and its device, from the `X-Consent-Device` header, the
+    site's cookie and the one cookie of before tokens named their site (LEGACY_COOKIE), as
+    identity.chosen picks among them: in the usual case, a current header, at once."""
     header = headers_of(request).get(DEVICE_HEADER)
     verified = tokens.verify(header, site)
-    if verified is not None and not verified.legacy:
-        if "~" in headers_of(request).get("cookie", ""):  # only a carrying token has one: cheap to skip
-            other = tokens.verify(_cookie(request, device_cookie_name(site)), site)
-            if other is not None and other.device_id == verified.device_id and other.pending is not None:
-                earliest = min(p for p in (verified.pending, other.pending) if p is not None)
-                verified = verified._replace(pending=earliest)
-        return header, verified
-    legacy = (header, verified) if verified is not None else None
-    for name in (device_cookie_name(site), LEGACY_COOKIE):  # only parsed when the header did not identify it
+    if verified is not None and not verified.legacy and "~" not in headers_of(request).get("cookie", ""):
+        return header, verified  # no cookie carries an opt-out (only a carrying token has a `~`)
+    found = [(header, verified)] if header is not None and verified is not None else []
+    for name in (device_cookie_name(site), LEGACY_COOKIE):
         cookie = _cookie(request, name)
-        found = tokens.verify(cookie, site)
-        if found is not None and not found.legacy:
-            return cookie, found
-        if found is not None and legacy is None:
-            legacy = (cookie, found)
-    return legacy or (None, None)
+        if cookie is not None and (valid := tokens.verify(cookie, site)) is not None:
+            found.append((cookie, valid))
+    return chosen(found)
 
 
 def _cookie(request: Request, wanted: str) -> str | None:

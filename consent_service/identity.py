@@ -12,6 +12,7 @@ import hmac
 import secrets
 import string
 import time
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from itsdangerous import BadSignature, TimestampSigner
@@ -37,6 +38,27 @@ def new_device_id() -> str:
 def bucket_of(device_id: str) -> int:
     """The Redis Cluster bucket: the id's first 12 random bits, mod BUCKETS (uniform: 4096 % 1024 == 0)."""
     return ((_B64_INDEX[device_id[0]] << 6) | _B64_INDEX[device_id[1]]) % BUCKETS
+
+
+def derived_device_id(site: str, legacy_id: str) -> str:
+    """The device a legacy token's carried opt-out moves to on a site that holds no record of it:
+    derived, not random, so that a retry (the answer lost after the write landed) names the same
+    device and the write script finds it done. Unguessable: the legacy id is a secret of its token."""
+    digest = hashlib.sha256(f"derived-device\0{site}\0{legacy_id}".encode()).digest()
+    return base64.urlsafe_b64encode(digest[:DEVICE_ID_BYTES]).rstrip(b"=").decode("ascii")
+
+
+def chosen(candidates: Iterable[tuple[str, Verified]]) -> tuple[str | None, Verified | None]:
+    """Of the valid tokens a request carries (header first, then cookies), the one that names its
+    device: a current token before a legacy one, and the first of equals. An opt-out any of them
+    carries for that same device is kept (the earliest): a banner's saved token may predate an
+    opt-out made on the no-JS page, during an outage."""
+    found = list(candidates)
+    if not found:
+        return None, None
+    token, device = min(found, key=lambda pair: pair[1].legacy)  # min() keeps the first of equals
+    carried = [v.pending for _, v in found if v.device_id == device.device_id and v.pending is not None]
+    return token, device._replace(pending=min(carried)) if carried else device
 
 
 def is_device_id(value: str) -> bool:
@@ -69,11 +91,13 @@ class DeviceTokens:
             signer = self._signers[site] = self._signer(f"{SITE_SALT}:{site}")
         return signer
 
-    def sign(self, site: str, device_id: str, pending: PendingOptOut | None = None) -> str:
+    def sign(self, site: str, device_id: str, pending: PendingOptOut | None = None, *, legacy: bool = False) -> str:
         """The device's token for `site`; with `pending`, it also carries an opt-out that was
-        acknowledged but not yet stored (signed, so only this service can have put it there)."""
+        acknowledged but not yet stored (signed, so only this service can have put it there).
+        `legacy`: a legacy token again, for a legacy device whose site storage could not tell yet
+        (its adoption is decided once it can, service.adopt_legacy)."""
         value = device_id if pending is None else f"{device_id}~{pending.at_ms}~{pending.source}"
-        return self._for_site(site).sign(value).decode("ascii")
+        return (self._legacy if legacy else self._for_site(site)).sign(value).decode("ascii")
 
     def verify(self, token: str | None, site: str) -> Verified | None:
         """The device of a token valid for `site` (or of a legacy token, marked so), else None: a

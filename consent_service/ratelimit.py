@@ -3,13 +3,15 @@
 - Writes are limited per device and per client address; the address is only ever used as a keyed
   hash (identity.Pseudonyms.client), never stored.
 - A write without a valid device token (a first click on Do Not Sell, the no-JS form, a first GPC
-  sighting) counts against the client's limit, so a flood cannot create records (kept 24 months)
-  faster than that. Over it, the service (service.py) refuses nothing privacy-protective: a one-click
-  opt-out is honoured and carried in the signed token until the device comes back, a GPC request is
-  decided as GPC but not recorded; any other write gets 429 `rate_limited` with `Retry-After`.
-- Exempt: a write whose every choice is a refusal, from a device with a valid token (its opt-out
-  must never be turned away). Decisions are never limited: a limited decision could only be
-  answered by failing open or closed, and both would be wrong here.
+  sighting), or one that writes an opt-out a token carries into a record not yet made, counts
+  against the client's limit, so a flood cannot create records (kept 24 months) faster than that.
+  Over it (service.py), a one-click opt-out is honoured and carried in the signed token until the
+  device comes back under the limit, and a GPC request is decided as GPC but not recorded; any other
+  write gets 429 `rate_limited` with `Retry-After` (the banner keeps such a choice in force on the
+  page and sends it again).
+- Exempt: a write whose every choice is a refusal, from a device with a valid token that carries no
+  opt-out still to be written (its opt-out must never be turned away). Decisions are never limited:
+  a limited decision could only be answered by failing open or closed, and both would be wrong here.
 - Behind a proxy that is not declared (`CONSENT_FORWARDED_HOPS=0`), every visitor shares the
   proxy's address and so one limit: when much of a minute's writes are over the client limit, a
   warning names the setting (ClientLimitWatch).
@@ -39,14 +41,14 @@ class ClientLimitWatch:
 
     def __init__(self, settings: Settings) -> None:
         self._rule, self._hops = settings.rate_limit_client, settings.forwarded_hops
-        self._window = -1
+        self._started = -WATCH_WINDOW_S  # a window starts with its first write, not on the clock's minute
         self._checked = self._over = 0
         self._warned = False
 
     def count(self, over: bool, now_s: float | None = None) -> None:
-        window = int((time.monotonic() if now_s is None else now_s) // WATCH_WINDOW_S)
-        if window != self._window:
-            self._window, self._checked, self._over, self._warned = window, 0, 0, False
+        now = time.monotonic() if now_s is None else now_s
+        if now - self._started >= WATCH_WINDOW_S:
+            self._started, self._checked, self._over, self._warned = now, 0, 0, False
         self._checked += 1
         self._over += over
         if not self._warned and self._over >= WATCH_MIN_OVER and self._over >= WATCH_SHARE * self._checked:

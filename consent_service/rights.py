@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consent_service.digits import MS_DIGITS, ascii_int
-from consent_service.errors import ApiError
+from consent_service.errors import ApiError, unavailable
 from consent_service.model import Agent
 from consent_service.ratelimit import WriteLimits
 from consent_service.service import Visitor, known_device, limit_writes
@@ -117,10 +117,7 @@ class Rights:
     async def _device(self, visitor: Visitor) -> str:
         """The device id of a token valid for this site (a legacy token's where the site holds its
         record); 404 without one."""
-        try:
-            device = await known_device(self._store, visitor.site.id, visitor.device, self._timeout_s)
-        except StoreUnavailable:
-            raise unavailable() from None
+        device = await known_device(self._store, visitor.site.id, visitor.device, self._timeout_s)
         if device is None:
             raise ApiError(ErrorCode.NOT_FOUND, "no valid device token: nothing is held for this browser")
         return device.device_id
@@ -129,10 +126,6 @@ class Rights:
 def sale_share_ids(site: Site) -> tuple[str, ...]:
     """The purposes whose refusal a deletion keeps (an opt-out of sale/sharing)."""
     return tuple(pid for pid, purpose in site.purposes.items() if purpose.sale_share)
-
-
-def unavailable() -> ApiError:
-    return ApiError(ErrorCode.STORE_UNAVAILABLE, "storage is unavailable; please retry", retry_after=5)
 
 
 def when(ms: str) -> str | None:

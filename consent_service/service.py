@@ -27,9 +27,16 @@ from consent_service.decision import (
     should_prompt,
     with_pending_opt_out,
 )
-from consent_service.errors import ApiError
+from consent_service.errors import ApiError, unavailable
 from consent_service.iab import parsed_sections, privacy_strings
-from consent_service.identity import DeviceTokens, PendingOptOut, Verified, bucket_of, new_device_id
+from consent_service.identity import (
+    DeviceTokens,
+    PendingOptOut,
+    Verified,
+    bucket_of,
+    derived_device_id,
+    new_device_id,
+)
 from consent_service.maintenance import carry_opt_out
 from consent_service.model import DAY_MS, Choice, DeviceRecord
 from consent_service.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
@@ -73,7 +80,7 @@ class Visitor:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     body: dict[str, Any]
-    device_token: str | None = None  # set as the `cs_device` cookie when not None
+    device_token: str | None = None  # set as the site's `cs_device_<site>` cookie when not None
     deferred: Callable[[], Awaitable[None]] | None = None  # to run after the answer is sent
     opted_out: bool = False  # experience only: an opt-out of sale/sharing is in force (not an outage)
 
@@ -204,6 +211,11 @@ class ConsentService:
         choice superseded it): only the token. A failure keeps the token as it is."""
         assert device.pending is not None
         if pending_opt_out_due(record, device.pending.at_ms):
+            if record is None and await over_limit(self._limits, visitor) is not None:
+                # A carried opt-out that would create its record counts like the anonymous write it
+                # stands for (else tokens carried over the limit would be a way round it); over the
+                # limit it stays carried: decided on, not written, the token left as it is.
+                return _Seen(visitor, with_pending_opt_out(record, visitor.site, device.pending.at_ms), False)
             try:
                 applied = await self._store.apply(self._pending_change(visitor, device), max(budget_s, 0.001))
             except StoreUnavailable:
@@ -265,10 +277,12 @@ class ConsentService:
             visitor = await self._adopt(visitor)
             if visitor.device is not None and visitor.device.legacy:  # storage could not tell whose it is
                 raise StoreUnavailable("a legacy token could not be checked")
-            # Exempt from the limits: a refusal and nothing else, from a device with a valid token.
-            # Anything else counts: a write without a token against the client's limit (so a flood
-            # cannot create records faster than that), one with a token against both.
-            if not (visitor.device is not None and (action is Action.OPT_OUT or _only_refusals(choices))):
+            # Exempt from the limits: a refusal and nothing else, from a device with a valid token
+            # that carries no opt-out yet to be written (that may create its record, like a write
+            # without a token). Anything else counts: a write without a token against the client's
+            # limit (so a flood cannot create records faster than that), one with a token against both.
+            known = visitor.device is not None and visitor.device.pending is None
+            if not (known and (action is Action.OPT_OUT or _only_refusals(choices))):
                 wait = await over_limit(self._limits, visitor)
                 if wait is not None:
                     if carry:  # honoured, and carried in the token until the device comes back
@@ -289,13 +303,14 @@ class ConsentService:
 
     async def _adopt(self, visitor: Visitor) -> Visitor:
         """The visitor with a legacy token's device adopted or dropped (adopt_legacy); one read, and
-        only for a legacy token."""
+        only for a legacy token. Storage unreachable: the visitor as it is, still legacy (a write
+        must then not go ahead as a new device: it could orphan the device's record)."""
         if visitor.device is None or not visitor.device.legacy:
             return visitor
         try:
             record = await self._store.get(visitor.site.id, visitor.device.device_id, self._write_timeout_s)
         except StoreUnavailable:
-            return adopt_legacy(visitor, None)
+            return visitor
         return adopt_legacy(visitor, record is not None)
 
     def _carried_opt_out(
@@ -306,13 +321,14 @@ class ConsentService:
         opt-out, if the token already carried one) and written when the device comes back.
         `counted`: in the statistics' opt-outs (one over the limit is counted apart by the caller)."""
         device = visitor.device
-        # A legacy device not known to be this site's gets a new id: nothing is written under its own.
-        device_id = device.device_id if device is not None and not device.legacy else new_id
+        device_id = device.device_id if device is not None else new_id
         pending = (device.pending if device else None) or PendingOptOut(visitor.now_ms, source.value)
         record = _unstored(visitor, _sale_share_off(visitor.site), policy_version)
         if counted:
             self._stats.wrote(visitor, Action.OPT_OUT, source, device_id, changed=True)
-        token = self._tokens.sign(visitor.site.id, device_id, pending)
+        # A legacy device that storage could not place stays legacy: adopted or moved once it can.
+        legacy = device is not None and device.legacy
+        token = self._tokens.sign(visitor.site.id, device_id, pending, legacy=legacy)
         outcome = self._answer(visitor, record, visitor.site.purposes, token)
         outcome.body.update(gpp_parsed=parsed_sections(outcome.body["gpp"]), stored=False)
         return outcome
@@ -549,7 +565,8 @@ def adopt_legacy(visitor: Visitor, record_exists: bool | None) -> Visitor:
     """A token signed before tokens named their site (`Verified.legacy`) is this site's device only
     where this site holds a record of it: there it is adopted, and re-signed bound to the site (its
     signing time 0 makes the answer re-sign it). Elsewhere it is no device, except that an opt-out
-    it carries (acknowledged, never stored) is never lost: it moves to a new device of this site.
+    it carries (acknowledged, never stored) is never lost: it moves to a new device of this site
+    (identity.derived_device_id: the same one on every retry).
     `record_exists` None: storage could not tell; only a carried opt-out is kept, to decide on, still
     marked legacy so that nothing is written under its id. The legacy token is never echoed."""
     device = visitor.device
@@ -561,7 +578,7 @@ def adopt_legacy(visitor: Visitor, record_exists: bool | None) -> Visitor:
     elif device.pending is None:
         adopted = None
     elif record_exists is False:
-        adopted = Verified(new_device_id(), 0, device.pending)
+        adopted = Verified(derived_device_id(visitor.site.id, device.device_id), 0, device.pending)
     else:
         adopted = device
     return dataclasses.replace(visitor, device=adopted, token=None)
@@ -570,12 +587,14 @@ def adopt_legacy(visitor: Visitor, record_exists: bool | None) -> Visitor:
 async def known_device(store: Store, site_id: str, device: Verified | None, timeout_s: float) -> Verified | None:
     """A verified token's device for the rights and account requests: a legacy token's only where
     the site holds a record of it (adopt_legacy's rule, without its carried-opt-out rescue: these
-    requests act on what is held). Raises StoreUnavailable when that cannot be read."""
+    requests act on what is held). A 503 when that cannot be read."""
     if device is None or not device.legacy:
         return device
-    if await store.get(site_id, device.device_id, timeout_s) is None:
-        return None
-    return Verified(device.device_id, 0, device.pending)
+    try:
+        record = await store.get(site_id, device.device_id, timeout_s)
+    except StoreUnavailable:
+        raise unavailable() from None
+    return None if record is None else Verified(device.device_id, 0, device.pending)
 
 
 async def over_limit(limits: WriteLimits | None, visitor: Visitor) -> int | None:

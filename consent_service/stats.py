@@ -39,7 +39,7 @@ from consent_service import observability
 from consent_service.model import DAY_MS, Decision, DeviceRecord
 from consent_service.regions import regime_for
 from consent_service.signals import ua_labels
-from consent_service.stats_model import StatsReport
+from consent_service.stats_model import OVER_LIMIT_KINDS, StatsReport
 from consent_service.stats_report import (
     ACCEPT_ALL,
     ALLOWED,
@@ -397,6 +397,14 @@ class StatsCounter:
         self._regions = {key: regions for key, regions in self._regions.items() if key[1] >= yesterday}
 
     # ---- reading ---------------------------------------------------------------------------------------
+
+    async def year_over_limit(self, site: str, year: int) -> dict[str, int]:
+        """A calendar year's anonymous requests honoured without a record (`over_limit`), up to today,
+        for the §7102 request metrics (request_metrics.py)."""
+        first, last = dt.date(year, 1, 1), min(dt.date(year, 12, 31), dt.datetime.now(dt.UTC).date())
+        if first > last:
+            return dict.fromkeys(OVER_LIMIT_KINDS, 0)
+        return dict((await self.report(site, first, last)).totals.over_limit)
 
     async def report(self, site: str, first_day: dt.date | str, last_day: dt.date | str) -> StatsReport:
         """The statistics of a site for a range of UTC days (inclusive), every process's: this

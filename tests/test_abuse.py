@@ -25,7 +25,8 @@ from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 
 from consent_service.identity import LEGACY_SALT, DeviceTokens, new_device_id
-from consent_service.ratelimit import WATCH_MIN_OVER
+from consent_service.ratelimit import WATCH_MIN_OVER, ClientLimitWatch
+from consent_service.settings import Settings
 from consent_service.store.limits import KEY_PREFIX
 from tests.conftest import CA, TEST_KEYS, AppFactory, snapshot
 
@@ -83,12 +84,13 @@ def records(r: redis.Redis) -> set[str]:
 def test_anonymous_opt_outs_over_the_client_limit_are_honoured_carried_and_not_written(
     make_client: AppFactory, redis_client: redis.Redis
 ) -> None:
-    client = limited(make_client, rate_limit_client="3/minute")
-    stored = [opt_out(client) for _ in range(3)]
+    client = limited(make_client, rate_limit_client="3/minute", forwarded_hops=1)
+    flood = {"X-Forwarded-For": "203.0.113.7"}
+    stored = [opt_out(client, **flood) for _ in range(3)]
     assert all("stored" not in answer for answer in stored)
     assert len(records(redis_client)) == 3
     before = held(redis_client)
-    over = [opt_out(client) for _ in range(2)]
+    over = [opt_out(client, **flood) for _ in range(2)]
     assert held(redis_client) == before  # nothing written: no record, no history, no audit entry
     for answer in over:
         assert answer["stored"] is False  # as during an outage: carried in the signed token
@@ -96,9 +98,10 @@ def test_anonymous_opt_outs_over_the_client_limit_are_honoured_carried_and_not_w
         assert answer["usp"] == "1YYN"
         carried = TOKENS.verify(answer["device"], "demo")
         assert carried is not None and carried.pending is not None
-    # The device comes back: its carried opt-out is written then, with its time of receipt.
+    # The device comes back (from its own address, under its limit): its carried opt-out is
+    # written then, with its time of receipt.
     client.cookies.clear()
-    back = decide(client, **{"X-Consent-Device": over[0]["device"]})
+    back = decide(client, **{"X-Consent-Device": over[0]["device"], "X-Forwarded-For": "198.51.100.2"})
     assert back["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
     assert len(records(redis_client)) == 4
     metrics = request_metrics(client)
@@ -306,3 +309,64 @@ def test_a_current_cookie_wins_over_a_legacy_header(make_client: AppFactory) -> 
     answer = decide(client, "alpha", **{"X-Consent-Device": stale})
     assert answer["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
     assert answer["device"] == current
+
+
+def test_carried_tokens_are_no_way_round_the_client_limit(make_client: AppFactory, redis_client: redis.Redis) -> None:
+    """Tokens carried over the limit cost nothing to mint; bringing them back must not create
+    records past the limit either: a carried opt-out that would create its record counts like the
+    anonymous write it stands for, and over the limit stays carried (decided on, not written)."""
+    client = limited(make_client, rate_limit_client="1/minute")
+    opt_out(client)
+    minted = [opt_out(client)["device"] for _ in range(10)]
+    for token in minted:
+        client.cookies.clear()
+        back = decide(client, **{"X-Consent-Device": token})
+        assert back["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}  # still honoured
+        assert back["device"] == token  # the carrying token stays as it is: nothing was written
+        client.cookies.clear()
+        again = client.post("/v1/opt-out", json={"site": "demo"}, headers={**CA, "X-Consent-Device": token}).json()
+        assert again["stored"] is False and TOKENS.verify(again["device"], "demo").pending is not None  # type: ignore[union-attr]
+    assert len(records(redis_client)) == 1
+    metrics = request_metrics(client)
+    assert metrics["requests"]["opt_out"]["received"] == 1
+    assert metrics["over_limit"]["opt_out"] == 20
+
+
+def test_a_legacy_cookie_carrying_an_opt_out_is_not_hidden_by_a_legacy_header(
+    make_client: AppFactory, redis_client: redis.Redis
+) -> None:
+    """Before the upgrade the banner saved a token; during an outage the no-JS page set the one
+    cookie with an opt-out carried for the same device. Both come back: the opt-out is kept."""
+    client = limited(make_client, two_sites())
+    client.cookies.clear()
+    made = client.post("/v1/consent", json={"site": "alpha", "action": "accept_all"}, headers=CA).json()["device"]
+    device = TOKENS.verify(made, "alpha")
+    assert device is not None
+    client.cookies.clear()
+    time.sleep(0.002)  # the opt-out below is acknowledged after that consent (a later choice would win)
+    client.cookies.set("cs_device", legacy_token(device.device_id, f"~{int(time.time() * 1000)}~no_js_form"))
+    first = decide(client, "alpha", **{"X-Consent-Device": legacy_token(device.device_id)})
+    assert first["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
+    client.cookies.clear()
+    later = decide(client, "alpha", **{"X-Consent-Device": first["device"]})  # the re-signed token alone
+    assert later["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"}
+
+
+def test_the_proxy_warning_counts_a_window_from_its_first_write(caplog: pytest.LogCaptureFixture) -> None:
+    """The window starts with its first write, not on the clock's minute, so a burst is never split
+    in two halves that each stay under the threshold; once a window, at most one warning."""
+    watch = ClientLimitWatch(Settings(rate_limit_client="2/minute", forwarded_hops=0))
+    with caplog.at_level(logging.WARNING, logger="consent_service"):
+        for i in range(2 * WATCH_MIN_OVER):
+            watch.count(over=i % 2 == 1, now_s=59.5 + i * 0.02)  # half over, across a clock minute
+        assert len(caplog.records) == 1 and "CONSENT_FORWARDED_HOPS" in caplog.records[0].getMessage()
+        for i in range(WATCH_MIN_OVER):
+            watch.count(over=True, now_s=119.0 + i * 0.01)  # still the same window: no second warning
+        assert len(caplog.records) == 1
+        for i in range(WATCH_MIN_OVER):
+            watch.count(over=True, now_s=120.0 + i * 0.01)  # a new window
+        assert len(caplog.records) == 2
+    behind = ClientLimitWatch(Settings(rate_limit_client="2/minute", forwarded_hops=1))
+    for i in range(WATCH_MIN_OVER):
+        behind.count(over=True, now_s=float(i))
+    assert "one client" in behind.message() and "CONSENT_FORWARDED_HOPS=1" in behind.message()
