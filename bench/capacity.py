@@ -35,15 +35,15 @@ from typing import Any
 
 import redis
 
-from consent_service.identity import BUCKETS, new_device_id
-from consent_service.model import DAY_MS
-from consent_service.partners import EventType, OutboxSpecs, Partner, SubjectKind
-from consent_service.redis_runner import EmbeddedRedis, find_redis_server, redis_server_version
+from consent_service.cli.redis_runner import EmbeddedRedis, find_redis_server, redis_server_version
+from consent_service.config.partners import EventType, OutboxSpecs, Partner, SubjectKind
+from consent_service.core.identity import BUCKETS, new_device_id
+from consent_service.core.model import DAY_MS
+from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.store import Change, Lifetimes, Store, account_key, device_keys
 from consent_service.store.outbox_scripts import LUA_OUTBOX
 from consent_service.store.record_scripts import APPLY_LUA
 from consent_service.store.trail import LUA_AUDIT
-from consent_service.vocab import Action, DeviceClass, Regime, Source
 
 LIFETIMES = Lifetimes(record_ttl_ms=395 * DAY_MS, retention_ms=750 * DAY_MS)
 PURPOSES = ("analytics", "advertising", "personalization")  # the demo site's non-necessary purposes

@@ -22,15 +22,15 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from consent_service import http
-from consent_service.keys import Keys
-from consent_service.model import DeviceRecord
-from consent_service.service import Visitor, now_ms
-from consent_service.settings import Settings
-from consent_service.sites import load_sites
+from consent_service.config.keys import Keys
+from consent_service.config.settings import Settings
+from consent_service.config.sites import load_sites
+from consent_service.consent.service import Visitor, now_ms
+from consent_service.core.model import DeviceRecord
 from consent_service.store import parse_record
-from consent_service.validation import parse_decision_query
-from consent_service.web import AppState, _respond, _visitor, create_app
+from consent_service.web import http
+from consent_service.web.app import AppState, _respond, _visitor, create_app
+from consent_service.web.validation import parse_decision_query
 
 KEYS = Keys(signing=("s" * 48,), pseudonym="p" * 48)
 QUERY = b"site=demo&purpose=advertising"

@@ -36,10 +36,10 @@ import uvloop
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from consent_service.identity import new_device_id
-from consent_service.redis_runner import EmbeddedRedis
+from consent_service.cli.redis_runner import EmbeddedRedis
+from consent_service.core.identity import new_device_id
+from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.store import Change, Lifetimes, Store, device_keys
-from consent_service.vocab import Action, DeviceClass, Regime, Source
 
 DAY_MS = 86_400_000
 

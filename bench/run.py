@@ -63,7 +63,7 @@ UVICORN_FLAGS = [
     "--http",
     # The service's protocol as `serve` runs it (uvicorn's httptools one with the head cap and read
     # deadlines, here with their defaults); the bare app runs on it too, so the ratio stays the app's.
-    "consent_service.protocol:LimitedHttpToolsProtocol",
+    "consent_service.web.protocol:LimitedHttpToolsProtocol",
     "--no-access-log",
     "--no-server-header",
     "--log-level",
@@ -622,7 +622,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--service-factory",
-        default="consent_service.app:app_from_env",
+        default="consent_service.web.asgi:app_from_env",
         help="uvicorn factory of the service (experiments: bench.variants:<name>)",
     )
     parser.add_argument("--no-perf", action="store_true", help="do not run `perf record` next to py-spy")
@@ -671,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, pinned: bool) -> int:
-    from consent_service.redis_runner import EmbeddedRedis  # noqa: PLC0415 - see RedisCounter
+    from consent_service.cli.redis_runner import EmbeddedRedis  # noqa: PLC0415 - see RedisCounter
 
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consent-bench-")))

@@ -1165,7 +1165,7 @@ def _run(args: argparse.Namespace) -> int:
     import uvloop  # noqa: PLC0415
 
     from bench.run import HOST, Server, pin_all_threads  # noqa: PLC0415
-    from consent_service.redis_runner import EmbeddedRedis  # noqa: PLC0415
+    from consent_service.cli.redis_runner import EmbeddedRedis  # noqa: PLC0415
 
     pin = args.pin and shutil.which("taskset") is not None and len(os.sched_getaffinity(0)) >= 2
     if args.nice:
@@ -1195,7 +1195,7 @@ def _run(args: argparse.Namespace) -> int:
             "CONSENT_RATE_LIMIT_CLIENT": "off",
         }
         service = Server(
-            "service", ["--factory", "consent_service.app:app_from_env"], env, cpu=0 if pin else None, log_dir=tmp
+            "service", ["--factory", "consent_service.web.asgi:app_from_env"], env, cpu=0 if pin else None, log_dir=tmp
         )
         stack.callback(service.stop)
         service.start("/readyz")

@@ -1,7 +1,7 @@
 """Experimental variants of the service, for `bench.run --service-factory bench.variants:<name>`.
 
 Each factory patches the service IN THE BENCHMARKED PROCESS ONLY (nothing under consent_service/ changes),
-then builds the app as `consent_service.app:app_from_env` does, to measure what a change would gain before
+then builds the app as `consent_service.web.asgi:app_from_env` does, to measure what a change would gain before
 anyone makes it:
 
     lean_store      Store.get without asyncio.wait_for, client without the per-command health check
@@ -24,9 +24,9 @@ from redis.exceptions import RedisError
 from starlette.applications import Starlette
 
 from bench.redis_client import MinimalClient
-from consent_service.app import app_from_env
-from consent_service.model import DeviceRecord
+from consent_service.core.model import DeviceRecord
 from consent_service.store import Store, StoreUnavailable, device_keys, parse_record
+from consent_service.web.asgi import app_from_env
 
 
 def _patch_lean_store() -> None:
@@ -106,7 +106,7 @@ def combined() -> Starlette:
 
 
 def no_stats() -> Starlette:
-    from consent_service.stats import StatsCounter, _NoStats  # noqa: PLC0415 - patched in this process only
+    from consent_service.stats.counter import StatsCounter, _NoStats  # noqa: PLC0415 - patched in this process only
 
     for hook in ("seen", "issued", "bot", "banner", "decisions", "wrote"):
         setattr(StatsCounter, hook, getattr(_NoStats, hook))

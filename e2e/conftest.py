@@ -23,7 +23,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
 
-from consent_service.redis_runner import EmbeddedRedis
+from consent_service.cli.redis_runner import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "e2e" / "node_modules" / "axe-core" / "axe.min.js"
@@ -66,7 +66,7 @@ def publisher_port() -> int:
 class Service:
     """The consent service as a child process on 127.0.0.1, on a free port, with the test's Redis and
     keys: by default under uvicorn (the app factory, one worker); with `command="serve"` as
-    `consent-service serve` (`python -m consent_service.cli serve`), which also starts the partner
+    `consent-service serve` (`python -m consent_service.cli.main serve`), which also starts the partner
     delivery worker. `config` is the site configuration (the bundled demo site without it), `env`
     adds to (or overrides) the child's environment. Its output goes to `service.log` in `tmp`, whose
     end (`tail()`) a failure shows. Starting waits for /readyz and `stop()` for the exit, each for at
@@ -96,10 +96,10 @@ class Service:
         }
         address = ["--host", "127.0.0.1", "--port", str(self.port)]
         if command == "serve":  # the data directory and configuration as its options
-            cmd = [sys.executable, "-m", "consent_service.cli", "serve", *address,
+            cmd = [sys.executable, "-m", "consent_service.cli.main", "serve", *address,
                    *(["--config", str(config)] if config else []), "--data-dir", str(tmp / "data")]  # fmt: skip
         else:  # ... and as app_from_env's environment
-            cmd = [sys.executable, "-m", "uvicorn", "--factory", "consent_service.app:app_from_env", *address,
+            cmd = [sys.executable, "-m", "uvicorn", "--factory", "consent_service.web.asgi:app_from_env", *address,
                    "--no-access-log"]  # fmt: skip
             child_env["CONSENT_DATA_DIR"] = str(tmp / "data")
             if config is not None:

@@ -22,10 +22,10 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, Response, expect
 
-from consent_service.identity import DeviceTokens
-from consent_service.partners import SubjectKind, subject_id
-from consent_service.redis_runner import EmbeddedRedis
-from consent_service.webhook import verify
+from consent_service.cli.redis_runner import EmbeddedRedis
+from consent_service.config.partners import SubjectKind, subject_id
+from consent_service.core.identity import DeviceTokens
+from consent_service.partners.webhook import verify
 from e2e.conftest import CA, PSEUDONYM_KEY, ROOT, SIGNING_KEY, ContextFactory, Service, new_page, wait_for
 from e2e.helpers import GPC_HONORED, VIEWPORT, cs, wait_ready, wait_state
 
@@ -187,13 +187,13 @@ class Serve(Service):
 
 
 def _worker_alive(pid: int) -> bool:
-    """Whether `pid` is still a running `consent_service.cli deliver` (not a zombie, not a reused pid)."""
+    """Whether `pid` is still a running `consent_service.cli.main deliver` (not a zombie, not a reused pid)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
-    return b"consent_service.cli" in cmdline and b"deliver" in cmdline and state != "Z"
+    return b"consent_service.cli.main" in cmdline and b"deliver" in cmdline and state != "Z"
 
 
 # ---- fixtures --------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import time
 import redis
 from playwright.sync_api import expect
 
-from consent_service.redis_runner import EmbeddedRedis
+from consent_service.cli.redis_runner import EmbeddedRedis
 from e2e.conftest import CA, ContextFactory, Publisher, Service
 from e2e.helpers import VIEWPORT, cs, device_token, open_page, publisher_html, wait_ready, wait_server, wait_state
 

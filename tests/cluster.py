@@ -20,7 +20,7 @@ from typing import Any
 import redis
 from redis.cluster import RedisCluster
 
-from consent_service.redis_runner import find_redis_server
+from consent_service.cli.redis_runner import find_redis_server
 
 MASTERS = 3
 BUS_OFFSET = 10_000  # Redis Cluster's bus listens on port + 10000: both must be free

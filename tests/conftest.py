@@ -22,12 +22,12 @@ import redis
 from redis.cluster import RedisCluster
 from starlette.testclient import TestClient
 
-from consent_service.keys import Keys
-from consent_service.redis_runner import EmbeddedRedis
-from consent_service.settings import Settings
-from consent_service.sites import SiteConfig, load_sites, parse_sites
+from consent_service.cli.redis_runner import EmbeddedRedis
+from consent_service.config.keys import Keys
+from consent_service.config.settings import Settings
+from consent_service.config.sites import SiteConfig, load_sites, parse_sites
 from consent_service.store.stats import is_stats_key
-from consent_service.web import create_app
+from consent_service.web.app import create_app
 from tests.cluster import LocalCluster
 
 TEST_KEYS = Keys(signing=("k" * 40,), pseudonym="p" * 40)

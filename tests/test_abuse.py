@@ -24,9 +24,9 @@ import redis
 from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 
-from consent_service.identity import LEGACY_SALT, DeviceTokens, new_device_id
-from consent_service.ratelimit import WATCH_MIN_OVER, ClientLimitWatch
-from consent_service.settings import Settings
+from consent_service.config.settings import Settings
+from consent_service.consent.ratelimit import WATCH_MIN_OVER, ClientLimitWatch
+from consent_service.core.identity import LEGACY_SALT, DeviceTokens, new_device_id
 from consent_service.store.limits import KEY_PREFIX
 from tests.conftest import CA, TEST_KEYS, AppFactory, snapshot
 

@@ -9,8 +9,8 @@ from urllib.parse import quote
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.maintenance import drain_carries
-from consent_service.model import DAY_MS
+from consent_service.consent.maintenance import drain_carries
+from consent_service.core.model import DAY_MS
 from consent_service.store import Lifetimes, Store
 from tests.conftest import CA, DE, AppFactory, snapshot
 

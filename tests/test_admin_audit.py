@@ -12,7 +12,7 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.audit import audit_csv, audit_jsonl, primed
+from consent_service.rights.audit_export import audit_csv, audit_jsonl, primed
 from consent_service.store import StoreUnavailable, trail
 from tests.conftest import CA, DE, TWO_SITES, AppFactory
 

@@ -9,12 +9,12 @@ import time
 import redis
 from redis.crc import key_slot
 
-from consent_service.identity import Pseudonyms, bucket_of, new_device_id
-from consent_service.maintenance import trim_audit
-from consent_service.model import DAY_MS
+from consent_service.consent.maintenance import trim_audit
+from consent_service.core.identity import Pseudonyms, bucket_of, new_device_id
+from consent_service.core.model import DAY_MS
+from consent_service.core.vocab import Action
 from consent_service.store import Lifetimes, Store, account_key
 from consent_service.store.trail import audit_key
-from consent_service.vocab import Action
 from tests.test_store import change
 
 

@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import pytest
 
-from consent_service.texts import TEXT_KEYS, texts_for
+from consent_service.core.texts import TEXT_KEYS, texts_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BANNER_JS = ROOT / "banner_js"

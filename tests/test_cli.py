@@ -29,7 +29,7 @@ class Served:
     def __init__(self, cwd: Path, env: dict[str, str], *args: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "consent_service.cli", "serve", "--port", str(self.port), *args]
+        cmd = [sys.executable, "-m", "consent_service.cli.main", "serve", "--port", str(self.port), *args]
         self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.output: str | None = None
         deadline = time.monotonic() + BOUND_S
@@ -108,7 +108,7 @@ def test_invalid_config_stops_the_start_naming_file_and_field(tmp_path: Path, en
     bad = tmp_path / "site.toml"
     bad.write_text('[[sites]]\nid = "shop"\n[[sites.purposes]]\nid = "ads"\nkind = "adverts"\ntext.en.label = "Ads"\n')
     result = subprocess.run(
-        [sys.executable, "-m", "consent_service.cli", "serve", "--config", str(bad)],
+        [sys.executable, "-m", "consent_service.cli.main", "serve", "--config", str(bad)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -133,7 +133,7 @@ def test_redis_url_given_starts_no_redis(
 
 def test_check_config(tmp_path: Path, env: dict[str, str]) -> None:
     ok = subprocess.run(
-        [sys.executable, "-m", "consent_service.cli", "check-config"],
+        [sys.executable, "-m", "consent_service.cli.main", "check-config"],
         env=env,
         capture_output=True,
         text=True,

@@ -28,14 +28,14 @@ from redis.commands.core import AsyncScript, AsyncScriptCommands
 from redis.crc import key_slot
 from starlette.testclient import TestClient
 
-from consent_service.identity import new_device_id
-from consent_service.model import DAY_MS
-from consent_service.settings import Settings
-from consent_service.sites import parse_sites
+from consent_service.config.settings import Settings
+from consent_service.config.sites import parse_sites
+from consent_service.core.identity import new_device_id
+from consent_service.core.model import DAY_MS
+from consent_service.core.vocab import Action, DeviceClass, Regime
 from consent_service.store import Change, Lifetimes, Store, StoreUnavailable
 from consent_service.store.connect import cluster_startup_nodes, is_cluster_url
-from consent_service.vocab import Action, DeviceClass, Regime
-from consent_service.web import create_app
+from consent_service.web.app import create_app
 from tests.cluster import LocalCluster
 from tests.conftest import CA, CHROME, DE, TEST_KEYS
 from tests.test_outbox import with_partners

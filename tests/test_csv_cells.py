@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from consent_service.csv_cells import csv_cell, formula_like
+from consent_service.core.csv_cells import csv_cell, formula_like
 
 HOSTILE = [
     "=1+1",

@@ -18,11 +18,11 @@ import redis
 from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 
-from consent_service.admin_pages import parse_range
-from consent_service.admin_session import MAX_AGE_S, AdminSessions, safe_next
-from consent_service.dashboard import render_dashboard
-from consent_service.stats_model import Counts, Day, StatsReport
-from consent_service.validation import DayRangeError, parse_day
+from consent_service.stats.model import Counts, Day, StatsReport
+from consent_service.web.admin.dashboard import render_dashboard
+from consent_service.web.admin.pages import parse_range
+from consent_service.web.admin.session import MAX_AGE_S, AdminSessions, safe_next
+from consent_service.web.validation import DayRangeError, parse_day
 from tests.conftest import CA, CHROME, DE, GOOGLEBOT, TEST_KEYS, TWO_SITES, AppFactory
 
 DEMO_KEY = "demo-admin-key-" + "d" * 32

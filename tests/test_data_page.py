@@ -9,7 +9,7 @@ import socket
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.rights import TOMBSTONE_NOTE
+from consent_service.rights.device_data import TOMBSTONE_NOTE
 from tests.conftest import CA, DE, AppFactory
 
 PAGE = "/privacy/demo/data"

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent_service.decision import Context, decide, decide_all, live_choices, sale_share_denied, should_prompt
-from consent_service.model import DAY_MS, Choice, Decision, DeviceRecord
-from consent_service.sites import Site, load_sites
-from consent_service.vocab import Reason, Regime
+from consent_service.config.sites import Site, load_sites
+from consent_service.core.decision import Context, decide, decide_all, live_choices, sale_share_denied, should_prompt
+from consent_service.core.model import DAY_MS, Choice, Decision, DeviceRecord
+from consent_service.core.vocab import Reason, Regime
 
 NOW = 1_800_000_000_000
 DEMO = load_sites(None).sites["demo"]

@@ -32,16 +32,16 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
-from consent_service import cli
-from consent_service.delivery import Policy, Worker, backoff_ms, outcome_for
-from consent_service.iab import decode_gpp
-from consent_service.identity import DeviceTokens
-from consent_service.settings import SettingsError, settings_from_env
-from consent_service.sites import SiteConfig, parse_sites
+from consent_service.cli import main as cli
+from consent_service.config.settings import SettingsError, settings_from_env
+from consent_service.config.sites import SiteConfig, parse_sites
+from consent_service.core.iab import decode_gpp
+from consent_service.core.identity import DeviceTokens
+from consent_service.partners.delivery import Policy, Worker, backoff_ms, outcome_for
+from consent_service.partners.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, sign, verify
 from consent_service.store import Lifetimes, Store
 from consent_service.store.outbox import Claimed, Delivery, Status
 from consent_service.store.trail import KEY_VERSION
-from consent_service.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, sign, verify
 from tests.conftest import CA, DE, TEST_KEYS, AppFactory
 from tests.test_accounts import ACCOUNT, AUTH, KEY
 from tests.test_cli import Served
@@ -788,7 +788,7 @@ def test_the_worker_rides_out_a_redis_outage(
     receiver = receivers()
     client, sites = shop(receiver.url("/adco"), "", partners=("adco",))
     opt_out(client)
-    caplog.set_level(logging.INFO, logger="consent_service.delivery")
+    caplog.set_level(logging.INFO, logger="consent_service.partners.delivery")
 
     def logged(message: str) -> bool:
         return message in [r.getMessage() for r in caplog.records]
@@ -836,7 +836,7 @@ def test_a_worker_killed_mid_delivery_is_resumed_by_the_next(
         "CONSENT_DELIVERY_POLL_S": "0.1",
     }
     opt_out(client)
-    command = [sys.executable, "-m", "consent_service.cli", "deliver"]
+    command = [sys.executable, "-m", "consent_service.cli.main", "deliver"]
     log = (tmp_path / "worker.log").open("wb")
     first = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -899,7 +899,7 @@ def test_the_worker_serve_starts_ends_when_serve_is_killed(
     # A stand-in for `serve`: starts the worker as serve does, then gets SIGKILLed (no cleanup runs).
     parent_code = (
         "import subprocess, sys, time\n"
-        "child = subprocess.Popen([sys.executable, '-m', 'consent_service.cli', 'deliver', '--exit-with-parent'])\n"
+        "child = subprocess.Popen([sys.executable, '-m', 'consent_service.cli.main', 'deliver', '--exit-with-parent'])\n"
         "print(child.pid, flush=True)\n"
         "time.sleep(600)\n"
     )

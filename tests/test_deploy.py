@@ -30,9 +30,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from consent_service import cli
-from consent_service.keys import resolve_keys
-from consent_service.settings import settings_from_env
+from consent_service.cli import main as cli
+from consent_service.config.keys import resolve_keys
+from consent_service.config.settings import settings_from_env
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"

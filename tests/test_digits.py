@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consent_service.digits import MAX_DIGITS, MS_DIGITS, ascii_int
+from consent_service.core.digits import MAX_DIGITS, MS_DIGITS, ascii_int
 
 
 def test_ascii_decimal_digits_are_numbers() -> None:

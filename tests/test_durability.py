@@ -15,15 +15,15 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.identity import DeviceTokens, PendingOptOut
-from consent_service.model import DAY_MS
-from consent_service.redis_runner import EmbeddedRedis
-from consent_service.service import ConsentService, Visitor
-from consent_service.settings import Settings
-from consent_service.sites import load_sites
+from consent_service.cli.redis_runner import EmbeddedRedis
+from consent_service.config.settings import Settings
+from consent_service.config.sites import load_sites
+from consent_service.consent.service import ConsentService, Visitor
+from consent_service.core.identity import DeviceTokens, PendingOptOut
+from consent_service.core.model import DAY_MS
+from consent_service.core.vocab import Regime
 from consent_service.store import Lifetimes, Store
-from consent_service.vocab import Regime
-from consent_service.web import create_app
+from consent_service.web.app import create_app
 from tests.conftest import CA, CHROME, TEST_KEYS
 
 TOKENS = DeviceTokens(TEST_KEYS.signing, max_age_s=400 * 86_400)

@@ -6,8 +6,8 @@ import jsonschema
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.openapi import openapi_document
-from consent_service.texts import LANGUAGES, TEXT_KEYS, TEXTS
+from consent_service.core.texts import LANGUAGES, TEXT_KEYS, TEXTS
+from consent_service.web.openapi import openapi_document
 from tests.conftest import CA, DE, AppFactory
 from tests.test_api import _LIFT_SITE
 

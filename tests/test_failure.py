@@ -11,7 +11,7 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.redis_runner import EmbeddedRedis
+from consent_service.cli.redis_runner import EmbeddedRedis
 from consent_service.store.stats import is_stats_key
 from tests.conftest import CA
 

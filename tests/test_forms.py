@@ -12,8 +12,8 @@ import redis
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from consent_service.errors import ApiError
-from consent_service.http import MAX_FORM_FIELDS, parse_form
+from consent_service.core.errors import ApiError
+from consent_service.web.http import MAX_FORM_FIELDS, parse_form
 from tests.conftest import CA, AppFactory, snapshot
 
 ADMIN_KEY = "form-test-admin-key-" + "f" * 32

@@ -59,10 +59,10 @@ from schemathesis.specs.openapi.checks import (
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from consent_service.settings import Settings
-from consent_service.sites import load_sites
-from consent_service.vocab import ErrorCode
-from consent_service.web import create_app
+from consent_service.config.settings import Settings
+from consent_service.config.sites import load_sites
+from consent_service.core.vocab import ErrorCode
+from consent_service.web.app import create_app
 from tests.conftest import TEST_KEYS, AppFactory, snapshot
 
 ADMIN_KEY = "fuzz-admin-key-" + "z" * 32

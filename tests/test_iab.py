@@ -1,4 +1,4 @@
-"""consent_service.iab: IAB's vectors, the rules for every input, round trips, and IAB's own decoder."""
+"""consent_service.core.iab: IAB's vectors, the rules for every input, round trips, and IAB's own decoder."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import pytest
 
-from consent_service.iab import PrivacyStrings, UsNatFields, decode_gpp, encode_gpp, encode_usnat, privacy_strings
+from consent_service.core.iab import PrivacyStrings, UsNatFields, decode_gpp, encode_gpp, encode_usnat, privacy_strings
 
 IAB_NODE_DIR = Path(__file__).resolve().parent / "iab_node"
 IAB_DECODER = IAB_NODE_DIR / "decode.mjs"

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from itsdangerous import TimestampSigner
 
-from consent_service.identity import (
+from consent_service.core.identity import (
     BUCKETS,
     DEVICE_ID_LENGTH,
     DeviceTokens,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from consent_service import keys as keys_module
-from consent_service.keys import KEYS_FILE, MIN_KEY_LENGTH, Keys, KeysError, resolve_keys
-from consent_service.settings import Settings
+from consent_service.config import keys as keys_module
+from consent_service.config.keys import KEYS_FILE, MIN_KEY_LENGTH, Keys, KeysError, resolve_keys
+from consent_service.config.settings import Settings
 
 NEW = "n" * 40
 OLD = "o" * 40

@@ -15,10 +15,10 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.redis_runner import EmbeddedRedis
-from consent_service.settings import Settings
-from consent_service.sites import parse_sites
-from consent_service.web import create_app
+from consent_service.cli.redis_runner import EmbeddedRedis
+from consent_service.config.settings import Settings
+from consent_service.config.sites import parse_sites
+from consent_service.web.app import create_app
 from tests.conftest import CA, CHROME, TEST_KEYS
 from tests.test_abuse import TOKENS, decide, legacy_token, two_sites
 

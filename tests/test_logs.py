@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from consent_service.logs import JsonFormatter, TextFormatter, logging_config, resolve_format
+from consent_service.obs.logs import JsonFormatter, TextFormatter, logging_config, resolve_format
 from tests.conftest import CA
 from tests.test_cli import BOUND_S, Served
 

@@ -8,11 +8,11 @@ from html.parser import HTMLParser
 import pytest
 from starlette.testclient import TestClient
 
-from consent_service import privacy_pages
-from consent_service.notice import InfoCategory, Source
-from consent_service.page_texts import LANGUAGE_NAMES, PAGE_TEXTS
-from consent_service.sites import ConfigError, Site, load_sites, parse_sites
-from consent_service.texts import LANGUAGES
+from consent_service.config.notice import InfoCategory, Source
+from consent_service.config.sites import ConfigError, Site, load_sites, parse_sites
+from consent_service.core.texts import LANGUAGES
+from consent_service.web.pages import privacy as privacy_pages
+from consent_service.web.pages.texts import LANGUAGE_NAMES, PAGE_TEXTS
 from tests.conftest import CA, AppFactory
 
 SOURCE = "/etc/consent/sites.toml"

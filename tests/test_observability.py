@@ -23,13 +23,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from consent_service.app import Instrumented
-from consent_service.observability import UNMATCHED, Metrics, store_error_kind
-from consent_service.redis_runner import EmbeddedRedis
-from consent_service.settings import Settings
-from consent_service.sites import load_sites
+from consent_service.cli.redis_runner import EmbeddedRedis
+from consent_service.config.settings import Settings
+from consent_service.config.sites import load_sites
+from consent_service.obs.metrics import UNMATCHED, Metrics, store_error_kind
 from consent_service.store.reader import ReaderError
-from consent_service.web import create_app
+from consent_service.web.app import create_app
+from consent_service.web.asgi import Instrumented
 from tests.conftest import CA, CHROME, TEST_KEYS
 from tests.test_cli import BOUND_S, Served
 
@@ -245,9 +245,9 @@ def test_a_stalled_and_a_missing_redis_are_counted(
 
 _WORKER = """
 import sys
-from consent_service.model import Decision
-from consent_service.observability import Metrics
-from consent_service.vocab import Reason
+from consent_service.core.model import Decision
+from consent_service.obs.metrics import Metrics
+from consent_service.core.vocab import Reason
 metrics = Metrics(multiprocess_dir=sys.argv[1])
 for _ in range(int(sys.argv[2])):
     metrics.observe_request("/v1/decision", "GET", 200, 0.002)

@@ -10,8 +10,8 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from consent_service.openapi import openapi_document
-from consent_service.vocab import ErrorCode, Reason, Regime
+from consent_service.core.vocab import ErrorCode, Reason, Regime
+from consent_service.web.openapi import openapi_document
 from tests.conftest import CA, DE
 
 

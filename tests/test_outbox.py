@@ -16,10 +16,10 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.model import DAY_MS
-from consent_service.partners import SubjectKind, partner_key, subject_id
-from consent_service.request_metrics import business_days
-from consent_service.sites import ConfigError, parse_sites
+from consent_service.config.partners import SubjectKind, partner_key, subject_id
+from consent_service.config.sites import ConfigError, parse_sites
+from consent_service.core.model import DAY_MS
+from consent_service.rights.request_metrics import business_days
 from consent_service.store import Lifetimes, Store, outbox
 from consent_service.store.outbox_scripts import LUA_OUTBOX
 from tests.conftest import CA, AppFactory

@@ -1,4 +1,4 @@
-"""Tests for consent_service.redis_runner against real redis-server binaries (every major.minor installed)."""
+"""Tests for consent_service.cli.redis_runner against real redis-server binaries (every major.minor installed)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from consent_service import redis_runner
-from consent_service.redis_runner import (
+from consent_service.cli import redis_runner
+from consent_service.cli.redis_runner import (
     VERSION_MARKER,
     EmbeddedRedis,
     RedisRunnerError,

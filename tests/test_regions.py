@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent_service.regions import DEFAULT_REGIMES, is_us, is_valid_region, regime_for
-from consent_service.vocab import Regime
+from consent_service.core.regions import DEFAULT_REGIMES, is_us, is_valid_region, regime_for
+from consent_service.core.vocab import Regime
 
 EU = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
 

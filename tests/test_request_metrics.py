@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 import redis
 
-from consent_service.request_metrics import median
+from consent_service.rights.request_metrics import median
 from tests.conftest import CA, DE, AppFactory
 from tests.test_accounts import AUTH, admin_client, device
 

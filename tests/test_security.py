@@ -6,11 +6,11 @@ from __future__ import annotations
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.identity import DeviceTokens
-from consent_service.keys import Keys
-from consent_service.settings import Settings
-from consent_service.sites import load_sites
-from consent_service.web import create_app
+from consent_service.config.keys import Keys
+from consent_service.config.settings import Settings
+from consent_service.config.sites import load_sites
+from consent_service.core.identity import DeviceTokens
+from consent_service.web.app import create_app
 from tests.conftest import CA, AppFactory, snapshot
 
 CANARY_IP = "198.51.100.173"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from consent_service.settings import REGION_HEADER_SETS, Settings, SettingsError, settings_from_env
+from consent_service.config.settings import REGION_HEADER_SETS, Settings, SettingsError, settings_from_env
 
 
 def test_defaults_from_an_empty_environment() -> None:

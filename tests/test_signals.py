@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent_service.settings import REGION_HEADER_SETS, Settings
-from consent_service.signals import (
+from consent_service.config.settings import REGION_HEADER_SETS, Settings
+from consent_service.core.signals import (
     UA_PREFIX,
     _device_class,
     device_class,
@@ -19,7 +19,7 @@ from consent_service.signals import (
     region_from_headers,
     ua_labels,
 )
-from consent_service.vocab import DeviceClass
+from consent_service.core.vocab import DeviceClass
 
 # --- GPC -------------------------------------------------------------------------------------
 

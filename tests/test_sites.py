@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from consent_service.sites import ConfigError, load_sites, parse_sites
-from consent_service.vocab import PurposeKind, Regime
+from consent_service.config.sites import ConfigError, load_sites, parse_sites
+from consent_service.core.vocab import PurposeKind, Regime
 
 SOURCE = "/etc/consent/sites.toml"
 

@@ -20,17 +20,19 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service import observability, stats, stats_report
-from consent_service.identity import Verified, new_device_id
-from consent_service.model import DAY_MS, DeviceRecord
-from consent_service.service import Visitor
-from consent_service.signals import browser_of, ua_labels
-from consent_service.sites import load_sites
-from consent_service.stats import StatsCounter
-from consent_service.stats_model import BROWSERS, Counts, Day, StatsReport
+from consent_service.config.sites import load_sites
+from consent_service.consent.service import Visitor
+from consent_service.core.identity import Verified, new_device_id
+from consent_service.core.model import DAY_MS, DeviceRecord
+from consent_service.core.signals import browser_of, ua_labels
+from consent_service.core.vocab import DeviceClass, Regime
+from consent_service.obs import metrics as observability
+from consent_service.stats import counter as stats
+from consent_service.stats import report as stats_report
+from consent_service.stats.counter import StatsCounter
+from consent_service.stats.model import BROWSERS, Counts, Day, StatsReport
 from consent_service.store import Lifetimes, StatsStore, Store
 from consent_service.store.stats import STATS_SHARDS, DayCounts, day_number, is_stats_key, stats_keys
-from consent_service.vocab import DeviceClass, Regime
 from tests.cluster import LocalCluster
 from tests.conftest import CA, CHROME, DE, GOOGLEBOT, AppFactory
 from tests.test_openapi import conforms

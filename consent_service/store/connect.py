@@ -23,7 +23,7 @@ from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from consent_service.digits import ascii_int
+from consent_service.core.digits import ascii_int
 from consent_service.store.reader import PipelinedReader
 
 Client = aioredis.Redis | RedisCluster

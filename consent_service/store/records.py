@@ -31,10 +31,11 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
-from consent_service.digits import ascii_int
-from consent_service.identity import BUCKETS, bucket_of
-from consent_service.model import DAY_MS, Choice, DeviceRecord
-from consent_service.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
+from consent_service.config.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
+from consent_service.core.digits import ascii_int
+from consent_service.core.identity import BUCKETS, bucket_of
+from consent_service.core.model import DAY_MS, Choice, DeviceRecord
+from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.store.accounts import Accounts, account_key
 from consent_service.store.connect import Client, connect
 from consent_service.store.outbox import Outbox
@@ -52,7 +53,6 @@ from consent_service.store.trail import (
     flat,
     unavailable,
 )
-from consent_service.vocab import Action, DeviceClass, Regime, Source
 
 
 def record_key(site: str, device_id: str) -> str:

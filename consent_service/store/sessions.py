@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
-from consent_service.identity import bucket_of, is_device_id
+from consent_service.core.identity import bucket_of, is_device_id
 from consent_service.store.connect import Client
 from consent_service.store.trail import KEY_VERSION, REDIS_ERRORS, unavailable
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from consent_service.digits import ascii_int
-from consent_service.identity import bucket_of
+from consent_service.core.digits import ascii_int
+from consent_service.core.identity import bucket_of
 from consent_service.store.connect import Client
 from consent_service.store.records import Store
 from consent_service.store.trail import KEY_VERSION, REDIS_ERRORS, StoreUnavailable

@@ -22,11 +22,11 @@ from typing import Any
 
 from redis.exceptions import RedisClusterException, RedisError
 
-from consent_service import observability
-from consent_service.identity import BUCKETS
-from consent_service.model import Agent
+from consent_service.core.identity import BUCKETS
+from consent_service.core.model import Agent
+from consent_service.core.vocab import RequestType
+from consent_service.obs import metrics as observability
 from consent_service.store.connect import Client
-from consent_service.vocab import RequestType
 
 KEY_VERSION = "cs1"
 AUDIT_PAGE = 200  # audit entries read per bucket at a time, at most

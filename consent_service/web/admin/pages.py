@@ -1,0 +1,154 @@
+"""The privacy team's HTML pages under `/admin/` (issue 6): login, logout and the statistics dashboard.
+
+Behind a session (admin_session.py), not a Bearer key: a browser signs in once with the key. No
+session (or an expired, forged or revoked one) → 303 to the login form; an unknown site → 404 page; a
+site the session may not see → 403 page. The `.csv` and `.json` downloads are the same report as the
+page, for the same session. Parsing and HTTP only: the numbers come from the stats service, the HTML
+from dashboard.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from consent_service.config.keys import Keys
+from consent_service.stats.model import StatsReport
+from consent_service.stats.report import report_csv, report_json
+from consent_service.store import StoreUnavailable
+from consent_service.web import http
+from consent_service.web.admin import dashboard, session
+from consent_service.web.admin.routes import STATS_DEFAULT_DAYS, STATS_MAX_DAYS
+from consent_service.web.admin.session import AdminSession, AdminSessions, LoginThrottle
+from consent_service.web.pages import privacy as privacy_pages
+from consent_service.web.validation import DayRangeError, parse_day_range
+
+if TYPE_CHECKING:
+    from consent_service.web.app import AppState
+
+DEFAULT_DAYS, MAX_DAYS = STATS_DEFAULT_DAYS, STATS_MAX_DAYS  # as GET /v1/admin/stats
+STYLESHEET = privacy_pages.STYLESHEET + dashboard.STYLESHEET
+
+
+def routes(bind: Callable[[Any, AppState], Any], state: AppState, keys: Keys) -> list[Route]:
+    """`bind` is web's (handler, state) → endpoint; `keys` sign the session cookie."""
+    sessions, throttle = AdminSessions(keys.signing, keys.pseudonym), LoginThrottle()
+
+    def with_sessions(handler: Any, **more: Any) -> Any:
+        return bind(functools.partial(handler, sessions=sessions, **more), state)
+
+    return [
+        Route("/admin/admin.css", admin_css, methods=["GET"]),
+        Route(session.LOGIN_PATH, bind(session.login_get, state), methods=["GET"]),
+        Route(session.LOGIN_PATH, with_sessions(session.login_post, throttle=throttle), methods=["POST"]),
+        Route("/admin/logout", with_sessions(session.logout_post), methods=["POST"]),
+        Route("/admin/sites/{site}/stats", with_sessions(stats_page), methods=["GET"]),
+        Route("/admin/sites/{site}/stats.{fmt}", with_sessions(stats_file), methods=["GET"]),
+    ]
+
+
+async def admin_css(request: Request) -> Response:
+    headers = {"cache-control": "public, max-age=3600", "x-content-type-options": "nosniff"}
+    return Response(STYLESHEET, media_type="text/css; charset=utf-8", headers=headers)
+
+
+def parse_range(first: str | None, last: str | None, today: dt.date) -> tuple[str, str]:
+    """`from`/`to` as YYYY-MM-DD (UTC days, inclusive), by the API's rule; an empty form field is
+    the default (the last 30 days up to today)."""
+    start, end = parse_day_range(first or None, last or None, today, default_days=DEFAULT_DAYS, max_days=MAX_DAYS)
+    return start.isoformat(), end.isoformat()
+
+
+async def _authorized(
+    request: Request, state: AppState, sessions: AdminSessions
+) -> tuple[AdminSession, str] | Response:
+    """The session and the site, or the page that refuses: login, 404 or 403, or 503 when Redis
+    cannot say whether the session was signed out (fail closed: no data on a revoked session)."""
+    try:
+        seen = await session.session_of(request, state, sessions)
+    except StoreUnavailable:
+        return _unavailable()
+    if seen is None:
+        return session.login_redirect(request)
+    site_id = str(request.path_params["site"])
+    if site_id not in state.sites.sites:
+        page = dashboard.message_page("Not found", f"No site {site_id[:64]!r} is configured.")
+        return privacy_pages.html_page(page, 404)
+    if not seen.may_see(site_id):
+        page = dashboard.message_page(
+            "Forbidden", f"This session may not see site {site_id[:64]!r}.", link=(session.LOGIN_PATH, "Sign in again")
+        )
+        return privacy_pages.html_page(page, 403)
+    return seen, site_id
+
+
+async def stats_page(request: Request, state: AppState, sessions: AdminSessions) -> Response:
+    checked = await _authorized(request, state, sessions)
+    if isinstance(checked, Response):
+        return checked
+    seen, site_id = checked
+    query, today = request.query_params, dt.datetime.now(dt.UTC).date()
+    problem, status = None, 200
+    try:
+        first, last = parse_range(query.get("from"), query.get("to"), today)
+    except DayRangeError as error:
+        (first, last), problem, status = parse_range(None, None, today), f"{error}; showing the last 30 days.", 400
+    report = await _report(state, site_id, first, last)
+    if isinstance(report, Response):
+        return report
+    sites = [s for s in state.sites.sites if seen.may_see(s)]
+    csrf = state.forms.issue(session.FORM_SCOPE, session.LOGOUT_FORM)
+    html = dashboard.render_dashboard(report, logout_csrf=csrf, sites=sites, problem=problem)
+    return privacy_pages.html_page(html, status)
+
+
+async def stats_file(request: Request, state: AppState, sessions: AdminSessions) -> Response:
+    """The same report as the page, as CSV or JSON (the API's formats), for the page's session."""
+    checked = await _authorized(request, state, sessions)
+    if isinstance(checked, Response):
+        return checked
+    _, site_id = checked
+    fmt = str(request.path_params["fmt"])
+    if fmt not in ("csv", "json"):
+        return privacy_pages.html_page(dashboard.message_page("Not found", "Downloads are .csv or .json."), 404)
+    query = request.query_params
+    try:
+        first, last = parse_range(query.get("from"), query.get("to"), dt.datetime.now(dt.UTC).date())
+    except DayRangeError as error:
+        return privacy_pages.html_page(dashboard.message_page("Bad range", str(error)), 400)
+    report = await _report(state, site_id, first, last)
+    if isinstance(report, Response):
+        return report
+    return _export(report, fmt)
+
+
+async def _report(state: AppState, site_id: str, first: str, last: str) -> StatsReport | Response:
+    try:
+        return await _stats_report(state, site_id, first, last)
+    except StoreUnavailable:
+        return _unavailable()
+
+
+def _unavailable() -> Response:
+    page = dashboard.message_page("Statistics unavailable", "Storage is unavailable just now; please retry.")
+    return privacy_pages.html_page(page, 503, {"retry-after": "5"})
+
+
+async def _stats_report(state: AppState, site_id: str, first: str, last: str) -> StatsReport:
+    assert state.stats is not None, "lifespan did not run"
+    return await state.stats.report(site_id, first, last)
+
+
+def _export(report: StatsReport, fmt: str) -> Response:
+    """The API's formats (stats_report.report_json, stats_report.report_csv), as a download."""
+    name = f"stats-{report.site}-{report.first_day}-{report.last_day}.{fmt}"
+    headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="{name}"'}
+    if fmt == "json":
+        return http.json_response(report_json(report), 200, headers)
+    return Response(report_csv(report), media_type="text/csv; charset=utf-8", headers=headers)

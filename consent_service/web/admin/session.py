@@ -1,0 +1,317 @@
+"""The admin pages' login and session (issue 6). The admin key is checked once, at login; after it a
+signed cookie says which sites the browser may see, never the key.
+
+- `cs_admin`: base64url JSON signed with itsdangerous' TimestampSigner (sha256, salt
+  `cs-admin-session-v1`, the service's signing keys newest first: the first signs, all verify), so it
+  carries its issue time. HttpOnly, SameSite=Strict, Path=/admin, Secure over https; 8 hours, which the
+  server enforces too, whatever the browser does with Max-Age.
+- It also holds a keyed fingerprint of the key (an HMAC under the pseudonymization key: neither the key
+  nor any part of it), so that taking a key out of CONSENT_ADMIN_KEYS ends its sessions at once, and a
+  session never sees more sites than its key still may.
+- Each session has a random id (128 bits) in the cookie. Signing out revokes it server-side: a key in
+  Redis (store/sessions.py) that every worker and replica checks when it verifies a session, living as
+  long as the cookie could still be accepted. So a copy of the cookie kept after logout opens nothing.
+  The check fails closed: when Redis cannot answer, the pages answer 503 (they need Redis for their
+  numbers anyway) and never show data on a session that might have been signed out; a logout that
+  cannot be recorded is a 503 that keeps the cookie, so that it can be tried again.
+- A forged, tampered, expired or unreadable cookie is no session: the pages send the browser to login.
+  Cookies of the first format (`"v": 1`, no session id, before issue 11) are refused too: they could
+  not be revoked, and they lived at most 8 hours, so an upgrade only asks for one more sign-in.
+- The forms (login, logout) carry signed CSRF tokens and refuse a foreign or `null` Origin. The key is
+  checked first: a correct key always signs in. Only failures are throttled: counted per client
+  address (keyed hash, in this process), and past a limit further wrong keys from that address get a
+  429 for a while. (Behind a proxy every user may share one address; a throttle that also refused the
+  right key would let anyone lock the real admin out with ten wrong guesses.)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import orjson
+from itsdangerous import BadSignature, TimestampSigner
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from consent_service.config.settings import Settings
+from consent_service.core.errors import ApiError
+from consent_service.core.identity import CLOCK_SKEW_S, is_device_id
+from consent_service.store import StoreUnavailable
+from consent_service.store.sessions import SessionRevocations
+from consent_service.web import http
+from consent_service.web.admin.dashboard import admin_document
+from consent_service.web.pages.privacy import HEADERS, html_page
+
+if TYPE_CHECKING:
+    from consent_service.web.app import AppState
+
+COOKIE = "cs_admin"
+COOKIE_PATH = "/admin"
+MAX_AGE_S = 8 * 3600
+MAX_COOKIE_LENGTH = 2048
+LOGIN_FORM, LOGOUT_FORM, FORM_SCOPE = "admin-login", "admin-logout", "admin"  # FormTokens' form and "site"
+FAILURES_ALLOWED, FAILURE_WINDOW_S = 10, 300  # failed logins per client address and window
+LOGIN_PATH = "/admin/login"
+SESSION_ID_BYTES = 16  # 128 random bits, base64url: a device id's format (so store buckets spread them)
+FORMAT = 2  # the cookie payload's "v"; 1 had no session id and is refused
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSession:
+    sites: frozenset[str]  # site ids, or "*" for every site
+    issued_at: int  # seconds
+    session_id: str  # random; what a logout revokes
+
+    def may_see(self, site_id: str) -> bool:
+        return "*" in self.sites or site_id in self.sites
+
+
+def _meet(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
+    """The sites both allow ("*" is every site)."""
+    return b if "*" in a else a if "*" in b else a & b
+
+
+class AdminSessions:
+    """Issues and verifies `cs_admin` cookies; checks a presented admin key (once, at login)."""
+
+    def __init__(self, keys_newest_first: tuple[str, ...], fingerprint_key: str, max_age_s: int = MAX_AGE_S) -> None:
+        # itsdangerous signs with the LAST key of its list and tries all: hence the reversal.
+        self._signer = TimestampSigner(
+            list(reversed(keys_newest_first)), salt="cs-admin-session-v1", digest_method=hashlib.sha256
+        )
+        self._fingerprint_key = fingerprint_key.encode()
+        self.max_age_s = max_age_s
+
+    def fingerprint(self, admin_key: str) -> str:
+        digest = hmac.new(self._fingerprint_key, f"admin-key\0{admin_key}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
+
+    @staticmethod
+    def check_key(presented: str, admin_keys: tuple[tuple[str, frozenset[str]], ...]) -> tuple[str, frozenset[str]]:
+        """The configured (key, sites) the presented key is, else ("", empty). Every key is compared
+        in constant time, so the timing says nothing about which one matched."""
+        found: tuple[str, frozenset[str]] = ("", frozenset())
+        for known, sites in admin_keys:
+            if hmac.compare_digest(presented.encode(), known.encode()):
+                found = (known, sites)
+        return found
+
+    def issue(self, admin_key: str, sites: frozenset[str]) -> str:
+        sid = secrets.token_urlsafe(SESSION_ID_BYTES)
+        payload = orjson.dumps({"v": FORMAT, "sid": sid, "sites": sorted(sites), "kid": self.fingerprint(admin_key)})
+        return self._signer.sign(base64.urlsafe_b64encode(payload).rstrip(b"=")).decode("ascii")
+
+    def verify(self, cookie: str | None, admin_keys: tuple[tuple[str, frozenset[str]], ...]) -> AdminSession | None:
+        """The session of a valid cookie whose key is still configured, else None (never raises).
+        Whether it was signed out is the store's to say: see `session_of`."""
+        read = self.signed(cookie)
+        if read is None:
+            return None
+        session, kid = read
+        current = [allowed for known, allowed in admin_keys if hmac.compare_digest(self.fingerprint(known), kid)]
+        if not current:  # the key was taken out of the configuration
+            return None
+        return AdminSession(_meet(session.sites, current[0]), session.issued_at, session.session_id)
+
+    def signed(self, cookie: str | None) -> tuple[AdminSession, str] | None:
+        """The session a cookie of ours names, signed and within its age, and its key's fingerprint;
+        whether that key is still configured is not checked here (a logout revokes either way)."""
+        if not cookie or len(cookie) > MAX_COOKIE_LENGTH or not cookie.isascii():
+            return None
+        try:
+            raw, signed_at = self._signer.unsign(cookie, return_timestamp=True)
+            payload = orjson.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
+        except (BadSignature, ValueError):  # orjson's and base64's errors are ValueErrors
+            return None
+        # Our own age check, as for device tokens: itsdangerous refuses a cookie a second "from the
+        # future", and replicas' clocks differ a little.
+        issued = int(signed_at.timestamp())
+        if not -CLOCK_SKEW_S <= time.time() - issued <= self.max_age_s or not isinstance(payload, dict):
+            return None
+        sites, kid, sid = payload.get("sites"), payload.get("kid"), payload.get("sid")
+        if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites) or not isinstance(kid, str):
+            return None
+        if payload.get("v") != FORMAT or not isinstance(sid, str) or not is_device_id(sid):  # no id: not revocable
+            return None
+        return AdminSession(frozenset(sites), issued, sid), kid
+
+    def remaining_s(self, session: AdminSession) -> int:
+        """How long any replica could still accept the session: its age limit from its issue time,
+        plus the clock skew tolerated between replicas."""
+        return max(1, session.issued_at + self.max_age_s + CLOCK_SKEW_S - int(time.time()))
+
+
+class LoginThrottle:
+    """Failed logins per client (keyed hash), in this process: past the limit, further failures are
+    refused for the window. It never refuses a correct key (see login_post). Keys are 32+ random
+    characters, so this only keeps the log and the CPU quiet; it is no defence against guessing."""
+
+    def __init__(self, allowed: int = FAILURES_ALLOWED, window_s: int = FAILURE_WINDOW_S, size: int = 10_000) -> None:
+        self._allowed, self._window_s, self._size = allowed, window_s, size
+        self._failures: OrderedDict[str, tuple[float, int]] = OrderedDict()
+
+    def blocked_for(self, client: str) -> int:
+        """Seconds until this client may try again (0: now)."""
+        started, n = self._failures.get(client, (0.0, 0))
+        left = started + self._window_s - time.monotonic()
+        return max(1, int(left)) if n >= self._allowed and left > 0 else 0
+
+    def failed(self, client: str) -> None:
+        now = time.monotonic()
+        started, n = self._failures.pop(client, (now, 0))
+        self._failures[client] = (started, n + 1) if now - started < self._window_s else (now, 1)
+        while len(self._failures) > self._size:
+            self._failures.popitem(last=False)
+
+
+# ---- the pages ----------------------------------------------------------------------------------------
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path of ours under /admin/ (never another origin), else None."""
+    if not target or len(target) > 512 or not target.startswith("/admin/") or target.startswith(LOGIN_PATH):
+        return None
+    if not target.isascii() or any(c in target for c in "\\ \t\r\n") or not target.isprintable():
+        return None
+    return target
+
+
+def login_redirect(request: Request) -> Response:
+    """303 to the login form, which comes back here afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    back = safe_next(here)
+    location = LOGIN_PATH + (f"?next={quote(back, safe='')}" if back else "")
+    return RedirectResponse(location, status_code=303, headers=HEADERS)
+
+
+def login_page(csrf: str, next_path: str | None, *, status: int = 200, problem: str | None = None) -> Response:
+    note = f'<p class="problem" role="alert" id="problem">{escape(problem)}</p>' if problem else ""
+    hidden = f'<input type="hidden" name="next" value="{escape(next_path)}">' if next_path else ""
+    main = f"""<h1>Consent statistics: sign in</h1>
+{note}
+<form method="post" action="{LOGIN_PATH}" class="login" id="login">
+<input type="hidden" name="csrf" value="{escape(csrf)}">{hidden}
+<label for="key">Admin key</label>
+<input type="password" name="key" id="key" autocomplete="current-password" required>
+<button type="submit" id="sign-in">Sign in</button>
+</form>
+<p class="meta">The key is checked once; the browser then keeps a signed session for {MAX_AGE_S // 3600} hours that
+names the sites it may see, never the key.</p>"""
+    return html_page(admin_document("Sign in: consent statistics", main), status)
+
+
+def post_allowed(request: Request, state: AppState, csrf: str | None, form: str) -> bool:
+    """One of our own forms: its signed token, and no foreign (or `null`) Origin."""
+    origin = http.headers_of(request).get("origin")
+    return state.forms.valid(csrf, FORM_SCOPE, form) and http.origin_allowed(
+        origin, frozenset(), request, state.settings
+    )
+
+
+def set_session_cookie(response: Response, value: str, request: Request, settings: Settings, max_age: int) -> None:
+    secure = settings.cookie_secure == "always" or (settings.cookie_secure == "auto" and request.url.scheme == "https")
+    response.set_cookie(
+        COOKIE, value, max_age=max_age, path=COOKIE_PATH, secure=secure, httponly=True, samesite="strict"
+    )
+
+
+async def login_get(request: Request, state: AppState) -> Response:
+    return login_page(state.forms.issue(FORM_SCOPE, LOGIN_FORM), safe_next(request.query_params.get("next")))
+
+
+def landing(state: AppState, sites: frozenset[str]) -> str:
+    """Where a login without `next` goes: the first configured site the key may see."""
+    mine = [s for s in state.sites.sites if "*" in sites or s in sites] or sorted(sites)
+    return f"/admin/sites/{quote(mine[0], safe='')}/stats" if mine else LOGIN_PATH
+
+
+async def login_post(request: Request, state: AppState, sessions: AdminSessions, throttle: LoginThrottle) -> Response:
+    """Checks the key once; on success the session cookie and a 303 to `next` (ours) or the first site.
+
+    The key is checked before the throttle: a correct key always signs in, whatever failures came from
+    its address; only a wrong key is throttled (429) or counted (401)."""
+    fresh = state.forms.issue(FORM_SCOPE, LOGIN_FORM)
+    try:
+        fields = await http.read_form(request)
+    except ApiError as error:  # malformed: the login page with a 400 (or 413), nothing signed in
+        return login_page(fresh, None, status=error.status, problem="The form could not be read. Try again.")
+    next_path = safe_next(fields.get("next"))
+    if not post_allowed(request, state, fields.get("csrf"), LOGIN_FORM):
+        return login_page(fresh, next_path, status=403, problem="The form expired or came from elsewhere. Try again.")
+    key, sites = sessions.check_key(fields.get("key", ""), state.settings.admin_keys)
+    if not key:
+        client = state.pseudonyms.client(http.client_address(request, state.settings.forwarded_hops) or "-")
+        wait = throttle.blocked_for(client)
+        if wait:
+            response = login_page(fresh, next_path, status=429, problem="Too many failed attempts. Try again later.")
+            response.headers["retry-after"] = str(wait)
+            return response
+        throttle.failed(client)
+        return login_page(fresh, next_path, status=401, problem="That is not an admin key of this service.")
+    response = RedirectResponse(next_path or landing(state, sites), status_code=303, headers=HEADERS)
+    set_session_cookie(response, sessions.issue(key, sites), request, state.settings, sessions.max_age_s)
+    return response
+
+
+async def logout_post(request: Request, state: AppState, sessions: AdminSessions) -> Response:
+    """Revokes the session server-side (every copy of the cookie stops working), then clears it."""
+    try:
+        fields = await http.read_form(request)
+    except ApiError as error:  # malformed: nothing changes, and the page offers a fresh form
+        return not_signed_out(state, "The form could not be read.", error.status)
+    if not post_allowed(request, state, fields.get("csrf"), LOGOUT_FORM):  # e.g. a page left open for hours
+        return not_signed_out(state, "The form expired or came from elsewhere.", 403)
+    read = sessions.signed(_cookie(request))
+    if read is not None:  # no (valid) session: nothing to revoke, only the cookie to clear
+        session = read[0]
+        try:
+            await _revocations(state).revoke(session.session_id, sessions.remaining_s(session), _timeout_s(state))
+        except StoreUnavailable:  # the cookie is kept, so that signing out can be tried again
+            why = "Signing out could not be recorded just now: storage is unavailable. Try again in a moment."
+            return not_signed_out(state, why, 503, {"retry-after": "5"})
+    response = RedirectResponse(LOGIN_PATH, status_code=303, headers=HEADERS)
+    set_session_cookie(response, "", request, state.settings, 0)
+    return response
+
+
+def not_signed_out(state: AppState, why: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    """The refusal of a logout, with a fresh form to sign out from."""
+    csrf = escape(state.forms.issue(FORM_SCOPE, LOGOUT_FORM))
+    main = f"""<h1>Not signed out</h1>
+<p id="message">{escape(why)} Sign out here:</p>
+<form method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{csrf}">
+<button type="submit" id="logout">Sign out</button></form>"""
+    return html_page(admin_document("Not signed out", main), status, headers)
+
+
+async def session_of(request: Request, state: AppState, sessions: AdminSessions) -> AdminSession | None:
+    """The request's session: signed, unexpired, its key still configured, and not signed out.
+    Raises StoreUnavailable when Redis cannot say whether it was signed out (fail closed)."""
+    seen = sessions.verify(_cookie(request), state.settings.admin_keys)
+    if seen is None or await _revocations(state).revoked(seen.session_id, _timeout_s(state)):
+        return None
+    return seen
+
+
+def _cookie(request: Request) -> str | None:
+    cookies: Mapping[str, str] = request.cookies
+    return cookies.get(COOKIE)
+
+
+def _revocations(state: AppState) -> SessionRevocations:
+    assert state.store is not None, "lifespan did not run"
+    return state.store.sessions
+
+
+def _timeout_s(state: AppState) -> float:
+    return state.settings.write_timeout_ms / 1000
