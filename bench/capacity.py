@@ -36,9 +36,9 @@ from typing import Any
 import redis
 
 from consent_service.cli.redis_runner import EmbeddedRedis, find_redis_server, redis_server_version
-from consent_service.config.partners import EventType, OutboxSpecs, Partner, SubjectKind
+from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import BUCKETS, new_device_id
-from consent_service.core.model import DAY_MS
+from consent_service.core.partner import EventType, OutboxSpecs, Partner, SubjectKind
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.store import Change, Lifetimes, Store, account_key, device_keys
 from consent_service.store.outbox_scripts import LUA_OUTBOX

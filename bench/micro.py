@@ -25,8 +25,9 @@ from starlette.requests import Request
 from consent_service.config.keys import Keys
 from consent_service.config.settings import Settings
 from consent_service.config.sites import load_sites
-from consent_service.consent.service import Visitor, now_ms
+from consent_service.core.clock import now_ms
 from consent_service.core.model import DeviceRecord
+from consent_service.core.visitor import Visitor
 from consent_service.store import parse_record
 from consent_service.web import http
 from consent_service.web.app import AppState, _respond, _visitor, create_app

@@ -161,7 +161,7 @@ def service(
     """The service the publisher's pages embed: the demo site, its origins those of the publisher."""
     tmp = tmp_path_factory.mktemp("e2e-service")
     config = tmp / "sites.toml"
-    demo = (ROOT / "consent_service" / "demo_site.toml").read_text()
+    demo = (ROOT / "consent_service" / "config" / "demo_site.toml").read_text()
     publisher_origin = f"http://localhost:{publisher_port}"
     config.write_text(demo.replace('origins = ["http://localhost:8000"', f'origins = ["{publisher_origin}"'))
     # The browser tests are about the page, not about budgets (tests/ covers those): a first GPC

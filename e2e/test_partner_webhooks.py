@@ -23,8 +23,8 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 
 from consent_service.cli.redis_runner import EmbeddedRedis
-from consent_service.config.partners import SubjectKind, subject_id
 from consent_service.core.identity import DeviceTokens
+from consent_service.core.partner import SubjectKind, subject_id
 from consent_service.partners.webhook import verify
 from e2e.conftest import CA, PSEUDONYM_KEY, ROOT, SIGNING_KEY, ContextFactory, Service, new_page, wait_for
 from e2e.helpers import GPC_HONORED, VIEWPORT, cs, wait_ready, wait_state
@@ -214,7 +214,7 @@ def receivers() -> Iterator[dict[str, Receiver]]:
 def site_config(tmp: Path, receivers: dict[str, Receiver]) -> Path:
     """The bundled demo site with two partners: an ad network taking every event, and a measurement
     partner that takes part in analytics and advertising but wants no GPC events."""
-    demo = (ROOT / "consent_service" / "demo_site.toml").read_text()
+    demo = (ROOT / "consent_service" / "config" / "demo_site.toml").read_text()
     partners = f"""
 [[sites.partners]]
 name = "adnet"

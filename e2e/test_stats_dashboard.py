@@ -24,10 +24,10 @@ from playwright.sync_api import Page
 
 from consent_service.cli.redis_runner import EmbeddedRedis
 from consent_service.config.sites import load_sites
-from consent_service.consent.service import Visitor
+from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import Verified, new_device_id
-from consent_service.core.model import DAY_MS
 from consent_service.core.regions import regime_for
+from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, Source
 from consent_service.stats.counter import FLUSH_INTERVAL_S, StatsCounter
 from consent_service.store import Lifetimes, StatsStore, Store

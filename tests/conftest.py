@@ -25,7 +25,8 @@ from starlette.testclient import TestClient
 from consent_service.cli.redis_runner import EmbeddedRedis
 from consent_service.config.keys import Keys
 from consent_service.config.settings import Settings
-from consent_service.config.sites import SiteConfig, load_sites, parse_sites
+from consent_service.config.sites import load_sites, parse_sites
+from consent_service.core.site import SiteConfig
 from consent_service.store.stats import is_stats_key
 from consent_service.web.app import create_app
 from tests.cluster import LocalCluster

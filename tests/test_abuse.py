@@ -37,7 +37,7 @@ TOKENS = DeviceTokens(TEST_KEYS.signing, max_age_s=400 * 86_400)
 
 def two_sites() -> str:
     """The demo site twice, as `alpha` and `beta` (a sale/share purpose each), on one service."""
-    demo = resources.files("consent_service").joinpath("demo_site.toml").read_text("utf-8")
+    demo = resources.files("consent_service.config").joinpath("demo_site.toml").read_text("utf-8")
     return "\n".join(demo.replace('id = "demo"', f'id = "{name}"', 1) for name in ("alpha", "beta"))
 
 

@@ -10,7 +10,7 @@ import redis
 from starlette.testclient import TestClient
 
 from consent_service.consent.maintenance import drain_carries
-from consent_service.core.model import DAY_MS
+from consent_service.core.clock import DAY_MS
 from consent_service.store import Lifetimes, Store
 from tests.conftest import CA, DE, AppFactory, snapshot
 

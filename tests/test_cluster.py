@@ -30,8 +30,8 @@ from starlette.testclient import TestClient
 
 from consent_service.config.settings import Settings
 from consent_service.config.sites import parse_sites
+from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import new_device_id
-from consent_service.core.model import DAY_MS
 from consent_service.core.vocab import Action, DeviceClass, Regime
 from consent_service.store import Change, Lifetimes, Store, StoreUnavailable
 from consent_service.store.connect import cluster_startup_nodes, is_cluster_url

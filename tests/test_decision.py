@@ -6,9 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent_service.config.sites import Site, load_sites
+from consent_service.config.sites import load_sites
+from consent_service.core.clock import DAY_MS
 from consent_service.core.decision import Context, decide, decide_all, live_choices, sale_share_denied, should_prompt
-from consent_service.core.model import DAY_MS, Choice, Decision, DeviceRecord
+from consent_service.core.model import Choice, Decision, DeviceRecord
+from consent_service.core.site import Site
 from consent_service.core.vocab import Reason, Regime
 
 NOW = 1_800_000_000_000

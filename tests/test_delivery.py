@@ -34,9 +34,10 @@ from starlette.testclient import TestClient
 
 from consent_service.cli import main as cli
 from consent_service.config.settings import SettingsError, settings_from_env
-from consent_service.config.sites import SiteConfig, parse_sites
+from consent_service.config.sites import parse_sites
 from consent_service.core.iab import decode_gpp
 from consent_service.core.identity import DeviceTokens
+from consent_service.core.site import SiteConfig
 from consent_service.partners.delivery import Policy, Worker, backoff_ms, outcome_for
 from consent_service.partners.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, sign, verify
 from consent_service.store import Lifetimes, Store

@@ -18,9 +18,10 @@ from starlette.testclient import TestClient
 from consent_service.cli.redis_runner import EmbeddedRedis
 from consent_service.config.settings import Settings
 from consent_service.config.sites import load_sites
-from consent_service.consent.service import ConsentService, Visitor
+from consent_service.consent.service import ConsentService
+from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import DeviceTokens, PendingOptOut
-from consent_service.core.model import DAY_MS
+from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Regime
 from consent_service.store import Lifetimes, Store
 from consent_service.web.app import create_app

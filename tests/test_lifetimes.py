@@ -6,7 +6,7 @@ from __future__ import annotations
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.core.model import DAY_MS
+from consent_service.core.clock import DAY_MS
 from tests.conftest import CA, DE, AppFactory
 
 

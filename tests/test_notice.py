@@ -8,8 +8,10 @@ from html.parser import HTMLParser
 import pytest
 from starlette.testclient import TestClient
 
-from consent_service.config.notice import InfoCategory, Source
-from consent_service.config.sites import ConfigError, Site, load_sites, parse_sites
+from consent_service.config.sites import load_sites, parse_sites
+from consent_service.config.validator import ConfigError
+from consent_service.core.notice import InfoCategory, Source
+from consent_service.core.site import Site
 from consent_service.core.texts import LANGUAGES
 from consent_service.web.pages import privacy as privacy_pages
 from consent_service.web.pages.texts import LANGUAGE_NAMES, PAGE_TEXTS

@@ -26,7 +26,8 @@ from starlette.testclient import TestClient
 from consent_service.cli.redis_runner import EmbeddedRedis
 from consent_service.config.settings import Settings
 from consent_service.config.sites import load_sites
-from consent_service.obs.metrics import UNMATCHED, Metrics, store_error_kind
+from consent_service.obs.metrics import UNMATCHED, Metrics
+from consent_service.store.errors import error_kind
 from consent_service.store.reader import ReaderError
 from consent_service.web.app import create_app
 from consent_service.web.asgi import Instrumented
@@ -186,7 +187,7 @@ def test_work_failing_after_the_answer_is_a_background_error() -> None:
 # ---- store errors ------------------------------------------------------------------------------
 
 
-def test_store_error_kinds() -> None:
+def test_error_kinds() -> None:
     def raised_from(cause: BaseException) -> BaseException:
         try:
             try:
@@ -196,15 +197,15 @@ def test_store_error_kinds() -> None:
         except ReaderError as outer:
             return outer
 
-    assert store_error_kind(TimeoutError()) == "timeout"
-    assert store_error_kind(redis.exceptions.TimeoutError("Timeout reading from socket")) == "timeout"
-    assert store_error_kind(raised_from(TimeoutError())) == "timeout"
-    assert store_error_kind(ConnectionRefusedError(111, "refused")) == "connection"
-    assert store_error_kind(redis.exceptions.ConnectionError("Error 111 connecting")) == "connection"
-    assert store_error_kind(ReaderError("connection to Redis lost")) == "connection"
-    assert store_error_kind(raised_from(ConnectionResetError())) == "connection"
-    assert store_error_kind(redis.exceptions.ResponseError("NOSCRIPT")) == "other"
-    assert store_error_kind(ReaderError("Redis error: WRONGTYPE")) == "other"
+    assert error_kind(TimeoutError()) == "timeout"
+    assert error_kind(redis.exceptions.TimeoutError("Timeout reading from socket")) == "timeout"
+    assert error_kind(raised_from(TimeoutError())) == "timeout"
+    assert error_kind(ConnectionRefusedError(111, "refused")) == "connection"
+    assert error_kind(redis.exceptions.ConnectionError("Error 111 connecting")) == "connection"
+    assert error_kind(ReaderError("connection to Redis lost")) == "connection"
+    assert error_kind(raised_from(ConnectionResetError())) == "connection"
+    assert error_kind(redis.exceptions.ResponseError("NOSCRIPT")) == "other"
+    assert error_kind(ReaderError("Redis error: WRONGTYPE")) == "other"
 
 
 @pytest.fixture

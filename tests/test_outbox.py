@@ -16,9 +16,10 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.config.partners import SubjectKind, partner_key, subject_id
-from consent_service.config.sites import ConfigError, parse_sites
-from consent_service.core.model import DAY_MS
+from consent_service.config.sites import parse_sites
+from consent_service.config.validator import ConfigError
+from consent_service.core.clock import DAY_MS
+from consent_service.core.partner import SubjectKind, partner_key, subject_id
 from consent_service.rights.request_metrics import business_days
 from consent_service.store import Lifetimes, Store, outbox
 from consent_service.store.outbox_scripts import LUA_OUTBOX
@@ -45,7 +46,7 @@ secret = "{SECRET}"
 
 
 def with_partners() -> str:
-    demo = resources.files("consent_service").joinpath("demo_site.toml").read_text("utf-8")
+    demo = resources.files("consent_service.config").joinpath("demo_site.toml").read_text("utf-8")
     return demo + PARTNERS  # appended tables belong to the last (the only) [[sites]]
 
 

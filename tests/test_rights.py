@@ -7,8 +7,8 @@ import asyncio
 import redis
 from starlette.testclient import TestClient
 
+from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import new_device_id
-from consent_service.core.model import DAY_MS
 from consent_service.store import Lifetimes, Store
 from consent_service.store.records import _keys_with
 from tests.conftest import CA, DE, snapshot

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from consent_service.config.sites import ConfigError, load_sites, parse_sites
+from consent_service.config.sites import load_sites, parse_sites
+from consent_service.config.validator import ConfigError
 from consent_service.core.vocab import PurposeKind, Regime
 
 SOURCE = "/etc/consent/sites.toml"

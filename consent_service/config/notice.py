@@ -1,29 +1,20 @@
-"""The privacy notice a site publishes, as structured configuration (`[sites.notice]`).
+"""Parsing the privacy notice's configuration (`[sites.notice]`) into core.notice's data.
 
-The notice holds only what the purposes cannot say: who the business is, which categories of
-personal information it collects and from where, which categories of third parties receive them,
-retention and contact. Whether anything is sold or shared is never stated here: it is derived from
-`Purpose.sale_share`, the same flag the decisions enforce, so the published notice and the
-service's behaviour cannot disagree.
-
-This module imports nothing from `sites` at run time (sites.py parses the `[sites.notice]` table
-with it), so there is no import cycle; the names it needs from there are only for type checking.
+Every error names the file and the field (config/validator.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from consent_service.config.sites import Purpose, _Validator
+from consent_service.config.validator import LANG_RE, Validator
+from consent_service.core.notice import Collected, Contact, InfoCategory, Label, Notice, NoticeText, Recipient, Source
+from consent_service.core.site import Purpose
 
 NOTICE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_LANG_RE = re.compile(r"^[a-z]{2,3}$")  # the rule of sites.LANG_RE (importing it would be a cycle)
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits: \d also takes "２"
 _EMAIL_RE = re.compile(r"^[^@\s<>\"'()]+@[^@\s<>\"'()]+\.[^@\s<>\"'()]+$")
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().\-]{4,30}$")
@@ -31,119 +22,12 @@ _URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[^\s<>\"'`]*)?$"
 _MAX_TEXT = 4000  # long enough for a paragraph, short enough that a typo'd file cannot bloat the page
 
 
-class InfoCategory(StrEnum):
-    """The categories of personal information named by Cal. Civ. Code §1798.140(v)(1)(A)–(L); the
-    regulations (§7011) require a privacy policy to use these terms."""
-
-    IDENTIFIERS = "identifiers"
-    CUSTOMER_RECORDS = "customer_records"
-    PROTECTED_CHARACTERISTICS = "protected_characteristics"
-    COMMERCIAL = "commercial"
-    BIOMETRIC = "biometric"
-    INTERNET_ACTIVITY = "internet_activity"
-    GEOLOCATION = "geolocation"
-    SENSORY = "sensory"
-    PROFESSIONAL = "professional"
-    EDUCATION = "education"
-    INFERENCES = "inferences"
-    SENSITIVE = "sensitive"
-
-
-class Source(StrEnum):
-    """Categories of sources; a closed list so that every notice is localized without extra work."""
-
-    CONSUMER = "consumer"  # directly from the person
-    DEVICE = "device"  # automatically, from the browser or device
-    PARTNERS = "partners"  # advertising and analytics partners
-    SERVICE_PROVIDERS = "service_providers"
-    AFFILIATES = "affiliates"
-    PUBLIC = "public"  # publicly available sources
-    DATA_BROKERS = "data_brokers"
-
-
-@dataclass(frozen=True, slots=True)
-class Label:
-    label: str
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Collected:
-    """One category of personal information the business collects."""
-
-    id: str
-    category: InfoCategory
-    text: Mapping[str, Label]
-    sources: tuple[Source, ...]
-    purposes: tuple[str, ...]  # purpose ids of the site
-    retention_days: int | None = None  # None: the notice's general retention statement applies
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One category of third parties (or service providers) that receive personal information."""
-
-    id: str
-    text: Mapping[str, Label]
-    purposes: tuple[str, ...]  # they receive data for these purposes of the site
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    email: str | None = None
-    url: str | None = None
-    phone: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NoticeText:
-    """The operator's own words for one language; each is optional."""
-
-    intro: str = ""
-    retention: str = ""
-    extra: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    business: str
-    contact: Contact
-    last_updated: dt.date
-    collected: tuple[Collected, ...]
-    recipients: tuple[Recipient, ...] = ()
-    text: Mapping[str, NoticeText] = field(default_factory=dict)
-    sells_under_16: bool = False  # actual knowledge of selling or sharing data of consumers under 16
-
-    def collected_for(self, purpose_id: str) -> tuple[Collected, ...]:
-        return tuple(c for c in self.collected if purpose_id in c.purposes)
-
-    def recipients_for(self, purpose_id: str) -> tuple[Recipient, ...]:
-        return tuple(r for r in self.recipients if purpose_id in r.purposes)
-
-    def collected_by(self, recipient: Recipient) -> tuple[Collected, ...]:
-        """The categories a recipient receives: those collected for a purpose it receives data for."""
-        return tuple(c for c in self.collected if set(c.purposes) & set(recipient.purposes))
-
-    def text_for(self, language: str) -> NoticeText:
-        """The operator's texts in `language`, each missing one in English: a paragraph left
-        untranslated must not vanish from the notice."""
-        own, en = self.text.get(language, NoticeText()), self.text.get("en", NoticeText())
-        return NoticeText(own.intro or en.intro, own.retention or en.retention, own.extra or en.extra)
-
-
-def sold_or_shared(purpose_ids: Sequence[str], purposes: Mapping[str, Purpose]) -> bool:
-    """Whether data used for these purposes is sold or shared: only ever `Purpose.sale_share`."""
-    return any(purposes[pid].sale_share for pid in purpose_ids)
-
-
-# ---- parsing ----------------------------------------------------------------------------------
-
 _NOTICE_KEYS = {"business", "contact", "last_updated", "categories", "third_parties", "text", "sells_under_16"}
 _COLLECTED_KEYS = {"id", "category", "text", "sources", "purposes", "retention_days"}
 _RECIPIENT_KEYS = {"id", "text", "purposes"}
 
 
-def parse_notice(v: _Validator, raw: object, where: str, purposes: Mapping[str, Purpose]) -> Notice:
+def parse_notice(v: Validator, raw: object, where: str, purposes: Mapping[str, Purpose]) -> Notice:
     """`[sites.notice]`, checked against the site's purposes; errors name file, field and problem."""
     if not isinstance(raw, dict):
         raise v.error(where, "must be a table ([sites.notice])")
@@ -175,7 +59,7 @@ _Item = TypeVar("_Item", Collected, Recipient)
 
 
 def _parse_all(
-    v: _Validator, raw: dict[str, Any], key: str, where: str, parse: Callable[[dict[str, Any], str], _Item]
+    v: Validator, raw: dict[str, Any], key: str, where: str, parse: Callable[[dict[str, Any], str], _Item]
 ) -> tuple[_Item, ...]:
     """An array of tables, each parsed by `parse`, with unique ids."""
     out: list[_Item] = []
@@ -187,7 +71,7 @@ def _parse_all(
     return tuple(out)
 
 
-def _parse_collected(v: _Validator, raw: dict[str, Any], where: str, purposes: Mapping[str, Purpose]) -> Collected:
+def _parse_collected(v: Validator, raw: dict[str, Any], where: str, purposes: Mapping[str, Purpose]) -> Collected:
     v.no_unknown(raw, _COLLECTED_KEYS, where)
     category = v.string(raw, "category", where)
     if category not in InfoCategory.__members__.values():
@@ -202,7 +86,7 @@ def _parse_collected(v: _Validator, raw: dict[str, Any], where: str, purposes: M
     )
 
 
-def _parse_recipient(v: _Validator, raw: dict[str, Any], where: str, purposes: Mapping[str, Purpose]) -> Recipient:
+def _parse_recipient(v: Validator, raw: dict[str, Any], where: str, purposes: Mapping[str, Purpose]) -> Recipient:
     v.no_unknown(raw, _RECIPIENT_KEYS, where)
     return Recipient(
         id=v.matching(raw, "id", NOTICE_ID_RE, where, "a lowercase identifier (a-z, 0-9, _)"),
@@ -211,7 +95,7 @@ def _parse_recipient(v: _Validator, raw: dict[str, Any], where: str, purposes: M
     )
 
 
-def _parse_sources(v: _Validator, raw: dict[str, Any], where: str) -> tuple[Source, ...]:
+def _parse_sources(v: Validator, raw: dict[str, Any], where: str) -> tuple[Source, ...]:
     names = v.list_of(raw, "sources", str, where)
     if not names:
         raise v.error(f"{where}.sources", "name at least one source")
@@ -222,7 +106,7 @@ def _parse_sources(v: _Validator, raw: dict[str, Any], where: str) -> tuple[Sour
 
 
 def _parse_purpose_refs(
-    v: _Validator, raw: dict[str, Any], where: str, purposes: Mapping[str, Purpose]
+    v: Validator, raw: dict[str, Any], where: str, purposes: Mapping[str, Purpose]
 ) -> tuple[str, ...]:
     refs = v.list_of(raw, "purposes", str, where)
     if not refs:
@@ -233,12 +117,12 @@ def _parse_purpose_refs(
     return tuple(dict.fromkeys(refs))
 
 
-def _parse_labels(v: _Validator, raw: object, where: str) -> dict[str, Label]:
+def _parse_labels(v: Validator, raw: object, where: str) -> dict[str, Label]:
     if not isinstance(raw, dict) or "en" not in raw:
         raise v.error(where, "a table of texts per language with at least [text.en] is required")
     out: dict[str, Label] = {}
     for lang, entry in raw.items():
-        if not _LANG_RE.fullmatch(lang) or not isinstance(entry, dict):
+        if not LANG_RE.fullmatch(lang) or not isinstance(entry, dict):
             raise v.error(f"{where}.{lang}", "must be a table named by an ISO 639 language code")
         v.no_unknown(entry, {"label", "description"}, f"{where}.{lang}")
         out[lang] = Label(
@@ -248,12 +132,12 @@ def _parse_labels(v: _Validator, raw: object, where: str) -> dict[str, Label]:
     return out
 
 
-def _parse_notice_text(v: _Validator, raw: object, where: str) -> dict[str, NoticeText]:
+def _parse_notice_text(v: Validator, raw: object, where: str) -> dict[str, NoticeText]:
     if not isinstance(raw, dict):
         raise v.error(where, "must be a table of [text.<language>] tables")
     out: dict[str, NoticeText] = {}
     for lang, entry in raw.items():
-        if not _LANG_RE.fullmatch(lang) or not isinstance(entry, dict):
+        if not LANG_RE.fullmatch(lang) or not isinstance(entry, dict):
             raise v.error(f"{where}.{lang}", "must be a table named by an ISO 639 language code")
         v.no_unknown(entry, {"intro", "retention", "extra"}, f"{where}.{lang}")
         w = f"{where}.{lang}"
@@ -265,7 +149,7 @@ def _parse_notice_text(v: _Validator, raw: object, where: str) -> dict[str, Noti
     return out
 
 
-def _bounded(v: _Validator, raw: dict[str, Any], key: str, where: str, *, optional: bool = False) -> str:
+def _bounded(v: Validator, raw: dict[str, Any], key: str, where: str, *, optional: bool = False) -> str:
     if optional and key not in raw:
         return ""
     value = v.string(raw, key, where)
@@ -274,7 +158,7 @@ def _bounded(v: _Validator, raw: dict[str, Any], key: str, where: str, *, option
     return value.strip()
 
 
-def _parse_contact(v: _Validator, raw: object, where: str) -> Contact:
+def _parse_contact(v: Validator, raw: object, where: str) -> Contact:
     if not isinstance(raw, dict):
         raise v.error(where, "a [sites.notice.contact] table with an email or url is required")
     v.no_unknown(raw, {"email", "url", "phone"}, where)
@@ -289,7 +173,7 @@ def _parse_contact(v: _Validator, raw: object, where: str) -> Contact:
     return Contact(**found)
 
 
-def _parse_date(v: _Validator, raw: object, where: str) -> dt.date:
+def _parse_date(v: Validator, raw: object, where: str) -> dt.date:
     """A TOML date (`2026-11-29`) or the same as a string; a date-time is refused (a notice is dated)."""
     if raw is None:
         raise v.error(where, "is required (a date like 2026-11-29)")
@@ -306,7 +190,7 @@ def _parse_date(v: _Validator, raw: object, where: str) -> dt.date:
 # ---- cross-checks: what the law needs the notice to say, and what makes it honest ------------------
 
 
-def _check_retention(v: _Validator, notice: Notice, where: str) -> None:
+def _check_retention(v: Validator, notice: Notice, where: str) -> None:
     """Every category needs a retention period: its own days, or the general statement in English."""
     if notice.text.get("en", NoticeText()).retention:
         return
@@ -318,7 +202,7 @@ def _check_retention(v: _Validator, notice: Notice, where: str) -> None:
             )
 
 
-def _check_sales_disclosed(v: _Validator, notice: Notice, where: str, purposes: Mapping[str, Purpose]) -> None:
+def _check_sales_disclosed(v: Validator, notice: Notice, where: str, purposes: Mapping[str, Purpose]) -> None:
     """A sale or sharing is a disclosure of some category to some third party: the notice must name both,
     or it would tell people less than the decisions do."""
     for pid, purpose in purposes.items():

@@ -8,81 +8,23 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from consent_service.config.notice import Notice, parse_notice
-from consent_service.config.partners import Partner, parse_partners
+from consent_service.config.notice import parse_notice
+from consent_service.config.partners import parse_partners
+from consent_service.config.validator import LANG_RE, ConfigError, Validator
 from consent_service.core.regions import is_valid_region
+from consent_service.core.site import Purpose, PurposeText, Site, SiteConfig
 from consent_service.core.texts import TEXT_KEYS
 from consent_service.core.vocab import PurposeKind, Regime
 
 SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 PURPOSE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-LANG_RE = re.compile(r"^[a-z]{2,3}$")
 COOKIE_PATTERN_RE = re.compile(r"^[A-Za-z0-9_.\-*]{1,100}$")
 DEMO_CONFIG = "demo_site.toml"
-
-
-class ConfigError(ValueError):
-    """An invalid configuration; the message names file, field and problem."""
-
-
-@dataclass(frozen=True, slots=True)
-class PurposeText:
-    label: str
-    description: str
-
-
-@dataclass(frozen=True, slots=True)
-class Purpose:
-    id: str
-    kind: PurposeKind
-    sale_share: bool  # a sale or sharing of personal information (CCPA): GPC and opt-outs deny it
-    text: Mapping[str, PurposeText]
-    cookies: tuple[str, ...] = ()  # first-party cookie name patterns to delete when denied
-
-    @property
-    def necessary(self) -> bool:
-        return self.kind is PurposeKind.NECESSARY
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    id: str
-    origins: frozenset[str]
-    purposes: Mapping[str, Purpose]
-    policy_version: str
-    default_region: str | None = None
-    regimes: Mapping[str, Regime] = field(default_factory=dict)
-    gpc_lift_by_opt_in: bool = False  # may a later explicit opt-in lift a GPC opt-out?
-    mspa_signatory: bool = False
-    consent_lifetime_days: int = 365  # an opt-in consent lapses after this; opt-outs never do
-    texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # UI text overrides per language
-    notice: Notice | None = None  # the privacy notice published at /privacy/{site}/notice
-    partners: tuple[Partner, ...] = ()  # told about opt-outs and deletions (partners.py, delivery.py)
-
-    @property
-    def has_sale_share(self) -> bool:
-        return any(p.sale_share for p in self.purposes.values())
-
-    @property
-    def optional_purposes(self) -> tuple[str, ...]:
-        return tuple(pid for pid, p in self.purposes.items() if not p.necessary)
-
-
-@dataclass(frozen=True, slots=True)
-class SiteConfig:
-    sites: Mapping[str, Site]
-    source: str
-
-    @property
-    def all_origins(self) -> frozenset[str]:
-        return frozenset().union(*(s.origins for s in self.sites.values()))
 
 
 def load_sites(path: Path | None) -> SiteConfig:
@@ -104,7 +46,7 @@ def parse_sites(text: str, *, source: str) -> SiteConfig:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
-    v = _Validator(source)
+    v = Validator(source)
     raw_sites = v.list_of_tables(doc, "sites", "sites")
     if not raw_sites:
         raise ConfigError(f"{source}: sites: at least one [[sites]] table is required")
@@ -134,7 +76,7 @@ _SITE_KEYS = {
 _PURPOSE_KEYS = {"id", "kind", "sale_share", "text", "cookies"}
 
 
-def _parse_site(v: _Validator, raw: dict[str, Any], where: str) -> Site:
+def _parse_site(v: Validator, raw: dict[str, Any], where: str) -> Site:
     v.no_unknown(raw, _SITE_KEYS, where)
     site_id = v.matching(raw, "id", SITE_ID_RE, where, "lowercase letters, digits, - and _")
     purposes: dict[str, Purpose] = {}
@@ -167,7 +109,7 @@ def _parse_site(v: _Validator, raw: dict[str, Any], where: str) -> Site:
     )
 
 
-def _parse_ui_texts(v: _Validator, raw: object, where: str) -> dict[str, dict[str, str]]:
+def _parse_ui_texts(v: Validator, raw: object, where: str) -> dict[str, dict[str, str]]:
     if not isinstance(raw, dict):
         raise v.error(where, "must be a table of [texts.<language>] tables")
     out: dict[str, dict[str, str]] = {}
@@ -179,7 +121,7 @@ def _parse_ui_texts(v: _Validator, raw: object, where: str) -> dict[str, dict[st
     return out
 
 
-def _parse_purpose(v: _Validator, raw: dict[str, Any], where: str) -> Purpose:
+def _parse_purpose(v: Validator, raw: dict[str, Any], where: str) -> Purpose:
     v.no_unknown(raw, _PURPOSE_KEYS, where)
     pid = v.matching(raw, "id", PURPOSE_ID_RE, where, "a lowercase identifier (a-z, 0-9, _)")
     kind_name = v.string(raw, "kind", where)
@@ -197,7 +139,7 @@ def _parse_purpose(v: _Validator, raw: dict[str, Any], where: str) -> Purpose:
     return Purpose(id=pid, kind=kind, sale_share=sale_share, text=text, cookies=cookies)
 
 
-def _parse_texts(v: _Validator, raw: object, where: str) -> dict[str, PurposeText]:
+def _parse_texts(v: Validator, raw: object, where: str) -> dict[str, PurposeText]:
     if not isinstance(raw, dict) or "en" not in raw:
         raise v.error(where, "a table of texts per language with at least [text.en] is required")
     texts: dict[str, PurposeText] = {}
@@ -212,7 +154,7 @@ def _parse_texts(v: _Validator, raw: object, where: str) -> dict[str, PurposeTex
     return texts
 
 
-def _parse_regimes(v: _Validator, raw: object, where: str) -> dict[str, Regime]:
+def _parse_regimes(v: Validator, raw: object, where: str) -> dict[str, Regime]:
     if not isinstance(raw, dict):
         raise v.error(where, "must be a table of region = regime")
     out: dict[str, Regime] = {}
@@ -225,7 +167,7 @@ def _parse_regimes(v: _Validator, raw: object, where: str) -> dict[str, Regime]:
     return out
 
 
-def _parse_origin(v: _Validator, origin: str, where: str) -> str:
+def _parse_origin(v: Validator, origin: str, where: str) -> str:
     """`scheme://host[:port]`, normalized the way browsers send `Origin` (lowercase, no slash)."""
     problem = v.error(where, f"{origin!r} is not an origin like https://www.example.com")
     try:
@@ -242,68 +184,3 @@ def _parse_origin(v: _Validator, origin: str, where: str) -> str:
     if host.endswith(default_port):  # browsers never send the default port in `Origin`
         host = host[: -len(default_port)]
     return f"{parts.scheme}://{host}"
-
-
-class _Validator:
-    """Small typed getters that raise ConfigError naming the file and the field."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def error(self, where: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {where}: {problem}")
-
-    def no_unknown(self, raw: dict[str, Any], known: set[str], where: str) -> None:
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise self.error(f"{where}.{unknown[0]}", f"unknown field (known: {', '.join(sorted(known))})")
-
-    def _get(self, raw: dict[str, Any], key: str, where: str, default: object) -> object:
-        if key in raw:
-            return raw[key]
-        if default is _REQUIRED:
-            raise self.error(f"{where}.{key}", "is required")
-        return default
-
-    def string(self, raw: dict[str, Any], key: str, where: str, default: object = None) -> str:
-        value = self._get(raw, key, where, _REQUIRED if default is None else default)
-        if not isinstance(value, str) or (not value.strip() and default is None):
-            raise self.error(f"{where}.{key}", "must be a non-empty string")
-        return value
-
-    def optional_str(self, raw: dict[str, Any], key: str, where: str) -> str | None:
-        return None if key not in raw else self.string(raw, key, where)
-
-    def matching(self, raw: dict[str, Any], key: str, pattern: re.Pattern[str], where: str, what: str) -> str:
-        value = self.string(raw, key, where)
-        if not pattern.fullmatch(value):
-            raise self.error(f"{where}.{key}", f"{value!r} must be {what}")
-        return value
-
-    def boolean(self, raw: dict[str, Any], key: str, where: str, default: bool) -> bool:
-        value = self._get(raw, key, where, default)
-        if not isinstance(value, bool):
-            raise self.error(f"{where}.{key}", "must be true or false")
-        return value
-
-    def int_range(self, raw: dict[str, Any], key: str, where: str, bounds: tuple[int, int], default: int) -> int:
-        lo, hi = bounds
-        value = self._get(raw, key, where, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise self.error(f"{where}.{key}", f"must be a whole number from {lo} to {hi}")
-        return value
-
-    def list_of(self, raw: dict[str, Any], key: str, typ: type, where: str, default: object = None) -> list[Any]:
-        value = self._get(raw, key, where, _REQUIRED if default is None else default)
-        if not isinstance(value, list) or not all(isinstance(x, typ) for x in value):
-            raise self.error(f"{where}.{key}", f"must be a list of {typ.__name__}")
-        return value
-
-    def list_of_tables(self, raw: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
-        value = raw.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
-            raise ConfigError(f"{self.source}: {where}: must be an array of tables ([[{key}]])")
-        return value
-
-
-_REQUIRED = object()

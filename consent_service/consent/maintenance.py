@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Iterable, Iterator
 
+from consent_service.core.clock import now_ms
 from consent_service.core.vocab import Source
 from consent_service.obs import metrics as observability
 from consent_service.store import Store, StoreUnavailable
@@ -42,9 +42,7 @@ async def drain_carries(store: Store, sites: Iterable[str], timeout_s: float) ->
     for site in sites:
         with contextlib.suppress(StoreUnavailable):  # the next pass catches up
             for bucket, account in await store.carried(site, timeout_s):
-                await carry_opt_out(
-                    store, site, bucket, account, now_ms=time.time_ns() // 1_000_000, timeout_s=timeout_s
-                )
+                await carry_opt_out(store, site, bucket, account, now_ms=now_ms(), timeout_s=timeout_s)
                 done += 1
     return done
 
@@ -61,7 +59,7 @@ async def drain_carries_forever(store: Store, sites: Iterable[str], timeout_s: f
 async def trim_audit(store: Store, sites: Iterable[str], retention_ms: int, timeout_s: float) -> int:
     """One pass: every site's audit entries older than the retention period are removed."""
     removed = 0
-    cutoff = time.time_ns() // 1_000_000 - retention_ms
+    cutoff = now_ms() - retention_ms
     for site in sites:
         with contextlib.suppress(StoreUnavailable):  # the next pass catches up
             removed += await store.trail.trim(site, cutoff, timeout_s)

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from consent_service.config.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
-from consent_service.config.sites import Site
 from consent_service.consent.maintenance import carry_opt_out
 from consent_service.consent.ratelimit import WriteLimits
 from consent_service.core.decision import (
@@ -40,11 +38,13 @@ from consent_service.core.identity import (
     derived_device_id,
     new_device_id,
 )
-from consent_service.core.model import DAY_MS, Choice, DeviceRecord
+from consent_service.core.model import Choice, DeviceRecord
+from consent_service.core.partner import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.core.presentation import consent_mode, purpose_view
 from consent_service.core.regions import is_us
-from consent_service.core.signals import device_class
+from consent_service.core.site import Site
 from consent_service.core.texts import texts_for
+from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, DeviceClass, ErrorCode, Regime, RequestType, Source
 from consent_service.obs import metrics as observability
 from consent_service.stats.counter import NO_STATS, StatsHooks
@@ -52,29 +52,6 @@ from consent_service.store import Change, Store, StoreUnavailable, request_field
 
 RETRY_AFTER_S = 5
 TOKEN_RESIGN_AFTER_S = 86_400  # re-sign (and so slide the cookie) at most once a day
-
-
-@dataclass(slots=True)  # not frozen: built on every request, and frozen dataclasses are slower to build
-class Visitor:
-    """What one request tells us, gathered once by the web layer."""
-
-    site: Site
-    region: str | None
-    regime: Regime
-    gpc_now: bool
-    device: Verified | None  # verified (device id, token signing time in s, any pending opt-out)
-    token: str | None  # the caller's token, when valid (echoed back as `device`)
-    user_agent: str | None
-    now_ms: int
-    client_address: str | None = None  # only ever used hashed, for rate limits
-
-    @property
-    def day(self) -> int:
-        return self.now_ms // DAY_MS
-
-    @property
-    def device_class(self) -> DeviceClass:
-        return device_class(self.user_agent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +151,8 @@ class ConsentService:
                 unavailable = True
             if visitor.device.legacy:
                 visitor = adopt_legacy(visitor, None if unavailable else record is not None)
-        observability.count_gpc(visitor, record, unavailable)
+        if visitor.gpc_now:
+            observability.count_gpc(visitor.site.id, _first_gpc(visitor, record, unavailable))
         self._stats.seen(visitor, record, unavailable)
         if visitor.device_class is DeviceClass.BOT:
             return _Seen(visitor, record, unavailable)
@@ -629,5 +607,8 @@ def _check_purposes(site: Site, purposes: Iterable[str]) -> None:
         raise ApiError(ErrorCode.UNKNOWN_PURPOSE, f"site {site.id!r} has no purpose {unknown[0][:64]!r}")
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+def _first_gpc(visitor: Visitor, record: DeviceRecord | None, unavailable: bool) -> bool:
+    """A human's device sending GPC with none on record: this request records it (the metric's
+    `first_seen`); unknown when storage could not be read."""
+    first = not unavailable and (record is None or record.gpc_first_seen_ms is None)
+    return first and visitor.device_class is not DeviceClass.BOT

@@ -10,8 +10,9 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from consent_service.config.sites import Purpose, Site
-from consent_service.core.model import DAY_MS, Choice, Decision, DeviceRecord
+from consent_service.core.clock import DAY_MS
+from consent_service.core.model import Choice, Decision, DeviceRecord
+from consent_service.core.site import Purpose, Site
 from consent_service.core.vocab import Reason, Regime
 
 ALLOW_NECESSARY = Decision(True, Reason.NECESSARY)

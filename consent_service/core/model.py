@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 
 from consent_service.core.vocab import Reason
 
-DAY_MS = 86_400_000
-
 
 @dataclass(frozen=True, slots=True)
 class Choice:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from consent_service.config.sites import Purpose, Site
 from consent_service.core.decision import Context, decide
 from consent_service.core.model import Decision
+from consent_service.core.site import Purpose, Site
 from consent_service.core.vocab import PurposeKind
 
 _CONSENT_MODE_KEYS: dict[PurposeKind, tuple[str, ...]] = {

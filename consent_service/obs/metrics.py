@@ -24,7 +24,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -34,15 +34,14 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisClusterException
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from consent_service.core.vocab import DeviceClass
 
-if TYPE_CHECKING:
-    from consent_service.consent.service import Visitor
-    from consent_service.core.model import Decision, DeviceRecord
+class Reasoned(Protocol):
+    """A decision as the metrics see it: only its reason code (a StrEnum, so its value is its label)."""
+
+    @property
+    def reason(self) -> str: ...
+
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"
@@ -88,7 +87,7 @@ class Metrics:
         if isinstance(counts, _LocalCounts):
             r.register(counts)
         self.observe_request: Callable[[str, str, int, float], None] = counts.observe_request
-        self.count_decisions: Callable[[str, Mapping[str, Decision]], None] = counts.count_decisions
+        self.count_decisions: Callable[[str, Mapping[str, Reasoned]], None] = counts.count_decisions
         self.count_gpc: Callable[[str, bool], None] = counts.count_gpc
         self.store_errors = Counter(
             "consent_store_errors",
@@ -141,7 +140,7 @@ class _LocalCounts(Collector):
         entry[1] += seconds
         entry[2 + bisect_left(LATENCY_BUCKETS, seconds)] += 1
 
-    def count_decisions(self, site: str, decisions: Mapping[str, Decision]) -> None:
+    def count_decisions(self, site: str, decisions: Mapping[str, Reasoned]) -> None:
         counts = self.decisions
         for purpose, decision in decisions.items():
             key = (site, purpose, decision.reason)  # a StrEnum: its label is its value
@@ -196,7 +195,7 @@ class _SharedCounts:
         children[0].inc()
         children[1].observe(seconds)
 
-    def count_decisions(self, site: str, decisions: Mapping[str, Decision]) -> None:
+    def count_decisions(self, site: str, decisions: Mapping[str, Reasoned]) -> None:
         cache = self._decisions
         for purpose, decision in decisions.items():
             key = (site, purpose, decision.reason)
@@ -229,43 +228,23 @@ def current() -> Metrics:
 # ---- the hooks: one line each where the service knows what happened -------------------------------
 
 
-def count_decisions(site: str, decisions: Mapping[str, Decision]) -> None:
+def count_decisions(site: str, decisions: Mapping[str, Reasoned]) -> None:
     """Decisions answered (the site and purposes were validated against the config before)."""
     current().count_decisions(site, decisions)
 
 
-def count_gpc(visitor: Visitor, record: DeviceRecord | None, unavailable: bool) -> None:
-    """A request carrying GPC, as the decision path sees it after reading the device's record."""
-    if not visitor.gpc_now:
-        return
-    first = not unavailable and (record is None or record.gpc_first_seen_ms is None)
-    current().count_gpc(visitor.site.id, first and visitor.device_class is not DeviceClass.BOT)
+def count_gpc(site: str, first_seen: bool) -> None:
+    """A request carrying GPC; `first_seen` when the device had none on record (a human's device)."""
+    current().count_gpc(site, first_seen)
 
 
-def count_store_error(exc: BaseException) -> None:
-    current().store_errors.labels(store_error_kind(exc)).inc()
+def count_store_error(kind: str) -> None:
+    """A store error of one of STORE_ERROR_KINDS (store/errors.py tells them apart)."""
+    current().store_errors.labels(kind).inc()
 
 
 def count_background_error() -> None:
     current().background_errors.inc()
-
-
-def store_error_kind(exc: BaseException) -> str:
-    """`timeout`, `connection` or `other`, from the error and what it was raised from."""
-    from consent_service.store.reader import ReaderError  # noqa: PLC0415 - the store imports this module
-
-    seen: BaseException | None = exc
-    for _ in range(5):  # the wrapped cause is at most a few links away
-        if seen is None:
-            break
-        if isinstance(seen, TimeoutError | RedisTimeoutError):
-            return "timeout"
-        if isinstance(seen, OSError | RedisConnectionError | RedisClusterException):
-            return "connection"
-        if isinstance(seen, ReaderError) and "connection" in str(seen):
-            return "connection"  # the pipelined reader's "connection to Redis lost"
-        seen = seen.__cause__ or seen.__context__
-    return "other"
 
 
 # ---- /metrics ----------------------------------------------------------------------------------

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from consent_service.config.partners import Partner
 from consent_service.config.settings import Settings, lease_needed_s
-from consent_service.config.sites import Site
+from consent_service.core.clock import now_ms
 from consent_service.core.digits import ascii_int
+from consent_service.core.partner import Partner
+from consent_service.core.site import Site
 from consent_service.obs import metrics as observability
 from consent_service.partners.webhook import event_body, headers_for
 from consent_service.store import StoreUnavailable
@@ -187,7 +188,7 @@ class Worker:
                 got = await self._outbox.claim(
                     site,
                     bucket,
-                    now_ms=_now_ms(),
+                    now_ms=now_ms(),
                     lease_ms=int(self._policy.lease_s * 1000),
                     limit=want,
                     token=f"{self._token}.{self._claims}",
@@ -202,7 +203,7 @@ class Worker:
     async def _scan(self) -> list[tuple[str, int]]:
         found: list[tuple[str, int]] = []
         for site in self._sites:
-            buckets = await self._outbox.due_buckets(site, _now_ms(), self._policy.store_timeout_s)
+            buckets = await self._outbox.due_buckets(site, now_ms(), self._policy.store_timeout_s)
             found += [(site, b) for b in buckets]
         self._rng.shuffle(found)  # several workers start in different places instead of racing for one
         return found
@@ -214,7 +215,7 @@ class Worker:
                 # Not in this worker's configuration: left to a worker that has it (a rolling deploy
                 # adding a partner), retried like a failure, dead only after the whole window.
                 result = "partner not configured"
-                await self._settle(claimed, result, outcome_for(claimed, result, _now_ms(), self._policy, self._rng))
+                await self._settle(claimed, result, outcome_for(claimed, result, now_ms(), self._policy, self._rng))
                 return
             site, partner = target
             try:
@@ -224,11 +225,11 @@ class Worker:
                 return
             # Never past the lease (less the time to settle): a slow claim must not let a delivery
             # overlap another worker's.
-            left_s = (claimed.lease_until_ms - _now_ms()) / 1000 - self._policy.store_timeout_s - LEASE_MARGIN_S
+            left_s = (claimed.lease_until_ms - now_ms()) / 1000 - self._policy.store_timeout_s - LEASE_MARGIN_S
             if left_s <= 0:
                 return  # the lease is nearly over: the entry comes due again, untouched
             result = await post(client, partner, claimed.event_id, body, min(self._policy.timeout_s, left_s))
-            await self._settle(claimed, result, outcome_for(claimed, result, _now_ms(), self._policy, self._rng))
+            await self._settle(claimed, result, outcome_for(claimed, result, now_ms(), self._policy, self._rng))
 
     async def _settle(self, claimed: Claimed, result: str, decided: tuple[Outcome, int]) -> None:
         outcome, next_ms = decided
@@ -236,7 +237,7 @@ class Worker:
             claimed,
             outcome=outcome,
             result=result,
-            now_ms=_now_ms(),
+            now_ms=now_ms(),
             next_ms=next_ms,
             timeout_s=self._policy.store_timeout_s,
         )
@@ -289,7 +290,3 @@ class Worker:
         except Exception as exc:
             log.error("%s failed: %s", what, type(exc).__name__)
             observability.count_background_error()
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000

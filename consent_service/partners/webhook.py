@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
 import orjson
 
-from consent_service.config.partners import Partner
-from consent_service.config.sites import Site
+from consent_service.core.clock import iso_ms
 from consent_service.core.digits import ascii_int
 from consent_service.core.iab import privacy_strings
+from consent_service.core.partner import Partner
 from consent_service.core.regions import is_us
+from consent_service.core.site import Site
 from consent_service.store.outbox import Claimed
 
 SIGNATURE_HEADER = "Consent-Signature"
@@ -109,11 +109,6 @@ def _choices(raw: str) -> dict[str, bool]:
     """`purpose=0|1,…` (the outbox's choices after the change) as allowed (True) / refused (False)."""
     pairs = (item.partition("=") for item in raw.split(",") if item)
     return {pid: value == "1" for pid, _, value in pairs}
-
-
-def iso_ms(ms: int) -> str:
-    """ISO 8601 in UTC with milliseconds and `Z`: 2026-11-29T12:00:00.123Z."""
-    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
 
 
 def headers_for(partner: Partner, event_id: str, body: bytes, timestamp: int) -> dict[str, str]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from consent_service.config.sites import Site
 from consent_service.consent.service import known_device
 from consent_service.core.decision import Context, own_opt_out
 from consent_service.core.errors import ApiError, unavailable
 from consent_service.core.identity import DeviceTokens, Pseudonyms
 from consent_service.core.regions import regime_for
+from consent_service.core.site import Site
 from consent_service.core.vocab import ErrorCode, RequestType, Source
 from consent_service.rights.device_data import TOMBSTONE_NOTE, Asked, history_view, record_view, sale_share_ids, when
 from consent_service.store import Account, Store, StoreUnavailable

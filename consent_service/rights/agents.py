@@ -9,21 +9,33 @@ recorded as denied: the law wants a record of denials too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from consent_service.config.sites import Site
-from consent_service.consent.service import ConsentService, Visitor, known_device
+from consent_service.consent.service import ConsentService, known_device
 from consent_service.core.errors import ApiError, unavailable
 from consent_service.core.identity import DeviceTokens
 from consent_service.core.model import Agent
 from consent_service.core.regions import regime_for
+from consent_service.core.site import Site
+from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, ErrorCode, RequestType, Source
 from consent_service.rights.accounts import AccountService
 from consent_service.rights.device_data import Asked, Rights
 from consent_service.store import Store, StoreUnavailable, request_fields
-from consent_service.web.validation import AgentBody
 
 DEVICE_NOT_VERIFIABLE = "device_not_verifiable"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentBody:
+    site: str
+    account_id: str | None
+    device: str | None
+    type: RequestType
+    agent: str
+    reference: str
+    received_ms: int | None
 
 
 class AgentRequests:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from collections.abc import AsyncIterator
 
 import orjson
 
+from consent_service.core.clock import iso_ms
 from consent_service.core.csv_cells import csv_cell
 from consent_service.core.digits import MS_DIGITS, ascii_int
 from consent_service.store import StoreUnavailable
@@ -59,23 +59,19 @@ _FIELDS = {
 }
 
 
-def _iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat()
-
-
 async def audit_rows(entries: AsyncIterator[dict[str, str]]) -> AsyncIterator[dict[str, str]]:
     """One row per entry. For a privacy request (§7101): when it was received and answered, the
     answer and any reason for a denial; `subject` says whether `ref` names a device or an account."""
     async for entry in entries:
         ms = int(entry.get("t") or entry["_id"].split("-")[0])
-        row = {"id": entry["_id"], "time": _iso(ms), "subject": entry.get("sub") or "device"}
+        row = {"id": entry["_id"], "time": iso_ms(ms), "subject": entry.get("sub") or "device"}
         row.update({column: entry.get(field, "") for column, field in _FIELDS.items()})
         is_request = bool(entry.get("rq"))
         received = ascii_int(entry.get("rcv"), max_digits=MS_DIGITS)
-        row["received"] = _iso(ms if received is None else received) if is_request else ""
-        row["answered"] = _iso(ms) if is_request else ""
+        row["received"] = iso_ms(ms if received is None else received) if is_request else ""
+        row["answered"] = iso_ms(ms) if is_request else ""
         event_ms = ascii_int(entry.get("evt"), max_digits=MS_DIGITS)
-        row["event_time"] = "" if event_ms is None else _iso(event_ms)
+        row["event_time"] = "" if event_ms is None else iso_ms(event_ms)
         yield row
 
 

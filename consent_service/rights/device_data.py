@@ -13,12 +13,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from consent_service.config.sites import Site
 from consent_service.consent.ratelimit import WriteLimits
-from consent_service.consent.service import Visitor, known_device, limit_writes
+from consent_service.consent.service import known_device, limit_writes
+from consent_service.core.clock import iso_ms
 from consent_service.core.digits import MS_DIGITS, ascii_int
 from consent_service.core.errors import ApiError, unavailable
 from consent_service.core.model import Agent
+from consent_service.core.site import Site
+from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import ErrorCode, RequestType, Source
 from consent_service.store import Store, StoreUnavailable, parse_record, request_fields
 
@@ -129,9 +131,10 @@ def sale_share_ids(site: Site) -> tuple[str, ...]:
 
 
 def when(ms: str) -> str | None:
-    """An ISO time for milliseconds read back from Redis; None for anything that is not a number."""
+    """An RFC 3339 time (core.clock.iso_ms) for milliseconds read back from Redis; None for anything
+    that is not a number."""
     at = ascii_int(ms, max_digits=MS_DIGITS)
-    return None if at is None else dt.datetime.fromtimestamp(at / 1000, dt.UTC).isoformat()
+    return None if at is None else iso_ms(at)
 
 
 def record_view(raw: dict[str, str]) -> dict[str, Any]:

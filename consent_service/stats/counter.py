@@ -30,12 +30,12 @@ import contextlib
 import datetime as dt
 import logging
 import secrets
-import time
 from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from consent_service.core.model import DAY_MS, Decision, DeviceRecord
+from consent_service.core.clock import DAY_MS, now_ms
+from consent_service.core.model import Decision, DeviceRecord
 from consent_service.core.regions import regime_for
 from consent_service.core.signals import ua_labels
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
@@ -63,8 +63,8 @@ from consent_service.store import StoreUnavailable
 from consent_service.store.stats import DayCounts, StatsStore, day_number
 
 if TYPE_CHECKING:
-    from consent_service.config.sites import Site
-    from consent_service.consent.service import Visitor
+    from consent_service.core.site import Site
+    from consent_service.core.visitor import Visitor
 
 log = logging.getLogger("consent_service")
 
@@ -393,7 +393,7 @@ class StatsCounter:
             self._pending.popleft()
             log.error("statistics dropped: a batch could not be flushed in time")
             observability.count_background_error()
-        yesterday = time.time_ns() // 1_000_000 // DAY_MS - 1
+        yesterday = now_ms() // DAY_MS - 1
         self._regions = {key: regions for key, regions in self._regions.items() if key[1] >= yesterday}
 
     # ---- reading ---------------------------------------------------------------------------------------

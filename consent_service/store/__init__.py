@@ -2,6 +2,7 @@
 lean reader for the decision path)."""
 
 from consent_service.store.accounts import Account, Accounts, account_key
+from consent_service.store.errors import StoreUnavailable
 from consent_service.store.records import (
     Applied,
     Change,
@@ -13,7 +14,7 @@ from consent_service.store.records import (
     parse_record,
 )
 from consent_service.store.stats import StatsStore
-from consent_service.store.trail import StoreUnavailable, Trail, request_fields
+from consent_service.store.trail import Trail, request_fields
 
 __all__ = [
     "Account",

@@ -20,14 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from consent_service.config.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.core.digits import ascii_int
 from consent_service.core.identity import bucket_of
+from consent_service.core.partner import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.core.vocab import Source
 from consent_service.store.connect import Client
+from consent_service.store.errors import REDIS_ERRORS, unavailable
 from consent_service.store.outbox import outbox_keys
 from consent_service.store.outbox_scripts import LUA_OUTBOX
-from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, REDIS_ERRORS, audit_key, flat, unavailable
+from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, audit_key, flat
 
 
 def account_key(site: str, pseudonym: str) -> str:

@@ -32,8 +32,9 @@ from typing import Any, Literal
 from consent_service.core.digits import ascii_int
 from consent_service.core.identity import BUCKETS
 from consent_service.store.connect import Client
+from consent_service.store.errors import REDIS_ERRORS, unavailable
 from consent_service.store.outbox_scripts import CLAIM_LUA, REPLAY_LUA, SETTLE_LUA, TRIM_LUA
-from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, PIPELINE_BATCH, REDIS_ERRORS, audit_key, unavailable
+from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, PIPELINE_BATCH, audit_key
 
 Status = Literal["pending", "delivered", "dead"]
 STATUSES: tuple[Status, ...] = ("pending", "delivered", "dead")

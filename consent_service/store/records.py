@@ -31,28 +31,21 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
-from consent_service.config.partners import NO_PARTNERS, OutboxSpecs, SubjectKind
+from consent_service.core.clock import DAY_MS, now_ms
 from consent_service.core.digits import ascii_int
 from consent_service.core.identity import BUCKETS, bucket_of
-from consent_service.core.model import DAY_MS, Choice, DeviceRecord
+from consent_service.core.model import Choice, DeviceRecord
+from consent_service.core.partner import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.store.accounts import Accounts, account_key
 from consent_service.store.connect import Client, connect
+from consent_service.store.errors import REDIS_ERRORS, StoreUnavailable, unavailable
 from consent_service.store.outbox import Outbox
 from consent_service.store.outbox_scripts import LUA_OUTBOX
 from consent_service.store.reader import PipelinedReader, ReaderError
 from consent_service.store.record_scripts import ACCESS_LUA, APPLY_LUA, COVERED_LUA, ERASE_LUA, LINK_LUA
 from consent_service.store.sessions import SessionRevocations
-from consent_service.store.trail import (
-    KEY_VERSION,
-    LUA_AUDIT,
-    PIPELINE_BATCH,
-    REDIS_ERRORS,
-    StoreUnavailable,
-    Trail,
-    flat,
-    unavailable,
-)
+from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, PIPELINE_BATCH, Trail, flat
 
 
 def record_key(site: str, device_id: str) -> str:
@@ -423,7 +416,7 @@ class Store:
         offset_ms, checked = self._clocks.get(node, (0, -CLOCK_RECHECK_S))
         if time.monotonic() - checked > CLOCK_RECHECK_S:
             offset_ms = await self._measure_clock(node, target)
-        return int(time.time() * 1000) + offset_ms + int(budget_s * 1000)
+        return now_ms() + offset_ms + int(budget_s * 1000)
 
     async def _measure_clock(self, node: str, target: dict[str, Any]) -> int:
         before = time.time()

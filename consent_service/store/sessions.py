@@ -15,7 +15,8 @@ import asyncio
 
 from consent_service.core.identity import bucket_of, is_device_id
 from consent_service.store.connect import Client
-from consent_service.store.trail import KEY_VERSION, REDIS_ERRORS, unavailable
+from consent_service.store.errors import REDIS_ERRORS, unavailable
+from consent_service.store.trail import KEY_VERSION
 
 
 def revoked_key(session_id: str) -> str:

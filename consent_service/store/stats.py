@@ -40,8 +40,9 @@ from typing import Any
 from consent_service.core.digits import ascii_int
 from consent_service.core.identity import bucket_of
 from consent_service.store.connect import Client
+from consent_service.store.errors import REDIS_ERRORS, StoreUnavailable
 from consent_service.store.records import Store
-from consent_service.store.trail import KEY_VERSION, REDIS_ERRORS, StoreUnavailable
+from consent_service.store.trail import KEY_VERSION
 
 STATS_SHARDS = 16  # fixed: changing it would move every statistics key
 SEQ_TTL_S = 3600  # a writer's batch marker; a failed batch is retried (or dropped) well within it

@@ -20,13 +20,11 @@ from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from redis.exceptions import RedisClusterException, RedisError
-
 from consent_service.core.identity import BUCKETS
 from consent_service.core.model import Agent
 from consent_service.core.vocab import RequestType
-from consent_service.obs import metrics as observability
 from consent_service.store.connect import Client
+from consent_service.store.errors import REDIS_ERRORS, unavailable
 
 KEY_VERSION = "cs1"
 AUDIT_PAGE = 200  # audit entries read per bucket at a time, at most
@@ -34,19 +32,6 @@ FIRST_PAGE = 8  # the first read of each bucket when merging (1024 buckets × 8 
 PIPELINE_BATCH = 128  # commands per pipelined round trip when touching every bucket
 
 COMPLIED, DENIED = "complied", "denied"
-
-
-class StoreUnavailable(Exception):
-    """Redis could not answer in time; every Redis error is wrapped in this one type."""
-
-
-def unavailable(exc: BaseException) -> StoreUnavailable:
-    observability.count_store_error(exc)
-    return StoreUnavailable(str(exc) or type(exc).__name__)
-
-
-# RedisClusterException is not a RedisError: the cluster client raises it when no node answers.
-REDIS_ERRORS = (RedisError, RedisClusterException, OSError, TimeoutError)
 
 
 def audit_key(site: str, bucket: int) -> str:

@@ -17,17 +17,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consent_service.config.keys import Keys
-from consent_service.config.partners import NO_PARTNERS, OutboxSpecs
 from consent_service.config.settings import Settings
-from consent_service.config.sites import Site, SiteConfig
 from consent_service.consent.maintenance import drain_carries_forever, trim_audit_forever
 from consent_service.consent.ratelimit import WriteLimits
-from consent_service.consent.service import ConsentService, Outcome, Visitor, now_ms
+from consent_service.consent.service import ConsentService, Outcome
+from consent_service.core.clock import now_ms
 from consent_service.core.errors import ApiError
 from consent_service.core.identity import DeviceTokens, FormTokens, Pseudonyms
+from consent_service.core.partner import NO_PARTNERS, OutboxSpecs
 from consent_service.core.regions import regime_for
 from consent_service.core.signals import gpc_signal, negotiate_language, region_from_headers
+from consent_service.core.site import Site, SiteConfig
 from consent_service.core.texts import LANGUAGES
+from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, ErrorCode, Source
 from consent_service.obs import metrics as observability
 from consent_service.rights.accounts import AccountService

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from consent_service.config.partners import EventType
+from consent_service.core.partner import EventType
 from consent_service.core.texts import LANGUAGES, TEXT_KEYS
 from consent_service.core.vocab import ErrorCode, PurposeKind, Reason, Regime, RequestType
 from consent_service.rights.request_metrics import CHANNELS

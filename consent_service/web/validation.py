@@ -19,6 +19,7 @@ from consent_service.core.digits import ascii_int
 from consent_service.core.errors import ApiError
 from consent_service.core.signals import gpc_signal
 from consent_service.core.vocab import Action, ErrorCode, RequestType, Source
+from consent_service.rights.agents import AgentBody
 
 MAX_ID_LENGTH = 64
 MAX_PURPOSES = 32
@@ -127,17 +128,6 @@ class LinkBody:
     site: str
     account_id: str
     device: str
-
-
-@dataclass(frozen=True, slots=True)
-class AgentBody:
-    site: str
-    account_id: str | None
-    device: str | None
-    type: RequestType
-    agent: str
-    reference: str
-    received_ms: int | None
 
 
 def parse_link(body: dict[str, Any]) -> LinkBody:

@@ -16,12 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_service.config.sites import Site
-from consent_service.consent.service import now_ms
+from consent_service.core.clock import iso_ms, now_ms
 from consent_service.core.digits import ascii_int
 from consent_service.core.errors import ApiError, unavailable
+from consent_service.core.site import Site
 from consent_service.core.vocab import ErrorCode
-from consent_service.partners.webhook import iso_ms
 from consent_service.store import StoreUnavailable
 from consent_service.store.outbox import STATUSES, Delivery, Status
 from consent_service.web import http

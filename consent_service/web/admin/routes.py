@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from consent_service.config.sites import Site
-from consent_service.consent.service import now_ms
+from consent_service.core.clock import now_ms
 from consent_service.core.digits import ascii_int
 from consent_service.core.errors import ApiError, unavailable
+from consent_service.core.site import Site
 from consent_service.core.vocab import ErrorCode
 from consent_service.rights.audit_export import audit_csv, audit_jsonl, audit_rows, primed
 from consent_service.rights.device_data import Asked

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Protocol
 
-from consent_service.config.notice import Collected, InfoCategory, Notice, Recipient, sold_or_shared
-from consent_service.config.sites import Site
+from consent_service.core.notice import Collected, InfoCategory, Notice, Recipient
+from consent_service.core.site import Site, sold_or_shared
 from consent_service.core.texts import texts_for
 from consent_service.web.pages.privacy import document
 from consent_service.web.pages.texts import LANGUAGE_NAMES, page_texts_for
