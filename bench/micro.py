@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import redis.asyncio as aioredis
 from starlette.requests import Request
 
 from consent_service.config.keys import Keys
@@ -29,8 +30,12 @@ from consent_service.core.clock import now_ms
 from consent_service.core.model import DeviceRecord
 from consent_service.core.visitor import Visitor
 from consent_service.store import parse_record
-from consent_service.web import http
-from consent_service.web.app import AppState, _respond, _visitor, create_app
+from consent_service.web import http, validation
+from consent_service.web.api.consent import _respond
+from consent_service.web.api.consent import visitor_of as _visitor
+from consent_service.web.app import JS_TYPE, create_app
+from consent_service.web.assets import BANNER, load_asset
+from consent_service.web.state import STATE_KEY, Basics, build_state
 from consent_service.web.validation import parse_decision_query
 
 KEYS = Keys(signing=("s" * 48,), pseudonym="p" * 48)
@@ -49,6 +54,12 @@ class InstantStore:
 
     async def close(self) -> None:
         return None
+
+    def tell_partners(self, specs: object) -> None:
+        return None
+
+    # The statistics' client (StatsStore.of): never connected, the counter is never flushed here.
+    _redis = aioredis.Redis(host="127.0.0.1", port=9)
 
 
 def _scope(headers: dict[str, str]) -> dict[str, Any]:
@@ -97,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
 
-    settings = Settings(redis_url="redis://unused", data_dir=Path("/nonexistent"))
+    settings = Settings(
+        redis_url="redis://127.0.0.1:9", data_dir=Path("/nonexistent"), rate_limit_device=None, rate_limit_client=None
+    )
     sites = load_sites(None)
     site = sites.sites["demo"]
     raw = {
@@ -114,20 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     store = InstantStore(raw)
     app = create_app(settings, sites, KEYS, store=store)  # type: ignore[arg-type]
-    state: AppState = next(
-        cell.cell_contents
-        for route in app.routes
-        if getattr(route, "path", "") == "/v1/decision"
-        for cell in (getattr(route, "endpoint", None).__closure__ or ())  # type: ignore[union-attr]
-        if isinstance(cell.cell_contents, AppState)
-    )
-    assert state.service is not None
+    basics = Basics.of(settings, sites, KEYS, load_asset(BANNER, JS_TYPE), {})
+    state = build_state(basics, store)  # type: ignore[arg-type]
     token = state.tokens.sign("demo", "AAAAAAAAAAAAAAAAAAAAAA")
     base_headers = {"host": "127.0.0.1:8000", "user-agent": UA.decode(), "accept": "*/*"}
     region = {"cloudfront-viewer-country": "US", "cloudfront-viewer-country-region": "CA"}
     with_token = _scope({**base_headers, **region, "x-consent-device": token})
     no_token = _scope({**base_headers, **region})
     health = {**_scope(base_headers), "path": "/healthz", "raw_path": b"/healthz", "query_string": b""}
+    for scope in (with_token, no_token, health):
+        scope["state"] = {STATE_KEY: state}  # what the lifespan would hand every request
     sent: list[Any] = []
 
     async def receive() -> dict[str, Any]:
@@ -158,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         ("app: decision, no token", call(no_token)),
         ("app: decision, token (store answers at once)", call(with_token)),
         ("  parse_decision_query (memoized)", lambda: parse_decision_query(with_token["query_string"])),
-        ("  parse_decision_query (uncached)", lambda: parse_decision_query.__wrapped__(with_token["query_string"])),
+        ("  parse_decision_query (uncached)", lambda: validation._parse_decision_query(with_token["query_string"])),
         ("  _visitor (headers, region, token)", lambda: _visitor(Request(with_token), state, site, False)),
         ("    DeviceTokens.verify", lambda: state.tokens.verify(token, "demo")),
         ("    http.device_token", lambda: http.device_token(Request(with_token), state.tokens, "demo")),

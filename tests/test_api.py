@@ -6,7 +6,7 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.web import app as web
+from consent_service.web.api import consent as web
 from tests.conftest import CA, CHROME, DE, GOOGLEBOT, AppFactory
 
 ALL = ["necessary", "analytics", "advertising", "personalization"]

@@ -9,8 +9,7 @@ is store/outbox.py, the sending delivery.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,19 +24,17 @@ from consent_service.store import StoreUnavailable
 from consent_service.store.outbox import STATUSES, Delivery, Status
 from consent_service.web import http
 from consent_service.web.admin.routes import authorized, authorized_body
-
-if TYPE_CHECKING:
-    from consent_service.web.app import AppState
+from consent_service.web.state import AppState, bind
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 LIST_TIMEOUT_S = 10.0  # a listing reads a small sorted set in each of the 1024 buckets
 REPLAY_TIMEOUT_S = 30.0
 
 
-def routes(bind: Callable[[Any, AppState], Any], state: AppState) -> list[Route]:
+def routes() -> list[Route]:
     return [
-        Route("/v1/admin/deliveries", bind(deliveries, state), methods=["GET"]),
-        Route("/v1/admin/deliveries/replay", bind(replay, state), methods=["POST"]),
+        Route("/v1/admin/deliveries", bind(deliveries), methods=["GET"]),
+        Route("/v1/admin/deliveries/replay", bind(replay), methods=["POST"]),
     ]
 
 
@@ -47,7 +44,6 @@ async def deliveries(request: Request, state: AppState) -> Response:
     partner = _partner(site, query.get("partner"))
     statuses = _statuses(query.get("status"))
     limit = _limit(query.get("limit"))
-    assert state.store is not None, "lifespan did not run"
     found: list[Delivery] = []
     try:
         for status in statuses:
@@ -75,7 +71,6 @@ async def replay(request: Request, state: AppState) -> Response:
     if raw_partner is not None and not isinstance(raw_partner, str):
         raise ApiError(ErrorCode.INVALID_BODY, "`partner` must be a string")
     partner = _partner(site, raw_partner)
-    assert state.store is not None, "lifespan did not run"
     try:
         replayed = await state.store.outbox.replay(site.id, partner, now_ms(), REPLAY_TIMEOUT_S)
     except StoreUnavailable:

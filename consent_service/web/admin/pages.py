@@ -10,9 +10,7 @@ from dashboard.py.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,26 +25,31 @@ from consent_service.web.admin import dashboard, session
 from consent_service.web.admin.routes import STATS_DEFAULT_DAYS, STATS_MAX_DAYS
 from consent_service.web.admin.session import AdminSession, AdminSessions, LoginThrottle
 from consent_service.web.pages import privacy as privacy_pages
+from consent_service.web.state import AppState, Endpoint, bind
 from consent_service.web.validation import DayRangeError, parse_day_range
 
-if TYPE_CHECKING:
-    from consent_service.web.app import AppState
-
+SessionHandler = Callable[[Request, AppState, AdminSessions], Awaitable[Response]]
 DEFAULT_DAYS, MAX_DAYS = STATS_DEFAULT_DAYS, STATS_MAX_DAYS  # as GET /v1/admin/stats
 STYLESHEET = privacy_pages.STYLESHEET + dashboard.STYLESHEET
 
 
-def routes(bind: Callable[[Any, AppState], Any], state: AppState, keys: Keys) -> list[Route]:
-    """`bind` is web's (handler, state) → endpoint; `keys` sign the session cookie."""
+def routes(keys: Keys) -> list[Route]:
+    """`keys` sign the session cookie; the login throttle is this app's own."""
     sessions, throttle = AdminSessions(keys.signing, keys.pseudonym), LoginThrottle()
 
-    def with_sessions(handler: Any, **more: Any) -> Any:
-        return bind(functools.partial(handler, sessions=sessions, **more), state)
+    def with_sessions(handler: SessionHandler) -> Endpoint:
+        async def handle(request: Request, state: AppState) -> Response:
+            return await handler(request, state, sessions)
+
+        return bind(handle)
+
+    async def login_post(request: Request, state: AppState) -> Response:
+        return await session.login_post(request, state, sessions, throttle)
 
     return [
         Route("/admin/admin.css", admin_css, methods=["GET"]),
-        Route(session.LOGIN_PATH, bind(session.login_get, state), methods=["GET"]),
-        Route(session.LOGIN_PATH, with_sessions(session.login_post, throttle=throttle), methods=["POST"]),
+        Route(session.LOGIN_PATH, bind(session.login_get), methods=["GET"]),
+        Route(session.LOGIN_PATH, bind(login_post), methods=["POST"]),
         Route("/admin/logout", with_sessions(session.logout_post), methods=["POST"]),
         Route("/admin/sites/{site}/stats", with_sessions(stats_page), methods=["GET"]),
         Route("/admin/sites/{site}/stats.{fmt}", with_sessions(stats_file), methods=["GET"]),
@@ -141,7 +144,6 @@ def _unavailable() -> Response:
 
 
 async def _stats_report(state: AppState, site_id: str, first: str, last: str) -> StatsReport:
-    assert state.stats is not None, "lifespan did not run"
     return await state.stats.report(site_id, first, last)
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -29,6 +28,7 @@ from consent_service.rights.request_metrics import request_metrics, year_range
 from consent_service.stats.report import report_csv, report_json
 from consent_service.store import StoreUnavailable
 from consent_service.web import http
+from consent_service.web.state import AppState, bind
 from consent_service.web.validation import (
     DayRangeError,
     parse_agent_request,
@@ -37,23 +37,20 @@ from consent_service.web.validation import (
     parse_time,
 )
 
-if TYPE_CHECKING:
-    from consent_service.web.app import AppState
-
 MIN_YEAR, MAX_YEAR = 2020, 2100
 STATS_DEFAULT_DAYS, STATS_MAX_DAYS = 30, 400
 
 
-def routes(bind: Callable[[Any, AppState], Any], state: AppState) -> list[Route]:
+def routes() -> list[Route]:
     """`bind` is web's (handler, state) → endpoint."""
     return [
-        Route("/v1/admin/audit", bind(audit, state), methods=["GET"]),
-        Route("/v1/admin/request-metrics", bind(metrics, state), methods=["GET"]),
-        Route("/v1/admin/stats", bind(stats, state), methods=["GET"]),
-        Route("/v1/admin/accounts/link", bind(link, state), methods=["POST"]),
-        Route("/v1/admin/accounts/unlink", bind(unlink, state), methods=["POST"]),
-        Route("/v1/admin/accounts/{account_id:path}", bind(account, state), methods=["GET", "DELETE"]),
-        Route("/v1/admin/agent-requests", bind(agent_request, state), methods=["POST"]),
+        Route("/v1/admin/audit", bind(audit), methods=["GET"]),
+        Route("/v1/admin/request-metrics", bind(metrics), methods=["GET"]),
+        Route("/v1/admin/stats", bind(stats), methods=["GET"]),
+        Route("/v1/admin/accounts/link", bind(link), methods=["POST"]),
+        Route("/v1/admin/accounts/unlink", bind(unlink), methods=["POST"]),
+        Route("/v1/admin/accounts/{account_id:path}", bind(account), methods=["GET", "DELETE"]),
+        Route("/v1/admin/agent-requests", bind(agent_request), methods=["POST"]),
     ]
 
 
@@ -107,7 +104,7 @@ async def audit(request: Request, state: AppState) -> Response:
     fmt = query.get("format", "jsonl")
     if fmt not in ("jsonl", "csv"):
         raise ApiError(ErrorCode.INVALID_BODY, "`format` must be jsonl or csv")
-    store, _ = state.ready()
+    store = state.store
     # The first page is read before the answer starts, so an outage is a 503, not an empty 200.
     try:
         rows = await primed(audit_rows(store.trail.read(site.id, start, end, state.settings.write_timeout_ms / 1000)))
@@ -126,11 +123,10 @@ async def metrics(request: Request, state: AppState) -> Response:
     year = ascii_int(query.get("year", str(dt.datetime.now(dt.UTC).year)), max_digits=4)
     if year is None or not MIN_YEAR <= year <= MAX_YEAR:
         raise ApiError(ErrorCode.INVALID_BODY, f"`year` must be a year from {MIN_YEAR} to {MAX_YEAR}")
-    store, _ = state.ready()
+    store = state.store
     start, end = year_range(year)
     entries = store.trail.read_unordered(site.id, start, end, state.settings.write_timeout_ms / 1000)
     try:
-        assert state.stats is not None, "lifespan did not run"
         answer = await request_metrics(site.id, year, entries, await state.stats.year_over_limit(site.id, year))
     except StoreUnavailable:
         raise unavailable() from None
@@ -151,7 +147,6 @@ async def stats(request: Request, state: AppState) -> Response:
         )
     except DayRangeError as exc:
         raise ApiError(ErrorCode.INVALID_BODY, str(exc)) from None
-    assert state.stats is not None, "lifespan did not run"
     try:
         report = await state.stats.report(site.id, first, last)
     except StoreUnavailable:
@@ -166,14 +161,14 @@ async def stats(request: Request, state: AppState) -> Response:
 async def link(request: Request, state: AppState) -> Response:
     site, body = await authorized_body(request, state)
     parsed = parse_link(body)
-    answer = await state.need_accounts().link(site, parsed.account_id, parsed.device, now_ms())
+    answer = await state.accounts.link(site, parsed.account_id, parsed.device, now_ms())
     return http.json_response(answer, 200, http.NO_STORE)
 
 
 async def unlink(request: Request, state: AppState) -> Response:
     site, body = await authorized_body(request, state)
     parsed = parse_link(body)
-    answer = await state.need_accounts().unlink(site, parsed.account_id, parsed.device, now_ms())
+    answer = await state.accounts.unlink(site, parsed.account_id, parsed.device, now_ms())
     return http.json_response(answer, 200, http.NO_STORE)
 
 
@@ -183,7 +178,7 @@ async def account(request: Request, state: AppState) -> Response:
     account_id = _account_id_of(request)
     if not 0 < len(account_id) <= 256:
         raise ApiError(ErrorCode.INVALID_BODY, "the account id must be 1–256 characters")
-    accounts, asked = state.need_accounts(), Asked(now_ms=now_ms())
+    accounts, asked = state.accounts, Asked(now_ms=now_ms())
     if request.method == "DELETE":
         answer = await accounts.erase(site, account_id, asked)
     else:
@@ -207,6 +202,5 @@ async def agent_request(request: Request, state: AppState) -> Response:
     site, body = await authorized_body(request, state)
     now = now_ms()
     parsed = parse_agent_request(body, now)
-    assert state.agents is not None, "lifespan did not run"
     answer = await state.agents.handle(site, parsed, now)
     return http.json_response(answer, 200, http.NO_STORE)

@@ -35,7 +35,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import orjson
@@ -51,9 +50,7 @@ from consent_service.store.sessions import SessionRevocations
 from consent_service.web import http
 from consent_service.web.admin.dashboard import admin_document
 from consent_service.web.pages.privacy import HEADERS, html_page
-
-if TYPE_CHECKING:
-    from consent_service.web.app import AppState
+from consent_service.web.state import AppState
 
 COOKIE = "cs_admin"
 COOKIE_PATH = "/admin"
@@ -250,7 +247,7 @@ async def login_post(request: Request, state: AppState, sessions: AdminSessions,
         return login_page(fresh, next_path, status=403, problem="The form expired or came from elsewhere. Try again.")
     key, sites = sessions.check_key(fields.get("key", ""), state.settings.admin_keys)
     if not key:
-        client = state.pseudonyms.client(http.client_address(request, state.settings.forwarded_hops) or "-")
+        client = state.basics.pseudonyms.client(http.client_address(request, state.settings.forwarded_hops) or "-")
         wait = throttle.blocked_for(client)
         if wait:
             response = login_page(fresh, next_path, status=429, problem="Too many failed attempts. Try again later.")
@@ -309,7 +306,6 @@ def _cookie(request: Request) -> str | None:
 
 
 def _revocations(state: AppState) -> SessionRevocations:
-    assert state.store is not None, "lifespan did not run"
     return state.store.sessions
 
 

@@ -1,0 +1,147 @@
+"""The consent API for banners, tag loaders and the site's pages: decision, consent, opt-out,
+experience, the device's own data (`/v1/me`) and the CORS preflight. Each route reads the request
+(parse → site → visitor), calls one use case, and shapes its answer; no business rule lives here."""
+
+from __future__ import annotations
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from consent_service.consent.service import Outcome
+from consent_service.core.clock import now_ms
+from consent_service.core.errors import ApiError
+from consent_service.core.regions import regime_for
+from consent_service.core.signals import gpc_signal, negotiate_language, region_from_headers
+from consent_service.core.site import Site
+from consent_service.core.texts import LANGUAGES
+from consent_service.core.visitor import Visitor
+from consent_service.core.vocab import Action, ErrorCode
+from consent_service.web import http
+from consent_service.web.pages import demo
+from consent_service.web.state import AppState, bind
+from consent_service.web.validation import parse_consent, parse_decision_query, parse_opt_out
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/decision", bind(decision), methods=["GET"]),
+        Route("/v1/consent", bind(consent), methods=["POST"]),
+        Route("/v1/opt-out", bind(opt_out), methods=["POST"]),
+        Route("/v1/sites/{site}/experience", bind(experience), methods=["GET"]),
+        Route("/v1/me", bind(me), methods=["GET", "DELETE"]),
+    ]
+
+
+def preflight_route() -> Route:
+    """Last among the /v1 routes: it answers OPTIONS for every /v1 path."""
+    return Route("/v1/{rest:path}", bind(preflight), methods=["OPTIONS"])
+
+
+async def decision(request: Request, state: AppState) -> Response:
+    query = parse_decision_query(request.scope["query_string"])
+    site = state.site(query.site)
+    visitor = visitor_of(request, state, site, query.gpc)
+    service = state.service
+    outcome = await service.decision(visitor, query.purposes)
+    return _respond(request, state, site, outcome)
+
+
+async def consent(request: Request, state: AppState) -> Response:
+    body = parse_consent(await http.read_json_object(request))
+    site = state.site(body.site)
+    _check_origin(request, state, site)
+    visitor = visitor_of(request, state, site, body.gpc)
+    service = state.service
+    outcome = await service.consent(visitor, body.action, body.choices, body.source, policy_version=body.policy_version)
+    return _respond(request, state, site, outcome)
+
+
+async def opt_out(request: Request, state: AppState) -> Response:
+    body = parse_opt_out(await http.read_json_object(request))
+    site = state.site(body.site)
+    _check_origin(request, state, site)
+    visitor = visitor_of(request, state, site, body.gpc)
+    service = state.service
+    outcome = await service.consent(visitor, Action.OPT_OUT, {}, body.source)
+    return _respond(request, state, site, outcome)
+
+
+async def experience(request: Request, state: AppState) -> Response:
+    site = state.site(request.path_params["site"])
+    query = request.query_params
+    visitor = visitor_of(request, state, site, gpc_signal(query.getlist("gpc")))
+    service = state.service
+    return _respond(request, state, site, await service.experience(visitor, language(request, query.get("lang"))))
+
+
+async def me(request: Request, state: AppState) -> Response:
+    """The device's own data: GET a copy of everything held (`?download=1` as a file), DELETE it."""
+    site = state.site(request.query_params.get("site") or "")
+    visitor = visitor_of(request, state, site, False)
+    # Both record a request (§7101), so both come from the site's pages or a server, never another site.
+    _check_origin(request, state, site)
+    if request.method == "DELETE":
+        body = await state.rights.erase(visitor)
+    else:
+        body = await state.rights.access(visitor)
+    response = _respond(request, state, site, Outcome(body=body))
+    if request.query_params.get("download") == "1":
+        response.headers["content-disposition"] = f'attachment; filename="consent-data-{site.id}.json"'
+    return response
+
+
+async def preflight(request: Request, state: AppState) -> Response:
+    """CORS preflight: granted to the union of every site's origins (the POST then checks its own site)."""
+    origin = http.headers_of(request).get("origin")
+    if origin is None or not http.origin_allowed(origin, state.sites.all_origins, request, state.settings):
+        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, "this origin is not allowed to call the consent API")
+    headers = {
+        **http.cors_headers(origin),
+        "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+        "access-control-allow-headers": "content-type, x-consent-device",
+        "access-control-max-age": "600",
+    }
+    return Response(status_code=204, headers=headers)
+
+
+def _check_origin(request: Request, state: AppState, site: Site) -> None:
+    if not http.origin_allowed(http.headers_of(request).get("origin"), site.origins, request, state.settings):
+        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, f"this origin may not write for site {site.id!r}")
+
+
+def visitor_of(request: Request, state: AppState, site: Site, gpc_flag: bool) -> Visitor:
+    headers = http.headers_of(request)
+    region = region_from_headers(headers.get, state.settings.region_header_pairs) or site.default_region
+    if state.demo_site_active and site.id == "demo":
+        region = demo.demo_region(request) or region
+    token, device = http.device_token(request, state.tokens, site.id)
+    return Visitor(
+        site=site,
+        region=region,
+        regime=regime_for(region, site.regimes),
+        gpc_now=gpc_flag or gpc_signal((headers.get("sec-gpc", ""),)),
+        device=device,
+        token=token,
+        user_agent=headers.get("user-agent"),
+        now_ms=now_ms(),
+        client_address=http.client_address(request, state.settings.forwarded_hops),
+    )
+
+
+def _respond(request: Request, state: AppState, site: Site, outcome: Outcome) -> Response:
+    headers = dict(http.NO_STORE)
+    origin = http.headers_of(request).get("origin")
+    if origin is not None and http.origin_allowed(origin, site.origins, request, state.settings):
+        headers.update(http.cors_headers(origin))
+    response = http.json_response(outcome.body, 200, headers)
+    if outcome.deferred is not None:
+        response.background = BackgroundTask(outcome.deferred)
+    if outcome.device_token is not None:
+        http.set_device_cookie(response, site.id, outcome.device_token, request, state.settings)
+    return response
+
+
+def language(request: Request, requested: str | None) -> str:
+    return negotiate_language(requested or http.headers_of(request).get("accept-language"), LANGUAGES)

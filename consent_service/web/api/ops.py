@@ -1,0 +1,67 @@
+"""The service's own endpoints: the banner script, the GPC support statement, health and readiness,
+Prometheus metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from consent_service.core.errors import ApiError
+from consent_service.core.vocab import ErrorCode
+from consent_service.obs import metrics as observability
+from consent_service.web import http
+from consent_service.web.assets import LONG_CACHE, SHORT_CACHE, serve
+from consent_service.web.openapi import openapi_document
+from consent_service.web.state import AppState, bind
+
+GPC_JSON_DATE = "2026-11-29"  # when our GPC support statement last changed
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/banner.js", bind(banner), methods=["GET"]),
+        Route("/v1/banner.{digest}.js", bind(banner), methods=["GET"]),
+        Route("/.well-known/gpc.json", gpc_json, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", bind(metrics), methods=["GET"]),
+        Route("/readyz", bind(readyz), methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+
+
+async def banner(request: Request, state: AppState) -> Response:
+    """The banner script: the plain URL for embedding, the content-hashed one cacheable forever."""
+    digest = request.path_params.get("digest")
+    if digest is not None and digest != state.basics.banner.digest:
+        raise ApiError(ErrorCode.NOT_FOUND, "no such banner version; use /v1/banner.js")
+    return serve(state.basics.banner, request, SHORT_CACHE if digest is None else LONG_CACHE)
+
+
+async def gpc_json(request: Request) -> Response:
+    headers = {"cache-control": "public, max-age=86400", **http.SECURITY_HEADERS}
+    return http.json_response({"gpc": True, "lastUpdate": GPC_JSON_DATE}, 200, headers)
+
+
+async def healthz(request: Request) -> Response:
+    return http.json_response({"status": "ok"})
+
+
+async def metrics(request: Request, state: AppState) -> Response:
+    """Prometheus text format; with CONSENT_METRICS_KEY set, only for `Authorization: Bearer <key>`."""
+    if not observability.scrape_allowed(http.headers_of(request).get("authorization"), state.settings.metrics_key):
+        raise ApiError(ErrorCode.UNAUTHORIZED, "a metrics key is required: Authorization: Bearer <key>")
+    headers = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+    return Response(observability.exposition(), headers=headers, media_type=observability.CONTENT_TYPE)
+
+
+async def readyz(request: Request, state: AppState) -> Response:
+    service = state.service
+    if await service.ready():
+        return http.json_response({"status": "ready"})
+    raise ApiError(ErrorCode.STORE_UNAVAILABLE, "Redis does not answer", retry_after=5)
+
+
+async def openapi(request: Request) -> Response:
+    headers = {"cache-control": "public, max-age=300", **http.SECURITY_HEADERS}
+    return http.json_response(openapi_document(), 200, headers)

@@ -1,0 +1,62 @@
+"""Errors mapped to HTTP in one place: an ApiError to its JSON error, Starlette's 404 and 405 to
+ours, anything unexpected to a 500 that shows and logs nothing of the request, and a client that
+went away to 499."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from consent_service.core.errors import ApiError
+from consent_service.core.vocab import ErrorCode
+from consent_service.web import http
+from consent_service.web.state import maybe_state
+
+log = logging.getLogger("consent_service")
+
+
+def handlers() -> dict[Any, Any]:
+    return {ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected, ClientDisconnect: _client_gone}
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return http.error_response(exc, _error_cors(request))
+
+
+def _error_cors(request: Request) -> dict[str, str]:
+    """Errors are readable by every configured origin, so a banner can see a 503 and its Retry-After."""
+    origin = http.headers_of(request).get("origin")
+    state = maybe_state(request)
+    if origin is None or state is None:
+        return {}
+    if not http.origin_allowed(origin, state.sites.all_origins, request, state.settings):
+        return {}
+    return http.cors_headers(origin)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error = ApiError(ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here")
+        return http.error_response(error, dict(exc.headers or {}))
+    return http.error_response(ApiError(ErrorCode.NOT_FOUND, "no such endpoint"))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Never a stack trace or request data in the answer or the log line (tokens are personal data).
+    # The route's template, not the path: a path can hold an account id.
+    route = getattr(request.scope.get("route"), "path", "?")
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route)
+    return http.json_response({"error": ErrorCode.INTERNAL.value, "detail": "unexpected error"}, 500)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The connection closed while the body was read: the client went away, or the protocol cut a
+    # stalled body (protocol.py). Nobody reads this answer and it is no error of ours: 499, nginx's
+    # "client closed request", keeps it out of the 500s in /metrics and out of the error log.
+    return Response(status_code=499)

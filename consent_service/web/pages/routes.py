@@ -1,0 +1,187 @@
+"""The privacy pages' routes (`/privacy/{site}/…`): the one-step opt-out without JavaScript, the
+privacy notice and the your-data page, and the demo publisher page. HTML answers, built by the page
+modules beside this one; the use cases are the API's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from consent_service.consent.service import ConsentService
+from consent_service.core.errors import ApiError
+from consent_service.core.site import Site
+from consent_service.core.vocab import Action, ErrorCode, Source
+from consent_service.rights.device_data import Asked
+from consent_service.web import http
+from consent_service.web.api.consent import language as _language
+from consent_service.web.api.consent import visitor_of as _visitor
+from consent_service.web.pages import demo
+from consent_service.web.pages import privacy as privacy_pages
+from consent_service.web.pages.notice import Retention, render_notice
+from consent_service.web.pages.texts import page_texts_for
+from consent_service.web.state import AppState, bind
+
+
+def routes(*, demo_enabled: bool) -> list[Route]:
+    found = [
+        Route("/privacy/privacy.css", privacy_css, methods=["GET"]),
+        Route("/privacy/{site}/opt-out", bind(opt_out_page), methods=["GET", "POST"]),
+        Route("/privacy/{site}/notice", bind(privacy_notice), methods=["GET"]),
+        Route("/privacy/{site}/data", bind(privacy_data), methods=["GET", "POST"]),
+    ]
+    if demo_enabled:
+        found += [
+            Route("/demo", bind(demo_page), methods=["GET"]),
+            Route("/demo/{name}", bind(demo_file), methods=["GET"]),
+        ]
+    return found
+
+
+async def opt_out_page(request: Request, state: AppState) -> Response:
+    """The one-step opt-out without JavaScript: a page with one button, its form posting back here."""
+    site = state.sites.sites.get(request.path_params["site"])
+    if site is None:
+        return Response(
+            "<!doctype html><title>Not found</title><p>No such site.</p>",
+            404,
+            media_type="text/html; charset=utf-8",
+            headers=privacy_pages.HEADERS,
+        )
+    service = state.service
+    if request.method == "GET":
+        language = _language(request, request.query_params.get("lang"))
+        return await _render_opt_out(request, state, site, service, language)
+    form = await _form_fields(request)
+    language = _language(request, None if isinstance(form, ApiError) else form.get("lang"))
+    if isinstance(form, ApiError) or not _form_post_allowed(request, state, site, form.get("csrf"), "opt-out"):
+        status = form.status if isinstance(form, ApiError) else 403  # malformed (400, 413) or not our form
+        problem = page_texts_for(language)["problem_form"]
+        return await _render_opt_out(request, state, site, service, language, status=status, problem=problem)
+    visitor = _visitor(request, state, site, False)
+    try:
+        outcome = await service.consent(visitor, Action.OPT_OUT, {}, Source.NO_JS_FORM)
+    except ApiError:
+        problem = "Your opt-out could not be recorded just now. Please press the button again in a moment."
+        return await _render_opt_out(request, state, site, service, language, status=503, problem=problem)
+    response = _opt_out_html(state, site, language, done=True, gpc=bool(outcome.body["gpc"]), opted_out=True)
+    if outcome.device_token is not None:
+        http.set_device_cookie(response, site.id, outcome.device_token, request, state.settings)
+    return response
+
+
+async def _render_opt_out(
+    request: Request,
+    state: AppState,
+    site: Site,
+    service: ConsentService,
+    language: str,
+    *,
+    status: int = 200,
+    problem: str | None = None,
+) -> Response:
+    seen = await service.experience(_visitor(request, state, site, False), language, banner=False)  # not counted
+    response = _opt_out_html(
+        state,
+        site,
+        language,
+        done=False,
+        gpc=bool(seen.body["gpc"]),
+        opted_out=seen.opted_out,
+        status=status,
+        problem=problem,
+    )
+    if seen.device_token is not None:
+        http.set_device_cookie(response, site.id, seen.device_token, request, state.settings)
+    return response
+
+
+def _opt_out_html(state: AppState, site: Site, language: str, **kwargs: Any) -> Response:
+    csrf = state.forms.issue(site.id, "opt-out")
+    return privacy_pages.opt_out_page(
+        site=site.id, language=language, overrides=site.texts, csrf=csrf, has_notice=site.notice is not None, **kwargs
+    )
+
+
+async def privacy_notice(request: Request, state: AppState) -> Response:
+    """The privacy notice, rendered from the same configuration (and settings) the decisions use."""
+    language = _language(request, request.query_params.get("lang"))
+    site = state.sites.sites.get(request.path_params["site"])
+    if site is None:
+        return privacy_pages.not_found_page(language, "unknown_site")
+    if site.notice is None:  # purposes alone lack the business's facts (categories, contact): no made-up notice
+        return privacy_pages.not_found_page(language, "notice_missing")
+    retention = Retention(opt_out_days=state.settings.retention_days, record_days=state.settings.record_ttl_days)
+    return privacy_pages.html_page(render_notice(site, site.notice, language, retention))
+
+
+async def privacy_data(request: Request, state: AppState) -> Response:
+    """This browser's record for the site without JavaScript: a download link and a deletion form."""
+    form = await _form_fields(request) if request.method == "POST" else {}
+    fields = {} if isinstance(form, ApiError) else form
+    language = _language(request, fields.get("lang") or request.query_params.get("lang"))
+    site = state.sites.sites.get(request.path_params["site"])
+    if site is None:
+        return privacy_pages.not_found_page(language, "unknown_site")
+    if request.method == "GET":
+        return _data_html(request, state, site, language)
+    if isinstance(form, ApiError):  # malformed: 400 (or 413), and nothing deleted
+        return _data_html(request, state, site, language, status=form.status, problem="problem_form")
+    if not _form_post_allowed(request, state, site, form.get("csrf"), "delete"):
+        return _data_html(request, state, site, language, status=403, problem="problem_form")
+    try:
+        visitor = _visitor(request, state, site, False)
+        answer = await state.rights.erase(visitor, Asked(now_ms=visitor.now_ms, source=Source.NO_JS_FORM))
+    except ApiError as error:
+        if error.code is ErrorCode.NOT_FOUND:  # no valid device token: nothing is held for this browser
+            return _data_html(request, state, site, language, outcome=privacy_pages.DataOutcome.NOTHING_HELD)
+        if error.code not in (ErrorCode.STORE_UNAVAILABLE, ErrorCode.RATE_LIMITED):
+            raise
+        retry = {"retry-after": str(error.retry_after or 5)}
+        status = error.status  # 503, or 429: an HTML page either way, asking to try again shortly
+        return _data_html(request, state, site, language, status=status, problem="problem_store", headers=retry)
+    held = privacy_pages.DataOutcome.DELETED if answer["deleted"] else privacy_pages.DataOutcome.NOTHING_HELD
+    return _data_html(request, state, site, language, outcome=held)
+
+
+def _data_html(request: Request, state: AppState, site: Site, language: str, **kwargs: Any) -> Response:
+    _, device = http.device_token(request, state.tokens, site.id)
+    return privacy_pages.data_page(
+        site=site.id,
+        language=language,
+        overrides=site.texts,
+        csrf=state.forms.issue(site.id, "delete"),
+        has_device=device is not None,
+        has_notice=site.notice is not None,
+        **kwargs,
+    )
+
+
+async def _form_fields(request: Request) -> dict[str, str] | ApiError:
+    """The posted form's fields (http.read_form), or the client error of a malformed one: the page
+    answers that with its own HTML and the error's 4xx, never the API's JSON."""
+    try:
+        return await http.read_form(request)
+    except ApiError as error:
+        return error
+
+
+def _form_post_allowed(request: Request, state: AppState, site: Site, csrf: str | None, form: str) -> bool:
+    """A post of one of our own forms: its signed token, and no foreign (or `null`) Origin."""
+    origin = http.headers_of(request).get("origin")
+    return state.forms.valid(csrf, site.id, form) and http.origin_allowed(origin, frozenset(), request, state.settings)
+
+
+async def privacy_css(request: Request) -> Response:
+    headers = {"cache-control": "public, max-age=3600", "x-content-type-options": "nosniff"}
+    return Response(privacy_pages.STYLESHEET, media_type="text/css; charset=utf-8", headers=headers)
+
+
+async def demo_page(request: Request, state: AppState) -> Response:
+    return demo.page(request, state.basics.banner.digest)
+
+
+async def demo_file(request: Request, state: AppState) -> Response:
+    return demo.file(request, state.basics.demo_files)

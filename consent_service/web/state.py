@@ -1,0 +1,164 @@
+"""The application's state: every service the routes use, built once by the lifespan, complete.
+
+Routes are plain functions `(request, state) -> response` (`Handler`), bound by `bind`: the bound
+endpoint reads the state from the request's scope, where Starlette puts what the lifespan yields
+(its "lifespan state"). So no route module imports the module that wires the app, no service is
+optional or "not started yet", and mypy checks every handler's signature where it is bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from consent_service.config.keys import Keys
+from consent_service.config.settings import Settings
+from consent_service.consent.ratelimit import WriteLimits
+from consent_service.consent.service import ConsentService
+from consent_service.core.errors import ApiError
+from consent_service.core.identity import DeviceTokens, FormTokens, Pseudonyms
+from consent_service.core.partner import OutboxSpecs
+from consent_service.core.site import Site, SiteConfig
+from consent_service.core.vocab import ErrorCode
+from consent_service.rights.accounts import AccountService
+from consent_service.rights.agents import AgentRequests
+from consent_service.rights.device_data import Rights, sale_share_ids
+from consent_service.stats.counter import StatsCounter
+from consent_service.store import Lifetimes, StatsStore, Store
+from consent_service.store.limits import Limiter
+from consent_service.web.assets import Asset
+
+STATE_KEY = "consent"  # the lifespan state's key (and `app.state.consent`, for tests and tools)
+Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request, "AppState"], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Basics:
+    """What the app knows before it runs: configuration, keys, and what is derived from them."""
+
+    settings: Settings
+    sites: SiteConfig
+    keys: Keys
+    tokens: DeviceTokens
+    forms: FormTokens
+    pseudonyms: Pseudonyms
+    banner: Asset
+    demo_files: dict[str, Asset]
+    partners: OutboxSpecs  # what changes tell the sites' partners (core/partner.py)
+
+    @classmethod
+    def of(cls, settings: Settings, sites: SiteConfig, keys: Keys, banner: Asset, demo: dict[str, Asset]) -> Basics:
+        partners = OutboxSpecs(
+            {sid: (site.partners, sale_share_ids(site)) for sid, site in sites.sites.items()}, keys.pseudonym.encode()
+        )
+        tokens = DeviceTokens(keys.signing, max_age_s=settings.cookie_max_age_days * 86_400)
+        return cls(
+            settings, sites, keys, tokens, FormTokens(keys.signing), Pseudonyms(keys.pseudonym), banner, demo, partners
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    """The basics and the running services. `limits` is None only when rate limits are off."""
+
+    basics: Basics
+    store: Store
+    service: ConsentService
+    rights: Rights
+    accounts: AccountService
+    agents: AgentRequests
+    stats: StatsCounter  # consent statistics: `await state.stats.report(site, first, last)`
+    limits: WriteLimits | None
+
+    @property
+    def settings(self) -> Settings:
+        return self.basics.settings
+
+    @property
+    def sites(self) -> SiteConfig:
+        return self.basics.sites
+
+    @property
+    def tokens(self) -> DeviceTokens:
+        return self.basics.tokens
+
+    @property
+    def forms(self) -> FormTokens:
+        return self.basics.forms
+
+    @property
+    def demo_site_active(self) -> bool:
+        """The ?region= override applies to the bundled demo site only, and only with the demo on."""
+        return self.settings.demo_enabled and self.sites.source.startswith("<bundled")
+
+    def site(self, site_id: str) -> Site:
+        site = self.sites.sites.get(site_id)
+        if site is None:
+            raise ApiError(ErrorCode.UNKNOWN_SITE, f"no site {site_id[:64]!r} is configured")
+        return site
+
+
+def lifetimes(settings: Settings) -> Lifetimes:
+    return Lifetimes(
+        record_ttl_ms=settings.record_ttl_days * 86_400_000, retention_ms=settings.retention_days * 86_400_000
+    )
+
+
+def build_state(basics: Basics, store: Store) -> AppState:
+    """Every service over one store, wired once (by the lifespan, in the loop that will run them)."""
+    s = basics.settings
+    write_s = s.write_timeout_ms / 1000
+    store.tell_partners(basics.partners)
+    limits = None
+    if s.redis_url and (s.rate_limit_device or s.rate_limit_client):
+        # A rate-limit check that Redis cannot answer quickly is skipped (fail open): it must not
+        # add a whole write timeout in front of the write itself.
+        limits = WriteLimits(Limiter(s.redis_url, timeout_s=s.decision_timeout_ms / 1000), s, basics.pseudonyms)
+    rights = Rights(store, timeout_s=write_s, limits=limits)
+    stats = StatsCounter(StatsStore.of(store, s.stats_retention_days), basics.sites.sites, timeout_s=write_s)
+    service = ConsentService(
+        store,
+        basics.tokens,
+        read_timeout_s=s.decision_timeout_ms / 1000,
+        write_timeout_s=write_s,
+        limits=limits,
+        stats=stats,
+        partners=basics.partners,
+    )
+    accounts = AccountService(store, basics.tokens, basics.pseudonyms, timeout_s=write_s, stats=stats)
+    agents = AgentRequests(
+        store,
+        basics.tokens,
+        service,
+        rights,
+        accounts,
+        retention_ms=lifetimes(s).retention_ms,
+        timeout_s=write_s,
+    )
+    return AppState(basics, store, service, rights, accounts, agents, stats, limits)
+
+
+def state_of(request: Request) -> AppState:
+    """The running app's state (the lifespan's; always there once the app serves requests)."""
+    state: AppState = request.scope["state"][STATE_KEY]
+    return state
+
+
+def maybe_state(request: Request) -> AppState | None:
+    """The state, or None for an answer made outside the app's lifespan (an error handler's)."""
+    found: Any = request.scope.get("state", {}).get(STATE_KEY)
+    return found if isinstance(found, AppState) else None
+
+
+def bind(handler: Handler) -> Endpoint:
+    """A Starlette endpoint calling `handler` with the running app's state."""
+
+    async def endpoint(request: Request) -> Response:
+        return await handler(request, request.scope["state"][STATE_KEY])
+
+    return endpoint
