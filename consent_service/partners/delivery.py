@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 
 from consent_service.config.settings import Settings, lease_needed_s
 from consent_service.core.clock import now_ms
@@ -42,17 +42,17 @@ LEASE_MARGIN_S = 0.5  # kept free at the end of a lease, besides the time a sett
 # ---- one HTTP call ------------------------------------------------------------------------------
 
 
-async def post(client: httpx.AsyncClient, partner: Partner, event_id: str, body: bytes, timeout_s: float) -> str:
+async def post(client: httpx2.AsyncClient, partner: Partner, event_id: str, body: bytes, timeout_s: float) -> str:
     """POST one delivery; the short result to record: the status (`200`, `503`), `redirect 302`,
     `timeout`, `connect error`, … Never the response's body: it is not ours to keep, nor read."""
     headers = headers_for(partner, event_id, body, int(time.time()))
     try:
-        async with asyncio.timeout(timeout_s):  # in total: httpx's own timeouts are per phase
+        async with asyncio.timeout(timeout_s):  # in total: httpx2's own timeouts are per phase
             async with client.stream("POST", partner.url, content=body, headers=headers) as response:
                 status = response.status_code
-    except (TimeoutError, httpx.TimeoutException):
+    except (TimeoutError, httpx2.TimeoutException):
         return "timeout"
-    except httpx.ConnectError:
+    except httpx2.ConnectError:
         return "connect error"
     except Exception as exc:  # a partner's broken answer is its problem, never the worker's end
         return f"error {type(exc).__name__}"
@@ -168,11 +168,13 @@ class Worker:
                 stop_waiter.cancel()
                 await self._drain(inflight)
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self) -> httpx2.AsyncClient:
         # No redirects; no proxy or .netrc from the environment (trust_env), which could add credentials
         # or send partner traffic elsewhere; connections enough for every delivery in flight.
-        limits = httpx.Limits(max_connections=self._policy.concurrency, max_keepalive_connections=8)
-        return httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=self._policy.timeout_s, limits=limits)
+        limits = httpx2.Limits(max_connections=self._policy.concurrency, max_keepalive_connections=8)
+        return httpx2.AsyncClient(
+            follow_redirects=False, trust_env=False, timeout=self._policy.timeout_s, limits=limits
+        )
 
     async def _fill(self, room: int) -> list[Claimed]:
         """Claim up to `room` due entries: from the buckets the last scan found, scanning again (at most
@@ -208,7 +210,7 @@ class Worker:
         self._rng.shuffle(found)  # several workers start in different places instead of racing for one
         return found
 
-    async def _deliver(self, client: httpx.AsyncClient, claimed: Claimed) -> None:
+    async def _deliver(self, client: httpx2.AsyncClient, claimed: Claimed) -> None:
         with self._survive("a partner delivery"):
             target = self._targets.get((claimed.site, claimed.partner))
             if target is None:
