@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         ("    http.device_token", lambda: http.device_token(Request(with_token), state.tokens, "demo")),
         ("  parse_record", lambda: parse_record(raw)),
         ("  ConsentService.decision", lambda: _drive(state.service.decision(visitor, ("advertising",)))),
-        ("    ConsentService._answer", lambda: state.service._answer(visitor, record, ("advertising",), None)),
+        ("    Answers.answer", lambda: state.service._answers.answer(visitor, record, ("advertising",), None)),
         ("  _respond (orjson + Response)", lambda: _respond(request, state, site, outcome)),
         ("asyncio.wait_for(instant coroutine)", lambda: loop.run_until_complete(asyncio.wait_for(store.close(), 1))),
         ("loop.run_until_complete(instant coroutine)", lambda: loop.run_until_complete(store.close())),

@@ -25,7 +25,10 @@ import time
 from limits import RateLimitItem, parse
 
 from consent_service.config.settings import Settings
+from consent_service.core.errors import ApiError
 from consent_service.core.identity import Pseudonyms
+from consent_service.core.visitor import Visitor
+from consent_service.core.vocab import DeviceClass, ErrorCode
 from consent_service.store.limits import Limiter
 
 log = logging.getLogger("consent_service")
@@ -91,3 +94,23 @@ class WriteLimits:
             self.watch.count(waited is not None)
             waits.append(waited)
         return max((w for w in waits if w is not None), default=None)
+
+
+async def over_limit(limits: WriteLimits | None, visitor: Visitor) -> int | None:
+    """Count one write against the device's and the client's limits (a bot's is never written, so
+    never counted): None when allowed, else the seconds to wait."""
+    if limits is None or visitor.device_class is DeviceClass.BOT:
+        return None
+    device_id = visitor.device.device_id if visitor.device is not None else None
+    return await limits.over(visitor.site.id, device_id, visitor.client_address)
+
+
+async def limit_writes(limits: WriteLimits | None, visitor: Visitor) -> None:
+    """Count a write against the device's and the client's limits; 429 when over."""
+    wait = await over_limit(limits, visitor)
+    if wait is not None:
+        raise rate_limited(wait)
+
+
+def rate_limited(wait_s: int) -> ApiError:
+    return ApiError(ErrorCode.RATE_LIMITED, "too many writes; please retry later", retry_after=wait_s)

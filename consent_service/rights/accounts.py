@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from consent_service.consent.service import known_device
+from consent_service.consent.devices import known_device
 from consent_service.core.decision import Context, own_opt_out
 from consent_service.core.errors import ApiError, unavailable
 from consent_service.core.identity import DeviceTokens, Pseudonyms

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from consent_service.consent.service import ConsentService, known_device
+from consent_service.consent.devices import known_device
+from consent_service.consent.service import ConsentService
 from consent_service.core.errors import ApiError, unavailable
 from consent_service.core.identity import DeviceTokens
 from consent_service.core.model import Agent

@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from consent_service.consent.ratelimit import WriteLimits
-from consent_service.consent.service import known_device, limit_writes
+from consent_service.consent.devices import known_device
+from consent_service.consent.ratelimit import WriteLimits, limit_writes
 from consent_service.core.clock import iso_ms
 from consent_service.core.digits import MS_DIGITS, ascii_int
 from consent_service.core.errors import ApiError, unavailable

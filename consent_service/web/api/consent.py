@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_service.consent.service import Outcome
+from consent_service.consent.answers import Outcome
 from consent_service.core.clock import now_ms
 from consent_service.core.errors import ApiError
 from consent_service.core.regions import regime_for
