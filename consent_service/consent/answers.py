@@ -16,7 +16,7 @@ from consent_service.core.presentation import consent_mode
 from consent_service.core.regions import is_us
 from consent_service.core.visitor import Visitor
 from consent_service.obs import metrics as observability
-from consent_service.stats.counter import StatsHooks
+from consent_service.stats.hooks import StatsHooks
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,7 @@ from consent_service.core.texts import texts_for
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, DeviceClass, ErrorCode, RequestType, Source
 from consent_service.obs import metrics as observability
-from consent_service.stats.counter import NO_STATS, StatsHooks
+from consent_service.stats.hooks import NO_STATS, StatsHooks
 from consent_service.store import Change, Store, StoreUnavailable, request_fields
 
 RETRY_AFTER_S = 5

@@ -32,12 +32,13 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
 
 from consent_service.core.clock import DAY_MS, now_ms
 from consent_service.core.model import Decision, DeviceRecord
 from consent_service.core.regions import regime_for
 from consent_service.core.signals import ua_labels
+from consent_service.core.site import Site
+from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.obs import metrics as observability
 from consent_service.stats.model import OVER_LIMIT_KINDS, StatsReport
@@ -62,10 +63,6 @@ from consent_service.stats.report import (
 from consent_service.store import StoreUnavailable
 from consent_service.store.stats import DayCounts, StatsStore, day_number
 
-if TYPE_CHECKING:
-    from consent_service.core.site import Site
-    from consent_service.core.visitor import Visitor
-
 log = logging.getLogger("consent_service")
 
 FLUSH_INTERVAL_S = 5.0
@@ -81,60 +78,6 @@ _CHANNELS = {Source.NO_JS_FORM: "no_js_page", Source.AGENT: "agent"}  # any othe
 
 # (site, day number, regime, region or None, device class, browser) → metric → count
 SliceKey = tuple[str, int, Regime, str | None, DeviceClass, str]
-
-
-class StatsHooks(Protocol):
-    """What the service calls (StatsCounter; NO_STATS where nothing is counted)."""
-
-    def seen(self, visitor: Visitor, record: DeviceRecord | None, unavailable: bool) -> None: ...
-    def issued(self, visitor: Visitor, device_id: str, gpc: bool) -> None: ...
-    def bot(self, visitor: Visitor) -> None: ...
-    def banner(self, visitor: Visitor, shown: bool) -> None: ...
-    def decisions(self, visitor: Visitor, decisions: Mapping[str, Decision]) -> None: ...
-    def wrote(
-        self,
-        visitor: Visitor,
-        action: Action,
-        source: Source,
-        device_id: str,
-        *,
-        changed: bool,
-    ) -> None: ...
-    def over_limit(self, visitor: Visitor, *, gpc: bool) -> None: ...
-
-
-class _NoStats:
-    def seen(self, visitor: Visitor, record: DeviceRecord | None, unavailable: bool) -> None:
-        pass
-
-    def issued(self, visitor: Visitor, device_id: str, gpc: bool) -> None:
-        pass
-
-    def bot(self, visitor: Visitor) -> None:
-        pass
-
-    def banner(self, visitor: Visitor, shown: bool) -> None:
-        pass
-
-    def decisions(self, visitor: Visitor, decisions: Mapping[str, Decision]) -> None:
-        pass
-
-    def wrote(
-        self,
-        visitor: Visitor,
-        action: Action,
-        source: Source,
-        device_id: str,
-        *,
-        changed: bool,
-    ) -> None:
-        pass
-
-    def over_limit(self, visitor: Visitor, *, gpc: bool) -> None:
-        pass
-
-
-NO_STATS: StatsHooks = _NoStats()
 
 
 class StatsCounter:
