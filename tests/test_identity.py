@@ -19,6 +19,7 @@ from consent_service.core.identity import (
     PendingOptOut,
     bucket_of,
     is_device_id,
+    matching_key,
     new_device_id,
 )
 
@@ -355,3 +356,12 @@ def test_a_carried_opt_out_time_must_be_digits(value: str) -> None:
 def test_a_token_with_non_ascii_digits_is_no_device(value: str) -> None:
     token = signer(NEW).sign(f"{'C' * 22}~{value}~banner").decode()
     assert DeviceTokens((NEW,), max_age_s=DAY).verify(token, SITE) is None
+
+
+def test_matching_key_finds_the_configured_key_and_nothing_else() -> None:
+    keys = (("alpha-key", "a"), ("beta-key", "b"))
+    assert matching_key("beta-key", keys) == "b"
+    assert matching_key("alpha-key", keys) == "a"
+    assert matching_key("alpha-ke", keys) is None  # a prefix is not the key
+    assert matching_key("", (("", "empty"),)) is None  # an empty presented key never matches
+    assert matching_key("gamma", ()) is None

@@ -13,7 +13,7 @@ import secrets
 import string
 import time
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from itsdangerous import BadSignature, TimestampSigner
 
@@ -189,3 +189,19 @@ class Pseudonyms:
         message = f"account\0{site}\0{account_id}".encode()
         digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest[:DEVICE_ID_BYTES]).rstrip(b"=").decode("ascii")
+
+
+Found = TypeVar("Found")
+
+
+def matching_key(presented: str, keys: Iterable[tuple[str, Found]]) -> Found | None:
+    """What the configured key equal to `presented` stands for (its sites, say), else None. Every key
+    is compared, in constant time, so the timing says nothing about which one matched, or whether
+    one did. The one comparison of presented secrets (admin keys at login and on the API, the
+    metrics key)."""
+    found: Found | None = None
+    given = presented.encode()
+    for known, value in keys:
+        if hmac.compare_digest(given, known.encode()) and presented:
+            found = value
+    return found

@@ -19,7 +19,6 @@ keeps the values in files there and `/metrics` adds up every worker's.
 
 from __future__ import annotations
 
-import hmac
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
@@ -248,14 +247,6 @@ def count_background_error() -> None:
 
 
 # ---- /metrics ----------------------------------------------------------------------------------
-
-
-def scrape_allowed(authorization: str | None, key: str | None) -> bool:
-    """Open without a configured key; with one, `Authorization: Bearer <key>` (constant time)."""
-    if key is None:
-        return True
-    scheme, _, given = (authorization or "").partition(" ")
-    return hmac.compare_digest(given.strip().encode(), key.encode()) and scheme.lower() == "bearer"
 
 
 def exposition() -> bytes:

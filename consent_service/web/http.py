@@ -17,7 +17,7 @@ from starlette.responses import Response
 from consent_service.config.settings import Settings
 from consent_service.core.digits import ascii_int
 from consent_service.core.errors import ApiError
-from consent_service.core.identity import DeviceTokens, Verified, chosen
+from consent_service.core.identity import DeviceTokens, FormTokens, Verified, chosen
 from consent_service.core.vocab import ErrorCode
 
 MAX_BODY_BYTES = 16 * 1024
@@ -252,3 +252,18 @@ def set_device_cookie(response: Response, site: str, token: str, request: Reques
         httponly=True,
         samesite=settings.cookie_samesite,
     )
+
+
+def bearer(request: Request) -> str:
+    """The token of `Authorization: Bearer <token>` (scheme case-insensitive), else ""."""
+    scheme, _, given = headers_of(request).get("authorization", "").partition(" ")
+    return given.strip() if scheme.lower() == "bearer" else ""
+
+
+def own_form_post(
+    request: Request, forms: FormTokens, settings: Settings, *, csrf: str | None, scope: str, form: str
+) -> bool:
+    """A post of one of our own forms (CSRF): its signed token for this scope and form, and no
+    foreign (or `null`) Origin. The one check of every HTML form the service serves."""
+    origin = headers_of(request).get("origin")
+    return forms.valid(csrf, scope, form) and origin_allowed(origin, frozenset(), request, settings)

@@ -9,7 +9,6 @@ agents.py, rights.py and request_metrics.py.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,6 +19,7 @@ from starlette.routing import Route
 from consent_service.core.clock import now_ms
 from consent_service.core.digits import ascii_int
 from consent_service.core.errors import ApiError, unavailable
+from consent_service.core.identity import matching_key
 from consent_service.core.site import Site
 from consent_service.core.vocab import ErrorCode
 from consent_service.rights.audit_export import audit_csv, audit_jsonl, audit_rows, primed
@@ -57,11 +57,7 @@ def routes() -> list[Route]:
 def _key_sites(request: Request, state: AppState) -> frozenset[str]:
     """The sites the request's admin key may act for; 401 without a known key. Every key is compared
     (in constant time), so the answer's timing says nothing about which one matched."""
-    scheme, _, key = http.headers_of(request).get("authorization", "").partition(" ")
-    allowed: frozenset[str] | None = None
-    for known, sites in state.settings.admin_keys:
-        if hmac.compare_digest(key.encode(), known.encode()) and scheme.lower() == "bearer":
-            allowed = sites
+    allowed = matching_key(http.bearer(request), state.settings.admin_keys)
     if allowed is None:
         raise ApiError(ErrorCode.UNAUTHORIZED, "an admin key is required: Authorization: Bearer <key>")
     return allowed

@@ -44,7 +44,7 @@ from starlette.responses import RedirectResponse, Response
 
 from consent_service.config.settings import Settings
 from consent_service.core.errors import ApiError
-from consent_service.core.identity import CLOCK_SKEW_S, is_device_id
+from consent_service.core.identity import CLOCK_SKEW_S, is_device_id, matching_key
 from consent_service.store import StoreUnavailable
 from consent_service.store.sessions import SessionRevocations
 from consent_service.web import http
@@ -97,11 +97,8 @@ class AdminSessions:
     def check_key(presented: str, admin_keys: tuple[tuple[str, frozenset[str]], ...]) -> tuple[str, frozenset[str]]:
         """The configured (key, sites) the presented key is, else ("", empty). Every key is compared
         in constant time, so the timing says nothing about which one matched."""
-        found: tuple[str, frozenset[str]] = ("", frozenset())
-        for known, sites in admin_keys:
-            if hmac.compare_digest(presented.encode(), known.encode()):
-                found = (known, sites)
-        return found
+        found = matching_key(presented, ((known, (known, sites)) for known, sites in admin_keys))
+        return found or ("", frozenset())
 
     def issue(self, admin_key: str, sites: frozenset[str]) -> str:
         sid = secrets.token_urlsafe(SESSION_ID_BYTES)
@@ -209,10 +206,7 @@ names the sites it may see, never the key.</p>"""
 
 def post_allowed(request: Request, state: AppState, csrf: str | None, form: str) -> bool:
     """One of our own forms: its signed token, and no foreign (or `null`) Origin."""
-    origin = http.headers_of(request).get("origin")
-    return state.forms.valid(csrf, FORM_SCOPE, form) and http.origin_allowed(
-        origin, frozenset(), request, state.settings
-    )
+    return http.own_form_post(request, state.forms, state.settings, csrf=csrf, scope=FORM_SCOPE, form=form)
 
 
 def set_session_cookie(response: Response, value: str, request: Request, settings: Settings, max_age: int) -> None:

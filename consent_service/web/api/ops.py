@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consent_service.core.errors import ApiError
+from consent_service.core.identity import matching_key
 from consent_service.core.vocab import ErrorCode
 from consent_service.obs import metrics as observability
 from consent_service.web import http
@@ -49,7 +50,8 @@ async def healthz(request: Request) -> Response:
 
 async def metrics(request: Request, state: AppState) -> Response:
     """Prometheus text format; with CONSENT_METRICS_KEY set, only for `Authorization: Bearer <key>`."""
-    if not observability.scrape_allowed(http.headers_of(request).get("authorization"), state.settings.metrics_key):
+    key = state.settings.metrics_key
+    if key is not None and matching_key(http.bearer(request), ((key, True),)) is None:
         raise ApiError(ErrorCode.UNAUTHORIZED, "a metrics key is required: Authorization: Bearer <key>")
     headers = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
     return Response(observability.exposition(), headers=headers, media_type=observability.CONTENT_TYPE)

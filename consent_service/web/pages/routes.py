@@ -56,7 +56,7 @@ async def opt_out_page(request: Request, state: AppState) -> Response:
         return await _render_opt_out(request, state, site, service, language)
     form = await _form_fields(request)
     language = _language(request, None if isinstance(form, ApiError) else form.get("lang"))
-    if isinstance(form, ApiError) or not _form_post_allowed(request, state, site, form.get("csrf"), "opt-out"):
+    if isinstance(form, ApiError) or not _own_form(request, state, form.get("csrf"), site.id, "opt-out"):
         status = form.status if isinstance(form, ApiError) else 403  # malformed (400, 413) or not our form
         problem = page_texts_for(language)["problem_form"]
         return await _render_opt_out(request, state, site, service, language, status=status, problem=problem)
@@ -129,7 +129,7 @@ async def privacy_data(request: Request, state: AppState) -> Response:
         return _data_html(request, state, site, language)
     if isinstance(form, ApiError):  # malformed: 400 (or 413), and nothing deleted
         return _data_html(request, state, site, language, status=form.status, problem="problem_form")
-    if not _form_post_allowed(request, state, site, form.get("csrf"), "delete"):
+    if not _own_form(request, state, form.get("csrf"), site.id, "delete"):
         return _data_html(request, state, site, language, status=403, problem="problem_form")
     try:
         visitor = _visitor(request, state, site, False)
@@ -168,12 +168,6 @@ async def _form_fields(request: Request) -> dict[str, str] | ApiError:
         return error
 
 
-def _form_post_allowed(request: Request, state: AppState, site: Site, csrf: str | None, form: str) -> bool:
-    """A post of one of our own forms: its signed token, and no foreign (or `null`) Origin."""
-    origin = http.headers_of(request).get("origin")
-    return state.forms.valid(csrf, site.id, form) and http.origin_allowed(origin, frozenset(), request, state.settings)
-
-
 async def privacy_css(request: Request) -> Response:
     headers = {"cache-control": "public, max-age=3600", "x-content-type-options": "nosniff"}
     return Response(privacy_pages.STYLESHEET, media_type="text/css; charset=utf-8", headers=headers)
@@ -185,3 +179,7 @@ async def demo_page(request: Request, state: AppState) -> Response:
 
 async def demo_file(request: Request, state: AppState) -> Response:
     return demo.file(request, state.basics.demo_files)
+
+
+def _own_form(request: Request, state: AppState, csrf: str | None, site: str, form: str) -> bool:
+    return http.own_form_post(request, state.forms, state.settings, csrf=csrf, scope=site, form=form)
