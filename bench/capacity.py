@@ -9,9 +9,9 @@
    with its history and its audit entries, spread over the site's 1024 buckets) is written, and both
    the sum of MEMORY USAGE per kind of key and the growth of `used_memory` are divided by the count.
    `used_memory` also counts what MEMORY USAGE does not: the key table and the TTL table.
-2. Writes. The consent write script (record_scripts.APPLY_LUA with its audit and outbox helpers, exactly as the service
-   registers it) is loaded with SCRIPT LOAD and driven with `redis-benchmark … EVALSHA <sha> 7 <keys>
-   <args>` (random device ids through `__rand_int__`), once without persistence and once with the
+2. Writes. The consent write script (store/lua/record_apply.lua with its audit and outbox helpers, exactly as the
+   service registers it: scripts.RECORD_APPLY) is loaded with SCRIPT LOAD and driven with `redis-benchmark … EVALSHA
+   <sha> 7 <keys> <args>` (random device ids through `__rand_int__`), once without persistence and once with the
    service's default `appendonly yes`, `appendfsync always`. Redis's own CPU per write (INFO
    commandstats, usec per EVALSHA call) gives the ceiling of one core, whatever the load generator.
 
@@ -41,9 +41,8 @@ from consent_service.core.identity import BUCKETS, new_device_id
 from consent_service.core.partner import EventType, OutboxSpecs, Partner, SubjectKind
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.store import Change, Lifetimes, Store, account_key, device_keys
-from consent_service.store.outbox_scripts import LUA_OUTBOX
-from consent_service.store.record_scripts import APPLY_LUA
-from consent_service.store.trail import LUA_AUDIT
+from consent_service.store.records import apply_fields
+from consent_service.store.scripts import RECORD_APPLY, named
 
 LIFETIMES = Lifetimes(record_ttl_ms=395 * DAY_MS, retention_ms=750 * DAY_MS)
 PURPOSES = ("analytics", "advertising", "personalization")  # the demo site's non-necessary purposes
@@ -191,33 +190,14 @@ def benchmark_command(port: int, sha: str, requests: int, clients: int, pipeline
     keys = [f"cs1:{tag}:dev:{device}", f"cs1:{tag}:log:{device}", f"cs1:{tag}:audit", f"cs1:{tag}:carry"]
     keys += [f"cs1:{tag}:out", f"cs1:{tag}:due", f"cs1:{tag}:dst"]  # the partner outbox (issue 7)
     c = change("x" * 22, now, choices={"analytics": True, "advertising": False}, action=Action.CUSTOM)
-    args: list[str | int] = [
-        c.now_ms,
-        c.now_ms // DAY_MS,
-        LIFETIMES.record_ttl_ms,
-        LIFETIMES.retention_ms,
-        LIFETIMES.provisional_ms,
-        c.now_ms - LIFETIMES.retention_ms,
-        "ref__rand_int__",  # a new audit reference
-        0,
-        c.policy_version,
-        c.action or "",
-        c.source,
-        c.regime,
-        c.region or "",
-        c.device_class,
-        c.site,
-        now + 10 * 365 * DAY_MS,  # deadline: far ahead (the script compares it with Redis's clock)
-        "chg__rand_int__",  # change id: a new one per call, so no call takes the repeat path
-        0,
-        LIFETIMES.gpc_ms,
-        "",  # no carried opt-out to settle
-        0,  # no request fields
-        len(c.choices),
-    ]
-    for purpose, granted in c.choices.items():
-        args += [purpose, int(granted)]
-    args.append(spec)
+    fields = apply_fields(
+        c,
+        LIFETIMES,
+        deadline_ms=now + 10 * 365 * DAY_MS,  # far ahead (the script compares it with Redis's clock)
+        new_ref="ref__rand_int__",  # a new audit reference
+        change_id="chg__rand_int__",  # a new one per call, so no call takes the repeat path
+    )
+    args = [named(fields).decode(), spec]  # redis-benchmark replaces __rand_int__ inside the JSON too
     return [
         "redis-benchmark",
         "-h",
@@ -252,7 +232,7 @@ SPEC = OutboxSpecs({"demo": (_PARTNERS, ["advertising"])}, b"k" * 32)("demo", Su
 def measure_writes(server: EmbeddedRedis, requests: int, clients: int, pipeline: int, spec: str = "") -> dict[str, Any]:
     with redis.Redis.from_url(server.url, decode_responses=True) as client:
         client.flushall()
-        sha = client.script_load(LUA_AUDIT + LUA_OUTBOX + APPLY_LUA)
+        sha = client.script_load(RECORD_APPLY)
         client.config_resetstat()
         command = benchmark_command(server.port, sha, requests, clients, pipeline, spec)
         out = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True).stdout

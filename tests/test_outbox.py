@@ -22,7 +22,7 @@ from consent_service.core.clock import DAY_MS
 from consent_service.core.partner import SubjectKind, partner_key, subject_id
 from consent_service.rights.request_metrics import business_days
 from consent_service.store import Lifetimes, Store, outbox
-from consent_service.store.outbox_scripts import LUA_OUTBOX
+from consent_service.store.scripts import OUTBOX, lua_file
 from tests.conftest import CA, AppFactory
 from tests.test_accounts import ACCOUNT, KEY, link
 
@@ -443,7 +443,7 @@ def test_the_scripts_partner_subject_is_the_same_function_as_pythons(redis_clien
     """The account fan-out names devices with ids computed in Lua (HMAC-SHA1 on redis.sha1hex); the
     answers' partner_ids come from Python: for any key and id they must agree, or a partner could not
     match the fan-out's events."""
-    lua = LUA_OUTBOX + "\nreturn partner_subject(ARGV[1], ARGV[2], ARGV[3])"
+    lua = lua_file(OUTBOX) + "\nreturn partner_subject(ARGV[1], ARGV[2], ARGV[3])"
     rng = random.Random(7)
     for _ in range(40):
         key = rng.randbytes(rng.choice([16, 32, 64]))

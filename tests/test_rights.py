@@ -11,6 +11,7 @@ from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import new_device_id
 from consent_service.store import Lifetimes, Store
 from consent_service.store.records import _keys_with
+from consent_service.store.scripts import named
 from tests.conftest import CA, DE, snapshot
 
 
@@ -100,7 +101,8 @@ def test_a_retried_request_is_recorded_once(redis_url: str, redis_client: redis.
         try:
             device = new_device_id()
             keys = _keys_with("demo", device, "rid:fixed")
-            args = [1_800_000_000_000, 0, "demo", 750 * DAY_MS, "api", 0]
+            fields = {"now_ms": 1_800_000_000_000, "min_id": 0, "site": "demo", "retention_ms": 750 * DAY_MS}
+            args = [named({**fields, "source": "api", "request": []})]
             for _ in range(2):
                 await store._access(keys=keys, args=args)
         finally:

@@ -31,10 +31,11 @@ from typing import Any, Literal
 
 from consent_service.core.digits import ascii_int
 from consent_service.core.identity import BUCKETS
+from consent_service.store import scripts
 from consent_service.store.connect import Client
 from consent_service.store.errors import REDIS_ERRORS, unavailable
-from consent_service.store.outbox_scripts import CLAIM_LUA, REPLAY_LUA, SETTLE_LUA, TRIM_LUA
-from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, PIPELINE_BATCH, audit_key
+from consent_service.store.scripts import named
+from consent_service.store.trail import KEY_VERSION, PIPELINE_BATCH, audit_key
 
 Status = Literal["pending", "delivered", "dead"]
 STATUSES: tuple[Status, ...] = ("pending", "delivered", "dead")
@@ -111,10 +112,10 @@ class Outbox:
     def __init__(self, client: Client, retention_ms: int) -> None:
         self._redis = client
         self._retention_ms = retention_ms
-        self._claim = client.register_script(CLAIM_LUA)
-        self._settle = client.register_script(LUA_AUDIT + SETTLE_LUA)
-        self._replay = client.register_script(REPLAY_LUA)
-        self._trim = client.register_script(TRIM_LUA)
+        self._claim = client.register_script(scripts.OUTBOX_CLAIM)
+        self._settle = client.register_script(scripts.OUTBOX_SETTLE)
+        self._replay = client.register_script(scripts.OUTBOX_REPLAY)
+        self._trim = client.register_script(scripts.OUTBOX_TRIM)
 
     async def due_buckets(self, site: str, now_ms: int, timeout_s: float) -> list[int]:
         """The buckets with an entry due now: one cheap ZRANGEBYSCORE per bucket, pipelined."""
@@ -147,19 +148,19 @@ class Outbox:
         """Record an attempt and its outcome: delivered (with its audit entry), retry at `next_ms`,
         or dead. False when the lease had run out and another worker holds the entry: the attempt is
         recorded, a delivery too, but the schedule is the other worker's."""
-        args: list[str | int] = [
-            claimed.entry_id,
-            claimed.token,
-            now_ms,
-            outcome,
-            next_ms,
-            result[:200],
-            self._retention_ms,
-            now_ms - self._retention_ms,
-            claimed.site,
-        ]
+        fields = {
+            "entry_id": claimed.entry_id,
+            "token": claimed.token,
+            "now_ms": now_ms,
+            "outcome": outcome,
+            "next_ms": next_ms,
+            "result": result[:200],
+            "retention_ms": self._retention_ms,
+            "min_id": now_ms - self._retention_ms,
+            "site": claimed.site,
+        }
         keys = _bucket_keys(claimed.site, claimed.bucket)
-        return bool(await self._run(self._settle, keys, args, timeout_s))
+        return bool(await self._run(self._settle, keys, [named(fields)], timeout_s))
 
     async def replay(self, site: str, partner: str | None, now_ms: int, timeout_s: float) -> int:
         """Move dead entries (of one partner, or all) back to due, with a new retry window."""
@@ -234,7 +235,7 @@ class Outbox:
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
 
-    async def _run(self, script: object, keys: list[str], args: list[str | int], timeout_s: float) -> Any:
+    async def _run(self, script: object, keys: list[str], args: Sequence[bytes | str | int], timeout_s: float) -> Any:
         try:
             async with asyncio.timeout(timeout_s):
                 return await script(keys=keys, args=args)  # type: ignore[operator]

@@ -14,8 +14,9 @@ created/updated (ms), `pv` policy version, `src` source, `rg` region, `dc` devic
 `acct`/`al` the linked account's pseudonym and when it was linked, `tao` the account's opt-out kept
 on a deleted device's tombstone, `del` when it was deleted, `lc` the last change id.
 
-Redis 6.2 commands only: the write is one Lua script (atomic, one round trip, Cluster-safe since
-its keys share a slot), which also extends TTLs without ever shortening them (no `EXPIRE GT`).
+Redis 6.2 commands only: the write is one Lua script (lua/record_apply.lua: atomic, one round trip,
+Cluster-safe since its keys share a slot), which also extends TTLs without ever shortening them (no
+`EXPIRE GT`). The scripts are loaded by scripts.py; this module builds their keys and arguments.
 """
 
 from __future__ import annotations
@@ -37,15 +38,15 @@ from consent_service.core.identity import BUCKETS, bucket_of
 from consent_service.core.model import Choice, DeviceRecord
 from consent_service.core.partner import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
+from consent_service.store import scripts
 from consent_service.store.accounts import Accounts, account_key
 from consent_service.store.connect import Client, connect
 from consent_service.store.errors import REDIS_ERRORS, StoreUnavailable, unavailable
 from consent_service.store.outbox import Outbox
-from consent_service.store.outbox_scripts import LUA_OUTBOX
 from consent_service.store.reader import PipelinedReader, ReaderError
-from consent_service.store.record_scripts import ACCESS_LUA, APPLY_LUA, COVERED_LUA, ERASE_LUA, LINK_LUA
+from consent_service.store.scripts import named, pairs
 from consent_service.store.sessions import SessionRevocations
-from consent_service.store.trail import KEY_VERSION, LUA_AUDIT, PIPELINE_BATCH, Trail, flat
+from consent_service.store.trail import KEY_VERSION, PIPELINE_BATCH, Trail
 
 
 def record_key(site: str, device_id: str) -> str:
@@ -156,11 +157,11 @@ class Store:
             raise ValueError("CONSENT_REDIS_WAIT_REPLICAS works with a standalone Redis only, not a cluster")
         self._replicas = replicas
         self._lifetimes = lifetimes
-        self._apply = client.register_script(LUA_AUDIT + LUA_OUTBOX + APPLY_LUA)
-        self._erase = client.register_script(LUA_AUDIT + LUA_OUTBOX + ERASE_LUA)
-        self._access = client.register_script(LUA_AUDIT + ACCESS_LUA)
-        self._link = client.register_script(LUA_AUDIT + LINK_LUA)
-        self._covered = client.register_script(LUA_OUTBOX + COVERED_LUA)
+        self._apply = client.register_script(scripts.RECORD_APPLY)
+        self._erase = client.register_script(scripts.RECORD_ERASE)
+        self._access = client.register_script(scripts.RECORD_ACCESS)
+        self._link = client.register_script(scripts.RECORD_LINK)
+        self._covered = client.register_script(scripts.RECORD_COVERED)
         self.trail = Trail(client)
         self.accounts = Accounts(client, lifetimes.retention_ms)
         self.outbox = Outbox(client, lifetimes.retention_ms)
@@ -182,13 +183,13 @@ class Store:
         pays a connection, a NOSCRIPT round trip and the script's compilation inside its own short
         budget (a first GPC sighting has only the decision's). Best effort: a Redis that is not up
         yet is connected to by the first request, as always."""
-        scripts = [s.script for s in (self._apply, self._erase, self._access, self._link)]
+        sources = [s.script for s in (self._apply, self._erase, self._access, self._link)]
         try:
             async with asyncio.timeout(timeout_s):
                 if self._warm_up is not None:
                     await asyncio.shield(self._warm_up)
-                for script in scripts:
-                    await self._redis.script_load(script)  # on a cluster, on every master
+                for source in sources:
+                    await self._redis.script_load(source)  # on a cluster, on every master
                 # Each master's clock too, which a write's deadline would otherwise measure first.
                 if isinstance(self._redis, RedisCluster):
                     for primary in self._redis.get_primaries():
@@ -256,10 +257,17 @@ class Store:
         """Everything held for a device, read in the same atomic step that records the access
         request in the audit trail (and in the device's own history, when it has one)."""
         lt = self._lifetimes
-        args: list[str | int] = [now_ms, now_ms - lt.retention_ms, site, lt.retention_ms, source, *flat(dict(extra))]
+        fields = {
+            "now_ms": now_ms,
+            "min_id": now_ms - lt.retention_ms,
+            "site": site,
+            "retention_ms": lt.retention_ms,
+            "source": source,
+            "request": pairs(extra),
+        }
         try:
             async with asyncio.timeout(timeout_s):
-                raw, history = await self._access(keys=_keys_with(site, device_id, _rid()), args=args)
+                raw, history = await self._access(keys=_keys_with(site, device_id, _rid()), args=[named(fields)])
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
         return Held(_pairs(raw), [_pairs(fields) for _, fields in history])
@@ -282,16 +290,17 @@ class Store:
         The audit reference and the account link go too,
         so earlier audit entries can no longer be tied to the device. The deletion is recorded."""
         lt = self._lifetimes
-        args: list[str | int] = [
-            now_ms,
-            lt.retention_ms,
-            now_ms - lt.retention_ms,
-            site,
-            int(account_opted_out),
-            source,
-        ]
-        args += [",".join(sale_share), *flat(dict(extra or {}))]
-        args.append(self._partners(site, SubjectKind.DEVICE, device_id))
+        fields = {
+            "now_ms": now_ms,
+            "retention_ms": lt.retention_ms,
+            "min_id": now_ms - lt.retention_ms,
+            "site": site,
+            "account_opted_out": account_opted_out,
+            "source": source,
+            "sale_share": list(sale_share),
+            "request": pairs(extra or {}),
+        }
+        args: list[bytes | str] = [named(fields), self._partners(site, SubjectKind.DEVICE, device_id)]
         try:
             async with asyncio.timeout(timeout_s):
                 keys = _keys_with(site, device_id, _rid(), "out", "due", "dst")
@@ -328,12 +337,8 @@ class Store:
         """A device just linked to an account that had opted out: the partners hear that this
         device is opted out now, unless its own opt-out told them already. Returns the events written."""
         lt = self._lifetimes
-        args: list[str | int] = [
-            now_ms,
-            now_ms - lt.retention_ms,
-            lt.retention_ms,
-            self._partners(site, SubjectKind.DEVICE, device_id),
-        ]
+        fields = {"now_ms": now_ms, "min_id": now_ms - lt.retention_ms, "retention_ms": lt.retention_ms}
+        args: list[bytes | str] = [named(fields), self._partners(site, SubjectKind.DEVICE, device_id)]
         keys = _keys_with(site, device_id, "out", "due", "dst")
         try:
             async with asyncio.timeout(timeout_s):
@@ -348,18 +353,20 @@ class Store:
         recorded in the audit trail. Returns the account it was linked to before, and the device's
         record after (None: no record)."""
         lt = self._lifetimes
-        args: list[str | int] = [
-            now_ms,
-            lt.record_ttl_ms,
-            lt.retention_ms,
-            now_ms - lt.retention_ms,
-            site,
-            secrets.token_hex(8),
-        ]
+        fields = {
+            "now_ms": now_ms,
+            "record_ttl_ms": lt.record_ttl_ms,
+            "retention_ms": lt.retention_ms,
+            "min_id": now_ms - lt.retention_ms,
+            "site": site,
+            "new_ref": secrets.token_hex(8),
+            "account": account,
+            "op": "unlink" if unlink else "link",
+        }
         try:
             async with asyncio.timeout(timeout_s):
                 keys = list(device_keys(site, device_id))
-                before, raw = await self._link(keys=keys, args=[*args, account, "unlink" if unlink else "link"])
+                before, raw = await self._link(keys=keys, args=[named(fields)])
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
         return before or None, parse_record(_pairs(raw)) if raw else None
@@ -387,7 +394,7 @@ class Store:
         record = parse_record(_pairs(fields)) if status != _NOTHING else None
         return Applied(record=record, gpc_first_seen_now=gpc_new == 1, changed=_pairs(rest[0]) if rest else {})
 
-    async def _apply_and_wait(self, keys: list[str], args: list[str | int], timeout_s: float) -> list[Any]:
+    async def _apply_and_wait(self, keys: list[str], args: list[bytes | str], timeout_s: float) -> list[Any]:
         """The script, then WAIT on the same connection (WAIT counts that connection's writes), so the
         change is acknowledged only once the replicas have it. Fewer replicas in time: unavailable
         (the change stays written on the primary; retrying it is idempotent, by its change id)."""
@@ -426,38 +433,49 @@ class Store:
         self._clocks[node] = (offset_ms, time.monotonic())
         return offset_ms
 
-    def _args(self, change: Change, deadline_ms: int) -> list[str | int]:
-        lt = self._lifetimes
-        args: list[str | int] = [
-            change.now_ms,
-            change.now_ms // DAY_MS,
-            lt.record_ttl_ms,
-            lt.retention_ms,
-            lt.provisional_ms,
-            change.now_ms - lt.retention_ms,
-            secrets.token_hex(8),
-            int(change.gpc_seen),
-            change.policy_version,
-            change.action or "",
-            change.source,
-            change.regime,
-            change.region or "",
-            change.device_class,
-            change.site,
-            deadline_ms,
-            change.change_id or secrets.token_hex(8),
-            int(change.carry_to_account),
-            lt.gpc_ms,
-            "" if change.settles_pending_ms is None else change.settles_pending_ms,
-            *flat(dict(change.audit_extra)),
-            len(change.choices),
-        ]
-        for purpose, granted in change.choices.items():
-            args += [purpose, int(granted)]
+    def _args(self, change: Change, deadline_ms: int) -> list[bytes | str]:
+        """The write script's ARGV (lua/record_apply.lua): the change by name, and the partners' spec."""
         # Only a change that can be an event carries the partners (a daily refresh cannot).
         eventful = change.action or change.gpc_seen or change.settles_pending_ms is not None
-        args.append(self._partners(change.site, SubjectKind.DEVICE, change.device_id) if eventful else "")
-        return args
+        spec = self._partners(change.site, SubjectKind.DEVICE, change.device_id) if eventful else ""
+        fields = apply_fields(
+            change,
+            self._lifetimes,
+            deadline_ms=deadline_ms,
+            new_ref=secrets.token_hex(8),
+            change_id=change.change_id or secrets.token_hex(8),
+        )
+        return [named(fields), spec]
+
+
+def apply_fields(
+    change: Change, lifetimes: Lifetimes, *, deadline_ms: int, new_ref: str, change_id: str
+) -> dict[str, object]:
+    """The named arguments of the write script for a change (bench/capacity.py drives it too)."""
+    return {
+        "now_ms": change.now_ms,
+        "day": change.now_ms // DAY_MS,
+        "record_ttl_ms": lifetimes.record_ttl_ms,
+        "retention_ms": lifetimes.retention_ms,
+        "provisional_ms": lifetimes.provisional_ms,
+        "gpc_ttl_ms": lifetimes.gpc_ms,
+        "min_id": change.now_ms - lifetimes.retention_ms,
+        "new_ref": new_ref,
+        "gpc": change.gpc_seen,
+        "policy": change.policy_version,
+        "action": change.action,
+        "source": change.source,
+        "regime": change.regime,
+        "region": change.region or "",
+        "device_class": change.device_class,
+        "site": change.site,
+        "deadline_ms": deadline_ms,
+        "change_id": change_id,
+        "carry": change.carry_to_account,
+        "settles_ms": change.settles_pending_ms,
+        "request": pairs(change.audit_extra),
+        "choices": [[purpose, granted] for purpose, granted in change.choices.items()],
+    }
 
 
 def _warm_up(client: Client) -> asyncio.Task[Any] | None:

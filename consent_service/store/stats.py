@@ -39,6 +39,7 @@ from typing import Any
 
 from consent_service.core.digits import ascii_int
 from consent_service.core.identity import bucket_of
+from consent_service.store import scripts
 from consent_service.store.connect import Client
 from consent_service.store.errors import REDIS_ERRORS, StoreUnavailable
 from consent_service.store.records import Store
@@ -113,7 +114,7 @@ class StatsStore:
     def __init__(self, client: Client, retention_days: int) -> None:
         self._redis = client
         self._retention_s = retention_days * 86_400
-        self._add = client.register_script(_ADD_LUA)
+        self._add = client.register_script(scripts.STATS_ADD)
 
     @classmethod
     def of(cls, store: Store, retention_days: int) -> StatsStore:
@@ -211,36 +212,3 @@ def _chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-# KEYS: 1 the writer's batch marker, then per day: counters hash, devices HLL, GPC devices HLL.
-# ARGV: 1 batch number, 2 marker TTL (s), 3 number of days, then per day: expire-at (unix s),
-#       number of fields, field/increment pairs, number of devices, device ids, number of GPC
-#       devices, their ids.
-# Returns 1 when applied, 0 when this batch (or a later one of the writer) was applied before.
-_ADD_LUA = """
-local seq = tonumber(ARGV[1])
-if tonumber(redis.call('GET', KEYS[1]) or '-1') >= seq then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-local i = 4
-for d = 0, tonumber(ARGV[3]) - 1 do
-  local hash, at = KEYS[2 + 3 * d], ARGV[i]
-  local n = tonumber(ARGV[i + 1])
-  i = i + 2
-  for _ = 1, n do
-    redis.call('HINCRBY', hash, ARGV[i], ARGV[i + 1])
-    i = i + 2
-  end
-  if n > 0 then redis.call('EXPIREAT', hash, at) end
-  for k = 3, 4 do
-    n = tonumber(ARGV[i])
-    i = i + 1
-    for first = i, i + n - 1, 500 do  -- unpack() has a stack limit: at most 500 at a time
-      redis.call('PFADD', KEYS[k + 3 * d], unpack(ARGV, first, math.min(first + 499, i + n - 1)))
-    end
-    if n > 0 then redis.call('EXPIREAT', KEYS[k + 3 * d], at) end
-    i = i + n
-  end
-end
-return 1
-"""

@@ -23,6 +23,7 @@ from typing import Any
 from consent_service.core.identity import BUCKETS
 from consent_service.core.model import Agent
 from consent_service.core.vocab import RequestType
+from consent_service.store import scripts
 from consent_service.store.connect import Client
 from consent_service.store.errors import REDIS_ERRORS, unavailable
 
@@ -58,20 +59,12 @@ def request_fields(
     return fields
 
 
-def flat(fields: dict[str, str]) -> list[str | int]:
-    """Script arguments for optional fields: their count, then name/value pairs."""
-    out: list[str | int] = [len(fields)]
-    for name, value in fields.items():
-        out += [name, value]
-    return out
-
-
 class Trail:
     """Reads and trims a site's audit streams."""
 
     def __init__(self, client: Client) -> None:
         self._redis = client
-        self._record = client.register_script(LUA_AUDIT + _RECORD_LUA)
+        self._record = client.register_script(scripts.AUDIT_RECORD)
 
     async def read(self, site: str, from_ms: int, to_ms: int, timeout_s: float) -> AsyncIterator[dict[str, str]]:
         """A site's entries in time order, merged from every bucket's stream without KEYS or SCAN.
@@ -177,36 +170,3 @@ def _push(
         entry_id, fields = pages[index].popleft()
         ms, _, seq = entry_id.partition("-")
         heapq.heappush(heads, ((int(ms), int(seq or 0)), index, {**fields, "_id": entry_id}))
-
-
-# The Lua helper every writing script shares: append an entry to a bucket's audit stream (trimmed
-# by age as it goes) and keep the stream alive for the retention period after its newest entry, so
-# a bucket that falls idle disappears once everything in it is past retention.
-LUA_AUDIT = """
-local function audit_append(key, minid, retention, entry)
-  redis.call('XADD', key, 'MINID', '~', minid, '*', unpack(entry))
-  -- Slide the stream's lifetime forward, never shorten it (a process with a shorter retention
-  -- setting must not cut what another keeps).
-  local current = redis.call('PTTL', key)
-  if current < retention then redis.call('PEXPIRE', key, retention) end
-end
-local function first_time(marker)
-  return redis.call('SET', marker, '1', 'NX', 'PX', 600000)
-end
-local function with_extra(entry, first)
-  local count = tonumber(ARGV[first])
-  for i = 1, 2 * count do table.insert(entry, ARGV[first + i]) end
-  return entry, first + 2 * count + 1
-end
-"""
-
-# KEYS: audit stream, request id marker. ARGV: 1 stream min id, 2 retention ms, then the entry's
-# name/value pairs.
-_RECORD_LUA = """
-if first_time(KEYS[2]) then
-  local entry = {}
-  for i = 3, #ARGV do table.insert(entry, ARGV[i]) end
-  audit_append(KEYS[1], ARGV[1], tonumber(ARGV[2]), entry)
-end
-return 1
-"""
