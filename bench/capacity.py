@@ -41,7 +41,7 @@ from consent_service.core.identity import BUCKETS, new_device_id
 from consent_service.core.partner import EventType, OutboxSpecs, Partner, SubjectKind
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.store import Change, Lifetimes, Store, account_key, device_keys
-from consent_service.store.records import apply_fields
+from consent_service.store.record_data import apply_fields
 from consent_service.store.scripts import RECORD_APPLY, named
 
 LIFETIMES = Lifetimes(record_ttl_ms=395 * DAY_MS, retention_ms=750 * DAY_MS)

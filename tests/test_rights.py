@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import new_device_id
 from consent_service.store import Lifetimes, Store
-from consent_service.store.records import _keys_with
+from consent_service.store.record_data import keys_with
 from consent_service.store.scripts import named
 from tests.conftest import CA, DE, snapshot
 
@@ -100,7 +100,7 @@ def test_a_retried_request_is_recorded_once(redis_url: str, redis_client: redis.
         store = Store.from_url(redis_url, Lifetimes(400 * DAY_MS, 750 * DAY_MS), timeout_s=1.0)
         try:
             device = new_device_id()
-            keys = _keys_with("demo", device, "rid:fixed")
+            keys = keys_with("demo", device, "rid:fixed")
             fields = {"now_ms": 1_800_000_000_000, "min_id": 0, "site": "demo", "retention_ms": 750 * DAY_MS}
             args = [named({**fields, "source": "api", "request": []})]
             for _ in range(2):

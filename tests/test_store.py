@@ -17,7 +17,7 @@ from consent_service.core.clock import DAY_MS
 from consent_service.core.identity import new_device_id
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
 from consent_service.store import Change, Lifetimes, Store, StoreUnavailable, device_keys, parse_record
-from consent_service.store.records import record_key
+from consent_service.store.record_data import record_key
 
 LIFETIMES = Lifetimes(record_ttl_ms=400 * DAY_MS, retention_ms=750 * DAY_MS)
 NOW = 1_800_000_000_000

@@ -55,7 +55,7 @@ def subject_id(key: bytes, site: str, partner: str, kind: SubjectKind, subject: 
     """The partner-specific pseudonym of a device id or an account pseudonym: stable for one partner,
     unrelated across partners, useless without our key. HMAC-SHA1 under the partner's derived key,
     because Redis's Lua can compute that one too (redis.sha1hex): an account's opt-out names every
-    linked device to the partners inside its own atomic script (store/outbox_scripts.py, `partner_subject`)."""
+    linked device to the partners inside its own atomic script (store/lua/lib_outbox.lua, `partner_subject`)."""
     return _subject(partner_key(key, site, partner), kind, subject)
 
 

@@ -3,16 +3,8 @@ lean reader for the decision path)."""
 
 from consent_service.store.accounts import Account, Accounts, account_key
 from consent_service.store.errors import StoreUnavailable
-from consent_service.store.records import (
-    Applied,
-    Change,
-    Erased,
-    Held,
-    Lifetimes,
-    Store,
-    device_keys,
-    parse_record,
-)
+from consent_service.store.record_data import Applied, Change, Erased, Held, Lifetimes, device_keys, parse_record
+from consent_service.store.records import Store
 from consent_service.store.stats import StatsStore
 from consent_service.store.trail import Trail, request_fields
 

@@ -26,114 +26,43 @@ import dataclasses
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
-from consent_service.core.clock import DAY_MS, now_ms
-from consent_service.core.digits import ascii_int
-from consent_service.core.identity import BUCKETS, bucket_of
-from consent_service.core.model import Choice, DeviceRecord
+from consent_service.core.clock import now_ms
+from consent_service.core.identity import BUCKETS
+from consent_service.core.model import DeviceRecord
 from consent_service.core.partner import NO_PARTNERS, OutboxSpecs, SubjectKind
-from consent_service.core.vocab import Action, DeviceClass, Regime, Source
+from consent_service.core.vocab import Source
 from consent_service.store import scripts
 from consent_service.store.accounts import Accounts, account_key
 from consent_service.store.connect import Client, connect
 from consent_service.store.errors import REDIS_ERRORS, StoreUnavailable, unavailable
 from consent_service.store.outbox import Outbox
 from consent_service.store.reader import PipelinedReader, ReaderError
+from consent_service.store.record_data import (
+    Applied,
+    Change,
+    Erased,
+    Held,
+    Lifetimes,
+    apply_fields,
+    device_keys,
+    keys_with,
+    parse_record,
+    record_key,
+)
 from consent_service.store.scripts import named, pairs
 from consent_service.store.sessions import SessionRevocations
 from consent_service.store.trail import KEY_VERSION, PIPELINE_BATCH, Trail
-
-
-def record_key(site: str, device_id: str) -> str:
-    """The record's key alone (the decision path's one read)."""
-    return f"{KEY_VERSION}:{{{site}.{bucket_of(device_id):04d}}}:dev:{device_id}"
-
-
-def device_keys(site: str, device_id: str) -> tuple[str, str, str]:
-    """(record, history, audit) keys for a device; all three hash to one Cluster slot."""
-    tag = f"{{{site}.{bucket_of(device_id):04d}}}"
-    return f"{KEY_VERSION}:{tag}:dev:{device_id}", f"{KEY_VERSION}:{tag}:log:{device_id}", f"{KEY_VERSION}:{tag}:audit"
-
-
-def _keys_with(site: str, device_id: str, *extra: str) -> list[str]:
-    """The device's keys plus more keys of its bucket (the carry-over set, a request id marker)."""
-    tag = f"{{{site}.{bucket_of(device_id):04d}}}"
-    return [*device_keys(site, device_id), *(f"{KEY_VERSION}:{tag}:{name}" for name in extra)]
 
 
 def _rid() -> str:
     """A request id: a script that records a request writes its audit entry once per id, so a
     client's automatic retry after a dropped connection cannot record the request twice."""
     return "rid:" + secrets.token_hex(8)
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One atomic write for one device: optional GPC sighting, optional choices, audit entries.
-
-    With no action and no new GPC sighting it is a refresh: it slides the TTL and records the day.
-    """
-
-    site: str
-    device_id: str
-    now_ms: int
-    policy_version: str
-    regime: Regime
-    region: str | None
-    device_class: DeviceClass
-    gpc_seen: bool = False  # written before the choices, so a same-request opt-in cannot lift it
-    choices: Mapping[str, bool] = field(default_factory=dict)
-    action: Action | None = None
-    source: Source = Source.API
-    audit_extra: Mapping[str, str] = field(default_factory=dict)  # request fields for the action's entry
-    # The change opts this device out of sale/sharing (or sends GPC): if it is linked, its account
-    # is queued for the account-wide opt-out in the same atomic step (`carry`), so that cannot be lost.
-    carry_to_account: bool = False
-    # This change writes an opt-out a device token carried, acknowledged at this time (ms): written
-    # once (the record remembers it, `po`), and never over a choice the visitor made after it.
-    settles_pending_ms: int | None = None
-    change_id: str | None = None  # None: a random one. A retry of the same change must reuse its id.
-
-
-@dataclass(frozen=True, slots=True)
-class Held:
-    """Everything held for one device: its record's raw fields and its history, oldest first."""
-
-    record: dict[str, str]
-    history: list[dict[str, str]]
-
-
-@dataclass(frozen=True, slots=True)
-class Erased:
-    tombstone: dict[str, str] | None  # the fields kept (an opt-out); None when nothing was kept
-    found: bool  # anything was held
-    account: str | None  # the account the device was linked to (its membership is the caller's to drop)
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    record: DeviceRecord | None  # None: a refresh found no record to refresh (nothing written)
-    gpc_first_seen_now: bool
-    # Purposes whose choice this change really changed → their state before: "1" granted, "0"
-    # refused, "" none recorded. Empty for a repeat (the same choice again, or a retried change).
-    changed: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Lifetimes:
-    record_ttl_ms: int  # a record without an opt-out, sliding while the device visits
-    retention_ms: int  # a record with an opt-out, history and audit entries
-    provisional_ms: int = 30 * DAY_MS  # a device created by a GPC sighting, until it comes back
-
-    @property
-    def gpc_ms(self) -> int:
-        """A record with GPC: never less than 12 months (no re-prompt, and GPC is an opt-out)."""
-        return max(self.record_ttl_ms, 366 * DAY_MS)
 
 
 # Status codes returned by the write script.
@@ -267,7 +196,7 @@ class Store:
         }
         try:
             async with asyncio.timeout(timeout_s):
-                raw, history = await self._access(keys=_keys_with(site, device_id, _rid()), args=[named(fields)])
+                raw, history = await self._access(keys=keys_with(site, device_id, _rid()), args=[named(fields)])
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
         return Held(_pairs(raw), [_pairs(fields) for _, fields in history])
@@ -303,7 +232,7 @@ class Store:
         args: list[bytes | str] = [named(fields), self._partners(site, SubjectKind.DEVICE, device_id)]
         try:
             async with asyncio.timeout(timeout_s):
-                keys = _keys_with(site, device_id, _rid(), "out", "due", "dst")
+                keys = keys_with(site, device_id, _rid(), "out", "due", "dst")
                 found, kept, account = await self._erase(keys=keys, args=args)
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
@@ -339,7 +268,7 @@ class Store:
         lt = self._lifetimes
         fields = {"now_ms": now_ms, "min_id": now_ms - lt.retention_ms, "retention_ms": lt.retention_ms}
         args: list[bytes | str] = [named(fields), self._partners(site, SubjectKind.DEVICE, device_id)]
-        keys = _keys_with(site, device_id, "out", "due", "dst")
+        keys = keys_with(site, device_id, "out", "due", "dst")
         try:
             async with asyncio.timeout(timeout_s):
                 return int(await self._covered(keys=[keys[0], *keys[3:]], args=args))
@@ -379,7 +308,7 @@ class Store:
         """
         try:
             async with asyncio.timeout(timeout_s):
-                keys = _keys_with(change.site, change.device_id, "carry", "out", "due", "dst")
+                keys = keys_with(change.site, change.device_id, "carry", "out", "due", "dst")
                 deadline = await self._redis_deadline(timeout_s * DEADLINE_SHARE, keys[0])
                 if self._replicas:
                     status, gpc_new, fields, *rest = await self._apply_and_wait(
@@ -448,36 +377,6 @@ class Store:
         return [named(fields), spec]
 
 
-def apply_fields(
-    change: Change, lifetimes: Lifetimes, *, deadline_ms: int, new_ref: str, change_id: str
-) -> dict[str, object]:
-    """The named arguments of the write script for a change (bench/capacity.py drives it too)."""
-    return {
-        "now_ms": change.now_ms,
-        "day": change.now_ms // DAY_MS,
-        "record_ttl_ms": lifetimes.record_ttl_ms,
-        "retention_ms": lifetimes.retention_ms,
-        "provisional_ms": lifetimes.provisional_ms,
-        "gpc_ttl_ms": lifetimes.gpc_ms,
-        "min_id": change.now_ms - lifetimes.retention_ms,
-        "new_ref": new_ref,
-        "gpc": change.gpc_seen,
-        "policy": change.policy_version,
-        "action": change.action,
-        "source": change.source,
-        "regime": change.regime,
-        "region": change.region or "",
-        "device_class": change.device_class,
-        "site": change.site,
-        "deadline_ms": deadline_ms,
-        "change_id": change_id,
-        "carry": change.carry_to_account,
-        "settles_ms": change.settles_pending_ms,
-        "request": pairs(change.audit_extra),
-        "choices": [[purpose, granted] for purpose, granted in change.choices.items()],
-    }
-
-
 def _warm_up(client: Client) -> asyncio.Task[Any] | None:
     """A cluster client learns the slot map and the command table on its first command (~10 ms
     here, more under load). Made in a running loop (the app's startup), the store starts that at
@@ -492,28 +391,6 @@ def _warm_up(client: Client) -> asyncio.Task[Any] | None:
     task = loop.create_task(client.initialize())
     task.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved: never "lost"
     return task
-
-
-def parse_record(raw: Mapping[Any, Any]) -> DeviceRecord:
-    """A record from its Redis hash; unknown or damaged fields are ignored, never fatal."""
-    choices: dict[str, Choice] = {}
-    for name, value in raw.items():
-        if name.startswith("c:"):
-            granted, _, rest = value.partition(":")
-            at, _, version = rest.partition(":")
-            at_ms = ascii_int(at)
-            if granted in ("0", "1") and at_ms is not None:
-                choices[name[2:]] = Choice(granted == "1", at_ms, version)
-    return DeviceRecord(
-        choices=choices,
-        gpc_first_seen_ms=ascii_int(raw.get("g1")),
-        gpc_last_day=ascii_int(raw.get("gd")),
-        account_opted_out=raw.get("tao") == "1",  # a deleted device's copy of its account's opt-out
-        refreshed_day=ascii_int(raw.get("rf")),
-        created_ms=ascii_int(raw.get("ct")),
-        account=raw.get("acct") or None,
-        settled_pending_ms=ascii_int(raw.get("po")),
-    )
 
 
 def _pairs(flat_list: list[str]) -> dict[str, str]:
