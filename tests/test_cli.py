@@ -133,7 +133,7 @@ def test_redis_url_given_starts_no_redis(
 
 def test_check_config(tmp_path: Path, env: dict[str, str]) -> None:
     ok = subprocess.run(
-        [sys.executable, "-m", "consent_service.cli.main", "check-config"],
+        [sys.executable, "-m", "consent_service.cli", "check-config"],  # the package runs as the script
         env=env,
         capture_output=True,
         text=True,
