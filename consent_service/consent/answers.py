@@ -1,27 +1,87 @@
 """The answer to a visitor: the decisions, the IAB privacy strings, Consent Mode and the device's
-token, shaped once for the decision, the experience and every write."""
+token, shaped once for the decision, the experience and every write.
+
+The answers are TypedDicts: plain dicts at run time (orjson encodes them as it always did, nothing is
+converted), checked by mypy wherever they are built or read. Their keys and types are the OpenAPI
+document's (web/openapi.py: `DecisionAnswer`, `Experience`, `Decision`, `Purpose`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, Literal, NotRequired, TypedDict, TypeVar
 
 from consent_service.core.decision import Context, decide_all, sale_share_denied
 from consent_service.core.iab import privacy_strings
 from consent_service.core.identity import DeviceTokens
 from consent_service.core.model import DeviceRecord
 from consent_service.core.partner import OutboxSpecs, SubjectKind
-from consent_service.core.presentation import consent_mode
+from consent_service.core.presentation import PurposeView, consent_mode
 from consent_service.core.regions import is_us
 from consent_service.core.visitor import Visitor
 from consent_service.obs import metrics as observability
 from consent_service.stats.hooks import StatsHooks
 
 
+class DecisionView(TypedDict):
+    """One purpose's decision (`Decision`)."""
+
+    allowed: bool
+    reason: str  # a core.vocab.Reason value
+
+
+class AnswerBase(TypedDict):
+    """What every answer to a visitor holds (Answers.answer builds it), in the order it is built."""
+
+    site: str
+    region: str | None
+    regime: str  # a core.vocab.Regime value
+    gpc: bool  # the device's effective GPC state
+    decisions: dict[str, DecisionView]  # purpose id → its decision
+    gpp: str | None  # None outside the US, or for a site without a sale/share purpose
+    gpp_sid: list[int]
+    usp: str
+    consent_mode: dict[str, str]  # Google Consent Mode key → "granted" | "denied" (core.presentation)
+    device: NotRequired[str]  # the device's token, when it has one
+    partner_ids: NotRequired[dict[str, str]]  # partner → its pseudonym of the device; sites with partners
+    # Present (False) only on an opt-out acknowledged while storage was unreachable (service.py).
+    # Here rather than in DecisionAnswer: an experience is built from a decision answer's keys.
+    stored: NotRequired[Literal[False]]
+
+
+# The GPP sections as the CMP API's `getSection` gives them (core.iab.parsed_sections): each section's
+# IAB field names with their values, decoded from the string rather than typed field by field.
+GppParsed = dict[str, object]
+
+
+class DecisionAnswer(AnswerBase):
+    """The answer of the decision and of every write (`DecisionAnswer`): a write adds `gpp_parsed`."""
+
+    gpp_parsed: NotRequired[GppParsed]
+
+
+class ExperienceAnswer(AnswerBase):
+    """Everything the banner needs (`Experience`): the decision answer, with `gpp_parsed` always, and
+    the banner's own fields, in this order after the decision answer's."""
+
+    language: str
+    show: bool  # whether the banner should ask now
+    policy_version: str
+    gpc_lift: bool  # a later explicit opt-in may lift GPC on this site
+    gpp_parsed: GppParsed
+    texts: dict[str, str]  # core.texts.TEXT_KEYS → the text in `language`
+    purposes: list[PurposeView]
+    choices: dict[str, bool]  # the explicit choices still in force
+
+
+# What an Outcome carries: a decision or experience answer, or (for `/v1/me`) a rights answer.
+# Covariant: an Outcome is frozen, so an Outcome[DecisionAnswer] is an Outcome[Mapping[str, object]].
+Body_co = TypeVar("Body_co", bound=Mapping[str, object], covariant=True)
+
+
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    body: dict[str, Any]
+class Outcome(Generic[Body_co]):
+    body: Body_co
     device_token: str | None = None  # set as the site's `cs_device_<site>` cookie when not None
     deferred: Callable[[], Awaitable[None]] | None = None  # to run after the answer is sent
     opted_out: bool = False  # experience only: an opt-out of sale/sharing is in force (not an outage)
@@ -45,7 +105,7 @@ class Answers:
         unavailable: bool = False,
         deferred: Callable[[], Awaitable[None]] | None = None,
         counted: bool = False,  # a decision or experience answer: its decisions go into the statistics
-    ) -> Outcome:
+    ) -> Outcome[DecisionAnswer]:
         site = visitor.site
         ctx = Context(site, visitor.regime, record, visitor.gpc_now, visitor.now_ms, unavailable)
         decisions = decide_all(ctx, purposes)
@@ -59,7 +119,7 @@ class Answers:
             gpc=ctx.gpc,
             mspa_signatory=site.mspa_signatory,
         )
-        body: dict[str, Any] = {
+        body: DecisionAnswer = {
             "site": site.id,
             "region": visitor.region,
             "regime": visitor.regime.value,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from consent_service.consent.account_carry import AccountCarry
-from consent_service.consent.answers import Answers, Outcome
+from consent_service.consent.answers import Answers, DecisionAnswer, ExperienceAnswer, Outcome
 from consent_service.consent.devices import adopt_legacy
 from consent_service.consent.ratelimit import WriteLimits, over_limit, rate_limited
 from consent_service.consent.rules import (
@@ -90,7 +90,7 @@ class ConsentService:
         self._read_timeout_s = read_timeout_s
         self._write_timeout_s = write_timeout_s
 
-    async def decision(self, visitor: Visitor, purposes: Iterable[str]) -> Outcome:
+    async def decision(self, visitor: Visitor, purposes: Iterable[str]) -> Outcome[DecisionAnswer]:
         """Answer a tag loader within one time budget: one read, and a write only for a first GPC
         sighting. The daily refresh runs after the answer (`Outcome.deferred`)."""
         check_purposes(visitor.site, purposes := tuple(purposes))
@@ -105,7 +105,7 @@ class ConsentService:
             counted=True,
         )
 
-    async def experience(self, visitor: Visitor, language: str, *, banner: bool = True) -> Outcome:
+    async def experience(self, visitor: Visitor, language: str, *, banner: bool = True) -> Outcome[ExperienceAnswer]:
         """Everything the banner needs in one answer (and a GPC sighting recorded, like a decision).
         `banner=False`: for one of our own pages (no banner shown, no decisions answered to count)."""
         site = visitor.site
@@ -124,20 +124,27 @@ class ConsentService:
         shown = should_prompt(ctx)
         if banner:  # not our own no-JS opt-out page: that is no page view of the site
             self._stats.banner(visitor, shown)
-        outcome.body.update(
-            language=language,
-            show=shown,
-            policy_version=site.policy_version,
-            gpc_lift=site.gpc_lift_by_opt_in,
-            gpp_parsed=parsed_sections(outcome.body["gpp"]),
-            texts=texts_for(language, site.texts),
-            purposes=[purpose_view(p, language) for p in site.purposes.values()],
-            choices=live_choices(ctx),
-        )
+        # The decision answer's keys, then the banner's, in the order the answer always had.
+        body: ExperienceAnswer = {
+            **outcome.body,
+            "language": language,
+            "show": shown,
+            "policy_version": site.policy_version,
+            "gpc_lift": site.gpc_lift_by_opt_in,
+            "gpp_parsed": parsed_sections(outcome.body["gpp"]),
+            "texts": texts_for(language, site.texts),
+            "purposes": [purpose_view(p, language) for p in site.purposes.values()],
+            "choices": live_choices(ctx),
+        }
         # A carried opt-out (acknowledged while storage was down) is in force too, as far as the
         # person is told, even while storage is still down.
         carried = seen.unavailable and visitor.device is not None and visitor.device.pending is not None
-        return dataclasses.replace(outcome, opted_out=carried or sale_share_denied(ctx, {}, fail_closed=False))
+        return Outcome(
+            body=body,
+            device_token=outcome.device_token,
+            deferred=outcome.deferred,
+            opted_out=carried or sale_share_denied(ctx, {}, fail_closed=False),
+        )
 
     async def _observe(self, visitor: Visitor) -> _Seen:
         """Read the device's record and write what a visit must write (GPC first seen; daily refresh)."""
@@ -224,7 +231,7 @@ class ConsentService:
         policy_version: str | None = None,
         audit_extra: Mapping[str, str] | None = None,
         client_state: bool = True,
-    ) -> Outcome:
+    ) -> Outcome[DecisionAnswer]:
         """Record a choice. `audit_extra`: request fields for its audit entry (an agent's request).
 
         An opt-out that cannot be stored is still acknowledged when `client_state`: the answer's
@@ -292,7 +299,7 @@ class ConsentService:
 
     def _carried_opt_out(
         self, visitor: Visitor, source: Source, policy_version: str, new_id: str, *, counted: bool = True
-    ) -> Outcome:
+    ) -> Outcome[DecisionAnswer]:
         """The opt-out acknowledged without storing it (storage unreachable, or an anonymous client
         over its limit): decided as if stored, carried in the signed token (the earliest such
         opt-out, if the token already carried one) and written when the device comes back.
@@ -307,7 +314,8 @@ class ConsentService:
         legacy = device is not None and device.legacy
         token = self._tokens.sign(visitor.site.id, device_id, pending, legacy=legacy)
         outcome = self._answers.answer(visitor, record, visitor.site.purposes, token)
-        outcome.body.update(gpp_parsed=parsed_sections(outcome.body["gpp"]), stored=False)
+        outcome.body["gpp_parsed"] = parsed_sections(outcome.body["gpp"])
+        outcome.body["stored"] = False
         return outcome
 
     async def _write(
@@ -320,7 +328,7 @@ class ConsentService:
         *,
         policy_version: str,
         audit_extra: Mapping[str, str],
-    ) -> Outcome:
+    ) -> Outcome[DecisionAnswer]:
         if visitor.device_class is DeviceClass.BOT:
             # Bots get the answer their choice would give, but nothing is stored or issued for them.
             self._stats.bot(visitor)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TypedDict
 
 from consent_service.core.decision import Context, decide
 from consent_service.core.model import Decision
@@ -34,7 +34,18 @@ def consent_mode(site: Site, decisions: Mapping[str, Decision], ctx: Context) ->
     return mode
 
 
-def purpose_view(purpose: Purpose, language: str) -> dict[str, Any]:
+class PurposeView(TypedDict):
+    """A purpose as the banner shows it (the OpenAPI document's `Purpose`)."""
+
+    id: str
+    kind: str  # a core.vocab.PurposeKind value
+    sale_share: bool
+    label: str
+    description: str
+    cookies: list[str]
+
+
+def purpose_view(purpose: Purpose, language: str) -> PurposeView:
     text = purpose.text.get(language) or purpose.text["en"]
     return {
         "id": purpose.id,

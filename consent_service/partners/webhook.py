@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from importlib import metadata
-from typing import Any
+from typing import TypedDict
 
 import orjson
 
@@ -70,6 +70,27 @@ def verify(secret: bytes, header: str, body: bytes, now: float, tolerance_s: flo
 # ---- the body -----------------------------------------------------------------------------------
 
 
+class Subject(TypedDict):
+    type: str  # "device" or "account"
+    id: str  # the partner's own pseudonym of it
+
+
+class EventBody(TypedDict):
+    """What a partner receives, keys in this order (docs/partners.md)."""
+
+    id: str  # the event's id (also the Consent-Event-Id header)
+    type: str  # a core.partner.EventType value
+    site: str
+    time: str  # when the event happened, RFC 3339 (UTC)
+    subject: Subject
+    gpp: str | None
+    gpp_sid: list[int]
+    usp: str
+    gpc: bool
+    purposes: dict[str, bool]  # the partner's purposes → allowed after the change
+    attempt: int
+
+
 def event_body(claimed: Claimed, site: Site, partner: Partner, attempt: int) -> bytes:
     """The JSON a partner receives: compact, keys in a fixed order. It names the subject only by the
     partner's own pseudonym (never our token, a device or account id, an address or a user agent)."""
@@ -89,7 +110,7 @@ def event_body(claimed: Claimed, site: Site, partner: Partner, attempt: int) -> 
         gpc=gpc,
         mspa_signatory=site.mspa_signatory,
     )
-    body: dict[str, Any] = {
+    body: EventBody = {
         "id": claimed.event_id,
         "type": f["ty"],
         "site": site.id,

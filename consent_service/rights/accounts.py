@@ -9,7 +9,7 @@ and deletion of an account cover its linked devices too, since that is what a pe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
 
 from consent_service.consent.devices import known_device
 from consent_service.core.decision import Context, own_opt_out
@@ -18,7 +18,16 @@ from consent_service.core.identity import DeviceTokens, Pseudonyms
 from consent_service.core.regions import regime_for
 from consent_service.core.site import Site
 from consent_service.core.vocab import ErrorCode, RequestType, Source
-from consent_service.rights.device_data import TOMBSTONE_NOTE, Asked, history_view, record_view, sale_share_ids, when
+from consent_service.rights.device_data import (
+    TOMBSTONE_NOTE,
+    Asked,
+    HistoryEntry,
+    RecordView,
+    history_view,
+    record_view,
+    sale_share_ids,
+    when,
+)
 from consent_service.store import Account, Store, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -29,6 +38,59 @@ ACCOUNT_NOTE = (
     "only the fact that the account opted out of the sale or sharing of personal information, if it did: deleting "
     "that too would switch the sale back on. Earlier audit entries can no longer be tied to the account."
 )
+
+
+# ---- the answers (the OpenAPI document's `LinkAnswer`, `AccountOptOut`, `AccountData`, `AccountErasure`)
+
+
+class LinkAnswer(TypedDict):
+    """A link (`linked` True: with the account's opt-out and its number of devices) or an unlink."""
+
+    site: str
+    linked: bool
+    account_opted_out: NotRequired[bool]
+    devices: NotRequired[int]
+
+
+class AccountOptOut(TypedDict):
+    site: str
+    account_opted_out: Literal[True]
+
+
+class AccountView(TypedDict):
+    """What is held about the account itself; times RFC 3339 (UTC), None for a damaged value."""
+
+    created: str | None
+    opted_out: bool
+    linked_devices: int
+    opted_out_at: NotRequired[str | None]  # these two only when it opted out
+    opt_out_source: NotRequired[str | None]
+    deleted: NotRequired[str | None]
+
+
+class LinkedDevice(TypedDict):
+    linked_at: str | None
+    record: RecordView | None
+    history: list[HistoryEntry]
+
+
+class AccountData(TypedDict):
+    site: str
+    account: AccountView | None  # None when nothing is held about the account
+    devices: list[LinkedDevice]  # oldest link first
+    note: str
+
+
+class AccountTombstone(TypedDict):
+    account_opted_out: Literal[True]
+
+
+class AccountErasure(TypedDict):
+    site: str
+    deleted: bool
+    devices_deleted: int
+    kept: AccountTombstone | None  # the opt-out tombstone
+    note: str
 
 
 class AccountService:
@@ -54,7 +116,7 @@ class AccountService:
             raise ApiError(ErrorCode.INVALID_BODY, f"`device` is not a valid device token of site {site.id!r}")
         return verified.device_id
 
-    async def link(self, site: Site, account_id: str, token: str, now_ms: int) -> dict[str, Any]:
+    async def link(self, site: Site, account_id: str, token: str, now_ms: int) -> LinkAnswer:
         device_id, account = await self.device_of(site, token), self._pseudonyms.account(site.id, account_id)
         t = self._timeout_s
         try:
@@ -74,7 +136,7 @@ class AccountService:
             raise unavailable() from None
         return {"site": site.id, "linked": True, "account_opted_out": opted_out, "devices": len(held.devices)}
 
-    async def unlink(self, site: Site, account_id: str, token: str, now_ms: int) -> dict[str, Any]:
+    async def unlink(self, site: Site, account_id: str, token: str, now_ms: int) -> LinkAnswer:
         device_id, account = await self.device_of(site, token), self._pseudonyms.account(site.id, account_id)
         try:
             before, _ = await self._store.link(site.id, device_id, account, now_ms, self._timeout_s, unlink=True)
@@ -85,7 +147,7 @@ class AccountService:
             raise unavailable() from None
         return {"site": site.id, "linked": False}
 
-    async def opt_out(self, site: Site, account_id: str, request: Asked) -> dict[str, Any]:
+    async def opt_out(self, site: Site, account_id: str, request: Asked) -> AccountOptOut:
         """An opt-out of sale/sharing for the whole account (an agent's request, for instance)."""
         account = self._pseudonyms.account(site.id, account_id)
         try:
@@ -103,10 +165,10 @@ class AccountService:
             self._stats.account_opt_out(site, request.now_ms)
         return {"site": site.id, "account_opted_out": True}
 
-    async def access(self, site: Site, account_id: str, request: Asked) -> dict[str, Any]:
+    async def access(self, site: Site, account_id: str, request: Asked) -> AccountData:
         account = self._pseudonyms.account(site.id, account_id)
         t, now = self._timeout_s, request.now_ms
-        devices = []
+        devices: list[LinkedDevice] = []
         try:
             held = await self._store.accounts.access(
                 site.id,
@@ -131,7 +193,7 @@ class AccountService:
             raise unavailable() from None
         return {"site": site.id, "account": _account_view(held), "devices": devices, "note": ACCOUNT_NOTE}
 
-    async def erase(self, site: Site, account_id: str, request: Asked) -> dict[str, Any]:
+    async def erase(self, site: Site, account_id: str, request: Asked) -> AccountErasure:
         """Devices first, then the account: a request that fails half-way can simply be repeated,
         since the account still lists the devices not yet deleted."""
         account = self._pseudonyms.account(site.id, account_id)
@@ -169,17 +231,18 @@ class AccountService:
         }
 
 
-def _account_view(account: Account) -> dict[str, Any] | None:
+def _account_view(account: Account) -> AccountView | None:
     fields = account.fields
     if not fields:
         return None
-    view: dict[str, Any] = {
+    view: AccountView = {
         "created": when(fields.get("ct", "")),
         "opted_out": account.opted_out_ms is not None,
         "linked_devices": len(account.devices),
     }
     if account.opted_out_ms is not None:
-        view |= {"opted_out_at": when(fields["ao"]), "opt_out_source": fields.get("src")}
+        view["opted_out_at"] = when(fields["ao"])
+        view["opt_out_source"] = fields.get("src")
     if "del" in fields:
         view["deleted"] = when(fields["del"])
     return view

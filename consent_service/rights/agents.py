@@ -10,8 +10,9 @@ recorded as denied: the law wants a record of denials too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal, TypedDict
 
+from consent_service.consent.answers import DecisionAnswer
 from consent_service.consent.devices import known_device
 from consent_service.consent.service import ConsentService
 from consent_service.core.errors import ApiError, unavailable
@@ -21,8 +22,8 @@ from consent_service.core.regions import regime_for
 from consent_service.core.site import Site
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, ErrorCode, RequestType, Source
-from consent_service.rights.accounts import AccountService
-from consent_service.rights.device_data import Asked, Rights
+from consent_service.rights.accounts import AccountData, AccountErasure, AccountOptOut, AccountService
+from consent_service.rights.device_data import Asked, DeviceData, DeviceErasure, Rights
 from consent_service.store import Store, StoreUnavailable, request_fields
 
 DEVICE_NOT_VERIFIABLE = "device_not_verifiable"
@@ -37,6 +38,23 @@ class AgentBody:
     agent: str
     reference: str
     received_ms: int | None
+
+
+# The request's own answer: for an account its opt-out, data or deletion; for a device its decisions
+# (without the device's token), data or deletion.
+AccountResult = AccountOptOut | AccountData | AccountErasure
+DeviceResult = DecisionAnswer | DeviceData | DeviceErasure
+
+
+class AgentAnswer(TypedDict):
+    """The answer to an agent's request (the OpenAPI document's `AgentAnswer`)."""
+
+    site: str
+    type: str  # a core.vocab.RequestType value
+    agent: str
+    reference: str
+    answer: Literal["complied"]  # a request that cannot be carried out is an error answer instead
+    result: AccountResult | DeviceResult
 
 
 class AgentRequests:
@@ -59,9 +77,10 @@ class AgentRequests:
         self._retention_ms = retention_ms
         self._timeout_s = timeout_s
 
-    async def handle(self, site: Site, body: AgentBody, now_ms: int) -> dict[str, Any]:
+    async def handle(self, site: Site, body: AgentBody, now_ms: int) -> AgentAnswer:
         agent = Agent(body.agent, body.reference)
         request = Asked(now_ms=now_ms, source=Source.AGENT, agent=agent, received_ms=body.received_ms)
+        result: AccountResult | DeviceResult
         if body.account_id is not None:
             result = await self._for_account(site, body.account_id, body.type, request)
         else:
@@ -76,14 +95,14 @@ class AgentRequests:
             "result": result,
         }
 
-    async def _for_account(self, site: Site, account_id: str, kind: RequestType, request: Asked) -> dict[str, Any]:
+    async def _for_account(self, site: Site, account_id: str, kind: RequestType, request: Asked) -> AccountResult:
         if kind is RequestType.OPT_OUT:
             return await self._accounts.opt_out(site, account_id, request)
         if kind is RequestType.ACCESS:
             return await self._accounts.access(site, account_id, request)
         return await self._accounts.erase(site, account_id, request)
 
-    async def _for_device(self, site: Site, token: str, kind: RequestType, request: Asked) -> dict[str, Any]:
+    async def _for_device(self, site: Site, token: str, kind: RequestType, request: Asked) -> DeviceResult:
         verified = await known_device(self._store, site.id, self._tokens.verify(token, site.id), self._timeout_s)
         if verified is None:
             await self._deny(site, kind, request, DEVICE_NOT_VERIFIABLE)
@@ -110,7 +129,7 @@ class AgentRequests:
                 audit_extra=request.fields(RequestType.OPT_OUT),
                 client_state=False,  # the agent holds no device state: an outage is a 503 to retry
             )
-            body = dict(outcome.body)
+            body = outcome.body.copy()
             body.pop("device", None)  # the person's token is theirs; the agent already has it
             return body
         act = self._rights.access if kind is RequestType.ACCESS else self._rights.erase

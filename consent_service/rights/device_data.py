@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Final, Literal, NotRequired, TypedDict
 
 from consent_service.consent.devices import known_device
 from consent_service.consent.ratelimit import WriteLimits, limit_writes
@@ -29,10 +29,93 @@ TOMBSTONE_NOTE = (
     "information (and any Global Privacy Control signal), without any other detail: deleting that too would "
     "switch the sale back on. Earlier audit entries can no longer be tied to this device."
 )
-_FIELDS = {"ct": "created", "ut": "updated", "g1": "gpc_first_seen", "del": "deleted", "al": "linked_to_account"}
-_DAYS = {"gd": "gpc_last_seen_on", "rf": "last_visit_on"}  # day numbers (UTC), written at most daily
+# The record's fields by their name in Redis (store/record_data.py), each under its RecordView key.
+_FIELDS: Final[dict[str, Literal["created", "updated", "gpc_first_seen", "deleted", "linked_to_account"]]] = {
+    "ct": "created",
+    "ut": "updated",
+    "g1": "gpc_first_seen",
+    "del": "deleted",
+    "al": "linked_to_account",
+}
+_DAYS: Final[dict[str, Literal["gpc_last_seen_on", "last_visit_on"]]] = {
+    "gd": "gpc_last_seen_on",  # day numbers (UTC), written at most daily
+    "rf": "last_visit_on",
+}
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-_PLAIN = {"pv": "policy_version", "src": "source", "rm": "regime", "rg": "region", "dc": "device_class"}
+_PLAIN: Final[dict[str, Literal["policy_version", "source", "regime", "region", "device_class"]]] = {
+    "pv": "policy_version",
+    "src": "source",
+    "rm": "regime",
+    "rg": "region",
+    "dc": "device_class",
+}
+
+
+# ---- the answers (the OpenAPI document's `DeviceRecord`, `HistoryEntry`, `DeviceData`, `DeviceErasure`)
+
+
+class ChoiceView(TypedDict):
+    allowed: bool
+    at: str | None  # RFC 3339 (UTC)
+    policy_version: str
+
+
+class RecordView(TypedDict):
+    """A device's record in words a person can read; a field only where the record holds it. The
+    keys come in the order of the record's own field names (record_view sorts them)."""
+
+    choices: dict[str, ChoiceView]  # purpose id → the choice
+    created: NotRequired[str | None]  # times: RFC 3339 (UTC), None for a damaged value
+    updated: NotRequired[str | None]
+    gpc_first_seen: NotRequired[str | None]
+    deleted: NotRequired[str | None]
+    linked_to_account: NotRequired[str | None]
+    gpc_last_seen_on: NotRequired[str]  # days: YYYY-MM-DD (UTC)
+    last_visit_on: NotRequired[str]
+    policy_version: NotRequired[str]
+    source: NotRequired[str]
+    regime: NotRequired[str]
+    region: NotRequired[str]
+    device_class: NotRequired[str]
+    account_opted_out: NotRequired[bool]
+
+
+class HistoryEntry(TypedDict):
+    """One audit entry of the device, as its owner sees it."""
+
+    at: str | None
+    action: str | None
+    source: str | None
+    regime: str | None
+    region: str | None
+    policy_version: str | None
+    choices_after: str | None  # `purpose=0|1,…` as the audit wrote it
+    device_class: str | None
+    agent: NotRequired[str]  # an authorized agent's request: the agent's name
+
+
+class LinkedAccount(TypedDict):
+    linked: Literal[True]
+    account_opted_out: bool
+
+
+class DeviceData(TypedDict):
+    """The answer to an access request for a device (`/v1/me`, an agent's `access`)."""
+
+    site: str
+    record: RecordView | None
+    history: list[HistoryEntry]
+    account: LinkedAccount | None
+    note: str
+
+
+class DeviceErasure(TypedDict):
+    """The answer to a deletion request for a device."""
+
+    site: str
+    deleted: bool
+    kept: RecordView | None  # the opt-out tombstone
+    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +137,7 @@ class Rights:
         self._timeout_s = timeout_s
         self._limits = limits
 
-    async def access(self, visitor: Visitor, asked: Asked | None = None) -> dict[str, Any]:
+    async def access(self, visitor: Visitor, asked: Asked | None = None) -> DeviceData:
         """`asked`: who asked and when (default: the person, now)."""
         device_id = await self._device(visitor)
         asked = asked or Asked(now_ms=visitor.now_ms)
@@ -83,7 +166,7 @@ class Rights:
             "note": "This is everything this service holds about this browser for this site. " + TOMBSTONE_NOTE,
         }
 
-    async def erase(self, visitor: Visitor, asked: Asked | None = None) -> dict[str, Any]:
+    async def erase(self, visitor: Visitor, asked: Asked | None = None) -> DeviceErasure:
         device_id = await self._device(visitor)
         site = visitor.site.id
         asked = asked or Asked(now_ms=visitor.now_ms)
@@ -137,11 +220,11 @@ def when(ms: str) -> str | None:
     return None if at is None else iso_ms(at)
 
 
-def record_view(raw: dict[str, str]) -> dict[str, Any]:
+def record_view(raw: dict[str, str]) -> RecordView:
     """The record in words a person can read (audit reference, account pseudonym and internal
     markers left out: they identify nothing to the person and would only help link records)."""
     choices = parse_record(raw).choices  # the store's own reading of the choice fields
-    view: dict[str, Any] = {
+    view: RecordView = {
         "choices": {
             pid: {"allowed": c.granted, "at": when(str(c.at_ms)), "policy_version": c.policy_version}
             for pid, c in sorted(choices.items())
@@ -159,8 +242,8 @@ def record_view(raw: dict[str, str]) -> dict[str, Any]:
     return view
 
 
-def history_view(entry: dict[str, str]) -> dict[str, Any]:
-    view = {
+def history_view(entry: dict[str, str]) -> HistoryEntry:
+    view: HistoryEntry = {
         "at": when(entry.get("t", "")),
         "action": entry.get("a"),
         "source": entry.get("s"),

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from consent_service.core.digits import MS_DIGITS, ascii_int
 from consent_service.core.vocab import RequestType, Source
@@ -32,6 +32,40 @@ CHANNELS: dict[RequestType, tuple[str, ...]] = {
 }
 
 
+# ---- the answer (the OpenAPI document's `RequestMetrics`) --------------------------------------
+
+
+class TallyView(TypedDict):
+    received: int
+    complied: int
+    denied: int
+    median_days: float | None  # None without requests
+
+
+class RequestSummary(TallyView):
+    """One request type: its totals, then the same per channel (CHANNELS)."""
+
+    channels: dict[str, TallyView]
+
+
+class PartnerView(TypedDict):
+    notified: int
+    by_type: dict[str, int]  # event type → events delivered
+    median_business_days: float | None
+    max_business_days: int | None
+    over_15_business_days: int
+    failed: int  # events given up (dead letters) in the year
+
+
+class RequestMetrics(TypedDict):
+    site: str
+    year: int
+    requests: dict[str, RequestSummary]  # RequestType value → its summary
+    partners: dict[str, PartnerView]  # partner → its notifications
+    over_limit: dict[str, int]  # stats.model.OVER_LIMIT_KINDS → n
+    note: str
+
+
 @dataclass
 class _Tally:
     received: int = 0
@@ -47,7 +81,7 @@ class _Tally:
             self.complied += 1
         self.days[days] += 1
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> TallyView:
         return {
             "received": self.received,
             "complied": self.complied,
@@ -95,7 +129,7 @@ class _Notified:
     days: Counter[int] = field(default_factory=Counter)  # business days from event to delivery → how many
     failed: int = 0  # given up after the retry window (dead letters), until an operator replays them
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> PartnerView:
         late = sum(n for d, n in self.days.items() if d > PARTNER_DEADLINE_BUSINESS_DAYS)
         return {
             "notified": sum(self.by_type.values()),
@@ -109,7 +143,7 @@ class _Notified:
 
 async def request_metrics(
     site: str, year: int, entries: AsyncIterator[dict[str, str]], over_limit: Mapping[str, int]
-) -> dict[str, Any]:
+) -> RequestMetrics:
     """`over_limit`: the year's anonymous requests honoured without a record (the statistics'
     `over_limit`), reported beside the requests, never added to them."""
     tallies = {kind: {channel: _Tally() for channel in CHANNELS[kind]} for kind in RequestType}
@@ -148,7 +182,7 @@ async def request_metrics(
     }
 
 
-def _summary(by_channel: dict[str, _Tally]) -> dict[str, Any]:
+def _summary(by_channel: dict[str, _Tally]) -> RequestSummary:
     total = _Tally()
     for tally in by_channel.values():
         total.received += tally.received

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 
 from consent_service.core.csv_cells import Cell, csv_cell
 from consent_service.core.vocab import Regime
@@ -126,7 +126,50 @@ def _counts(metrics: Mapping[str, int], purposes: Sequence[str], devices: int | 
 # ---- the export formats (the API's and the dashboard's downloads) ----------------------------------
 
 
-def counts_json(counts: Counts) -> dict[str, Any]:
+class CountsJson(TypedDict):
+    """A `Counts` as JSON, with its derived totals and rates (the OpenAPI document's `StatsCounts`)."""
+
+    visits: int
+    gpc_visits: int
+    banners_shown: int
+    accept_all: int
+    reject_all: int
+    custom: int
+    opt_outs: dict[str, int]  # OPT_OUT_CHANNELS → n
+    opt_outs_total: int
+    choices: int
+    devices: int
+    gpc_devices: int
+    decisions: dict[str, dict[str, int]]  # purpose → {"allowed": n, "denied": n}
+    consent_rate: float | None  # rates: None when their denominator is 0
+    opt_out_rate: float | None
+    gpc_share: float | None
+    over_limit: dict[str, int]  # OVER_LIMIT_KINDS → n
+
+
+class DayJson(TypedDict):
+    day: str  # YYYY-MM-DD (UTC)
+    humans: CountsJson
+    bot_requests: int
+
+
+class ReportJson(TypedDict):
+    """A `StatsReport` as JSON (the OpenAPI document's `StatsReport`)."""
+
+    site: str
+    first_day: str
+    last_day: str
+    days: list[DayJson]
+    totals: CountsJson
+    by_region: dict[str, CountsJson]
+    by_regime: dict[str, CountsJson]
+    by_device_class: dict[str, CountsJson]
+    by_browser: dict[str, CountsJson]
+    bot_requests: int
+    note: str
+
+
+def counts_json(counts: Counts) -> CountsJson:
     return {
         "visits": counts.visits,
         "gpc_visits": counts.gpc_visits,
@@ -147,7 +190,7 @@ def counts_json(counts: Counts) -> dict[str, Any]:
     }
 
 
-def report_json(report: StatsReport) -> dict[str, Any]:
+def report_json(report: StatsReport) -> ReportJson:
     """The report as JSON-ready data: the dataclasses' fields in their order, each `Counts` with its
     rates (null when their denominator is 0) and `opt_outs_total`, then a note on the method."""
     return {

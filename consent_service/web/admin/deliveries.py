@@ -9,7 +9,7 @@ is store/outbox.py, the sending delivery.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +29,34 @@ from consent_service.web.state import AppState, bind
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 LIST_TIMEOUT_S = 10.0  # a listing reads a small sorted set in each of the 1024 buckets
 REPLAY_TIMEOUT_S = 30.0
+
+
+# ---- the answers (the OpenAPI document's `Delivery`, `Deliveries`, `ReplayAnswer`) --------------
+
+
+class DeliveryView(TypedDict):
+    event_id: str
+    type: str  # a core.partner.EventType value
+    partner: str
+    status: str  # one of STATUSES
+    created: str  # times: RFC 3339 (UTC)
+    attempts: int
+    last_attempt: str | None
+    last_result: str | None
+    delivered: str | None
+
+
+class Deliveries(TypedDict):
+    site: str
+    partner: str | None  # None: every partner
+    status: list[Status]  # the statuses listed
+    deliveries: list[DeliveryView]  # newest first
+
+
+class ReplayAnswer(TypedDict):
+    site: str
+    partner: str | None
+    replayed: int  # dead letters put back in the queue
 
 
 def routes() -> list[Route]:
@@ -53,7 +81,7 @@ async def deliveries(request: Request, state: AppState) -> Response:
     except StoreUnavailable:
         raise unavailable() from None
     found.sort(key=lambda d: d.created_ms, reverse=True)
-    body = {
+    body: Deliveries = {
         "site": site.id,
         "partner": partner,
         "status": list(statuses),
@@ -75,7 +103,8 @@ async def replay(request: Request, state: AppState) -> Response:
         replayed = await state.store.outbox.replay(site.id, partner, now_ms(), REPLAY_TIMEOUT_S)
     except StoreUnavailable:
         raise unavailable() from None
-    return http.json_response({"site": site.id, "partner": partner, "replayed": replayed}, 200, http.NO_STORE)
+    answer: ReplayAnswer = {"site": site.id, "partner": partner, "replayed": replayed}
+    return http.json_response(answer, 200, http.NO_STORE)
 
 
 def _partner(site: Site, name: str | None) -> str | None:
@@ -105,13 +134,13 @@ def _limit(raw: str | None) -> int:
     return limit
 
 
-def _view(d: Delivery) -> dict[str, Any]:
+def _view(d: Delivery) -> DeliveryView:
     return {
         "event_id": d.event_id,
         "type": d.type,
         "partner": d.partner,
         "status": d.status,
-        "created": _iso(d.created_ms),
+        "created": iso_ms(d.created_ms),
         "attempts": d.attempts,
         "last_attempt": _iso(d.last_attempt_ms),
         "last_result": d.last_result,

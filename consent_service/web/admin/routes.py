@@ -22,6 +22,7 @@ from consent_service.core.errors import ApiError, unavailable
 from consent_service.core.identity import matching_key
 from consent_service.core.site import Site
 from consent_service.core.vocab import ErrorCode
+from consent_service.rights.accounts import AccountData, AccountErasure
 from consent_service.rights.audit_export import audit_csv, audit_jsonl, audit_rows, primed
 from consent_service.rights.device_data import Asked
 from consent_service.rights.request_metrics import request_metrics, year_range
@@ -175,6 +176,7 @@ async def account(request: Request, state: AppState) -> Response:
     if not 0 < len(account_id) <= 256:
         raise ApiError(ErrorCode.INVALID_BODY, "the account id must be 1–256 characters")
     accounts, asked = state.accounts, Asked(now_ms=now_ms())
+    answer: AccountData | AccountErasure
     if request.method == "DELETE":
         answer = await accounts.erase(site, account_id, asked)
     else:

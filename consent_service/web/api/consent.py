@@ -4,6 +4,8 @@ experience, the device's own data (`/v1/me`) and the CORS preflight. Each route 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +20,7 @@ from consent_service.core.site import Site
 from consent_service.core.texts import LANGUAGES
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, ErrorCode
+from consent_service.rights.device_data import DeviceData, DeviceErasure
 from consent_service.web import http
 from consent_service.web.pages import demo
 from consent_service.web.state import AppState, bind
@@ -82,6 +85,7 @@ async def me(request: Request, state: AppState) -> Response:
     visitor = visitor_of(request, state, site, False)
     # Both record a request (§7101), so both come from the site's pages or a server, never another site.
     _check_origin(request, state, site)
+    body: DeviceData | DeviceErasure
     if request.method == "DELETE":
         body = await state.rights.erase(visitor)
     else:
@@ -130,7 +134,7 @@ def visitor_of(request: Request, state: AppState, site: Site, gpc_flag: bool) ->
     )
 
 
-def _respond(request: Request, state: AppState, site: Site, outcome: Outcome) -> Response:
+def _respond(request: Request, state: AppState, site: Site, outcome: Outcome[Mapping[str, object]]) -> Response:
     headers = dict(http.NO_STORE)
     origin = http.headers_of(request).get("origin")
     if origin is not None and http.origin_allowed(origin, site.origins, request, state.settings):

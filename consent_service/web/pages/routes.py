@@ -66,7 +66,7 @@ async def opt_out_page(request: Request, state: AppState) -> Response:
     except ApiError:
         problem = "Your opt-out could not be recorded just now. Please press the button again in a moment."
         return await _render_opt_out(request, state, site, service, language, status=503, problem=problem)
-    response = _opt_out_html(state, site, language, done=True, gpc=bool(outcome.body["gpc"]), opted_out=True)
+    response = _opt_out_html(state, site, language, done=True, gpc=outcome.body["gpc"], opted_out=True)
     if outcome.device_token is not None:
         http.set_device_cookie(response, site.id, outcome.device_token, request, state.settings)
     return response
@@ -88,7 +88,7 @@ async def _render_opt_out(
         site,
         language,
         done=False,
-        gpc=bool(seen.body["gpc"]),
+        gpc=seen.body["gpc"],
         opted_out=seen.opted_out,
         status=status,
         problem=problem,
