@@ -24,6 +24,7 @@ from consent_service.service import now_ms
 from consent_service.sites import Site
 from consent_service.store import StoreUnavailable
 from consent_service.store.outbox import STATUSES, Delivery, Status
+from consent_service.validation import parse_replay
 from consent_service.vocab import ErrorCode
 from consent_service.webhook import iso_ms
 
@@ -69,13 +70,7 @@ async def deliveries(request: Request, state: AppState) -> Response:
 
 async def replay(request: Request, state: AppState) -> Response:
     site, body = await authorized_body(request, state)  # the key first: 401 before the body is read
-    unknown = sorted(set(body) - {"site", "partner"})
-    if unknown:
-        raise ApiError(ErrorCode.INVALID_BODY, f"unknown field {unknown[0]!r} (known: site, partner)")
-    raw_partner = body.get("partner")
-    if raw_partner is not None and not isinstance(raw_partner, str):
-        raise ApiError(ErrorCode.INVALID_BODY, "`partner` must be a string")
-    partner = _partner(site, raw_partner)
+    partner = _partner(site, parse_replay(body))
     assert state.store is not None, "lifespan did not run"
     try:
         replayed = await state.store.outbox.replay(site.id, partner, now_ms(), REPLAY_TIMEOUT_S)
