@@ -6,13 +6,17 @@ import re
 from typing import Any
 
 import jsonschema
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from consent_service.core.vocab import ErrorCode, Reason, Regime
 from consent_service.web.openapi import openapi_document
-from tests.conftest import CA, DE
+from tests.conftest import CA, DE, AppFactory
+from tests.test_accounts import AUTH, admin_client
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -100,6 +104,78 @@ def test_schema_rejects_what_the_server_rejects(client: TestClient) -> None:
         {"site": "demo", "action": "accept_all", "policy_version": None},
         {"site": "demo", "action": "accept_all", "source": None},
         {"site": "demo", "action": "accept_all", "policy_version": "x" * 65},
+        {"site": "demo", "action": "accept_all", "gpc": 1},
+        {"site": "demo", "action": "accept_all", "gpc": "true"},
+        {"site": 7, "action": "accept_all"},
+        *({"site": "demo", "action": "accept_all", "policy_version": v} for v in NOT_PRINTABLE),
     ]:
-        assert list(jsonschema.Draft202012Validator(schema("ConsentRequest")).iter_errors(body))
-        assert client.post("/v1/consent", json=body).status_code == 400
+        assert list(jsonschema.Draft202012Validator(schema("ConsentRequest")).iter_errors(body)), body
+        r = client.post("/v1/consent", json=body)
+        assert (r.status_code, r.json()["error"]) == (400, "invalid_body"), (body, r.text)
+
+
+# Stored and exported text may hold no control, format (bidi, zero-width, BOM), private-use or
+# separator character but the space; a final newline included (Python's `$` would let it through).
+NOT_PRINTABLE = [
+    "v1\n",
+    "\u2028",
+    "\u00a0",
+    "\u3000=1",
+    "\u202ev1",
+    "\ufeff1",
+    "v\u200b1",
+    "\x7f",
+    "\U000e0001v1",
+    "\ue000",
+]
+PRINTABLE = ["2026-01", "＝1+1", "  =1+1", "v\u0378", "😀", "版本 2", "\U000e0100", "x" * 64]
+
+
+def drawn_from(pattern: str, count: int, max_length: int) -> list[str]:
+    """`count` strings matching `pattern` (as schemathesis draws them: Hypothesis's from_regex), the
+    same on every run."""
+    drawn: list[str] = []
+
+    @hypothesis_settings(max_examples=count, derandomize=True, database=None, deadline=None)
+    @given(st.from_regex(pattern).filter(lambda v: 0 < len(v) <= max_length))
+    def collect(value: str) -> None:
+        drawn.append(value)
+
+    collect()
+    return drawn
+
+
+def test_a_policy_version_the_schema_allows_is_accepted(make_client: AppFactory) -> None:
+    """The drift a schemathesis run found: a `policy_version` the document allowed (any string of
+    1–64 characters) and the server refused as not printable. The document now publishes the
+    server's own pattern: what it allows is recorded, what it refuses is refused."""
+    client = make_client(rate_limit_device=None, rate_limit_client=None)
+    validator = jsonschema.Draft202012Validator(schema("ConsentRequest"))
+    for version in NOT_PRINTABLE:
+        body = {"site": "demo", "action": "accept_all", "policy_version": version}
+        assert list(validator.iter_errors(body)), f"the document allows {version!r}"
+        assert client.post("/v1/consent", json=body).status_code == 400, ascii(version)
+    rule = schema("ConsentRequest")["properties"]["policy_version"]
+    for version in [*PRINTABLE, *drawn_from(rule["pattern"], 60, rule["maxLength"])]:
+        body = {"site": "demo", "action": "accept_all", "policy_version": version}
+        assert not list(validator.iter_errors(body)), ascii(version)
+        r = client.post("/v1/consent", json=body)
+        assert r.status_code == 200, (ascii(version), r.text)
+        assert client.get("/v1/me", params={"site": "demo"}).json()["record"]["policy_version"] == version
+
+
+def test_agent_texts_the_schema_allows_are_accepted(make_client: AppFactory) -> None:
+    """An agent's name and reference: printable, not blank; the server strips the spaces around them."""
+    client = admin_client(make_client)
+    validator = jsonschema.Draft202012Validator(schema("AgentRequest"))
+    base = {"site": "demo", "type": "opt_out", "account_id": "acct-9", "reference": "PS-1"}
+    for name in ["Permission Slip", "  Permission Slip  ", "Ｐｅｒｍｉｓｓｉｏｎ", "x" * 128]:
+        body = {**base, "agent": name}
+        assert not list(validator.iter_errors(body)), repr(name)
+        r = client.post("/v1/admin/agent-requests", json=body, headers=AUTH)
+        assert r.status_code == 200 and r.json()["agent"] == name.strip(), (repr(name), r.text)
+    for name in ["", "   ", "bad\x00name", "tab\there", "\u202eevil", "x" * 129, " " * 10 + "x" * 128]:
+        body = {**base, "agent": name}
+        assert list(validator.iter_errors(body)), repr(name)
+        r = client.post("/v1/admin/agent-requests", json=body, headers=AUTH)
+        assert (r.status_code, r.json()["error"]) == (400, "invalid_body"), (repr(name), r.text)

@@ -1,7 +1,9 @@
 """Request parsing: JSON bodies and query strings into typed commands, or a 4xx ApiError.
 
-Strict, like the OpenAPI document: required fields, exact types, no unknown properties, bounded
-sizes. Whether a site or purpose exists is checked later, against the configuration.
+The bodies' rules are the structs of schemas.py, which also write the OpenAPI document; the
+functions here turn a valid body into the command the services take, and add the one rule that
+depends on the clock (an agent request's `received`). The decision query is parsed by hand and
+memoized: a query string is no JSON, and its cache makes a validator's speed moot.
 """
 
 from __future__ import annotations
@@ -9,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from msgspec import UNSET, Struct
 from starlette.datastructures import QueryParams
 
 from consent_service.core.digits import ascii_int
@@ -20,27 +22,31 @@ from consent_service.core.errors import ApiError
 from consent_service.core.signals import gpc_signal
 from consent_service.core.vocab import Action, ErrorCode, RequestType, Source
 from consent_service.rights.agents import AgentBody
+from consent_service.web.schemas import (
+    MAX_ID_LENGTH,
+    MAX_PURPOSES,
+    AgentRequest,
+    ConsentRequest,
+    LinkRequest,
+    OptOutRequest,
+    ReplayRequest,
+    convert,
+    decode,
+)
 
-MAX_ID_LENGTH = 64
-MAX_PURPOSES = 32
-MAX_ACCOUNT_ID_LENGTH = 256  # hashed, never stored: any string the site uses, within reason
-MAX_AGENT_TEXT = 128  # an agent's name and reference are stored and exported: short and printable
-MAX_TOKEN_TEXT = 256
 MAX_RECEIVED_AGE_MS = 366 * 86_400_000  # a request older than a year would be long overdue
 FIRST_YEAR, LAST_YEAR = 2020, 2100  # the days statistics can be asked for
-CLIENT_ACTIONS = (Action.ACCEPT_ALL, Action.REJECT_ALL, Action.CUSTOM)
-CLIENT_SOURCES = (Source.BANNER, Source.API)
+_ACTIONS = {a.value: a for a in (Action.ACCEPT_ALL, Action.REJECT_ALL, Action.CUSTOM)}
+_SOURCES = {s.value: s for s in (Source.BANNER, Source.API)}
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionQuery:
+class DecisionQuery(Struct, frozen=True):
     site: str
     purposes: tuple[str, ...]
     gpc: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ConsentBody:
+class ConsentBody(Struct, frozen=True):
     site: str
     action: Action
     choices: Mapping[str, bool]
@@ -49,8 +55,7 @@ class ConsentBody:
     gpc: bool
 
 
-@dataclass(frozen=True, slots=True)
-class OptOutBody:
+class OptOutBody(Struct, frozen=True):
     site: str
     source: Source
     gpc: bool
@@ -91,64 +96,52 @@ def _parse_decision_query(query_string: bytes) -> DecisionQuery:
     )
 
 
-def parse_consent(body: dict[str, Any]) -> ConsentBody:
-    _no_unknown(body, {"site", "action", "choices", "policy_version", "source", "gpc"})
-    action = Action(_member(body.get("action"), "action", CLIENT_ACTIONS))
-    choices = body.get("choices")
-    if action is Action.CUSTOM and choices is None:
-        raise _invalid("`choices` is required with action `custom`")
-    if choices is not None and not (isinstance(choices, dict) and all(isinstance(v, bool) for v in choices.values())):
-        raise _invalid("`choices` must be an object of purpose → true/false")
-    if choices is not None and (len(choices) > MAX_PURPOSES or any(len(k) > MAX_ID_LENGTH for k in choices)):
-        raise _invalid(f"`choices` may name at most {MAX_PURPOSES} purposes")
-    version = body.get("policy_version")
-    if version is not None and (
-        not isinstance(version, str) or not 0 < len(version) <= MAX_ID_LENGTH or not version.isprintable()
-    ):  # stored and exported: no control or bidi-override characters
-        raise _invalid(f"`policy_version` must be printable text of 1–{MAX_ID_LENGTH} characters")
+def parse_consent(raw: bytes) -> ConsentBody:
+    body = decode(raw, ConsentRequest)
+    action = _ACTIONS[body.action]
     return ConsentBody(
-        site=_site(body),
+        site=body.site,
         action=action,
-        choices=choices if action is Action.CUSTOM and choices is not None else {},
-        policy_version=version,
-        source=Source(_enum(body, "source", CLIENT_SOURCES) or Source.API),
-        gpc=_bool(body, "gpc"),
+        choices=body.choices if action is Action.CUSTOM and body.choices is not UNSET else {},
+        policy_version=None if body.policy_version is UNSET else body.policy_version,
+        source=_SOURCES[body.source],
+        gpc=body.gpc,
     )
 
 
-def parse_opt_out(body: dict[str, Any]) -> OptOutBody:
-    _no_unknown(body, {"site", "source", "gpc"})
-    return OptOutBody(
-        site=_site(body), source=Source(_enum(body, "source", CLIENT_SOURCES) or Source.API), gpc=_bool(body, "gpc")
-    )
+def parse_opt_out(raw: bytes) -> OptOutBody:
+    body = decode(raw, OptOutRequest)
+    return OptOutBody(site=body.site, source=_SOURCES[body.source], gpc=body.gpc)
 
 
-@dataclass(frozen=True, slots=True)
-class LinkBody:
+class LinkBody(Struct, frozen=True):
     site: str
     account_id: str
     device: str
 
 
 def parse_link(body: dict[str, Any]) -> LinkBody:
-    _no_unknown(body, {"site", "account_id", "device"})
-    return LinkBody(site=_site(body), account_id=_account_id(body.get("account_id")), device=_token(body.get("device")))
+    parsed = convert(body, LinkRequest)
+    return LinkBody(site=parsed.site, account_id=parsed.account_id, device=parsed.device)
 
 
 def parse_agent_request(body: dict[str, Any], now_ms: int) -> AgentBody:
-    _no_unknown(body, {"site", "account_id", "device", "type", "agent", "reference", "received"})
-    account_id, device = body.get("account_id"), body.get("device")
-    if (account_id is None) == (device is None):
-        raise _invalid("exactly one of `account_id` and `device` is required")
+    parsed = convert(body, AgentRequest)
     return AgentBody(
-        site=_site(body),
-        account_id=None if account_id is None else _account_id(account_id),
-        device=None if device is None else _token(device),
-        type=RequestType(_member(body.get("type"), "type", tuple(RequestType))),
-        agent=_printable(body.get("agent"), "agent"),
-        reference=_printable(body.get("reference"), "reference"),
-        received_ms=_received(body.get("received"), now_ms),
+        site=parsed.site,
+        account_id=None if parsed.account_id is UNSET else parsed.account_id,
+        device=None if parsed.device is UNSET else parsed.device,
+        type=RequestType(parsed.type),
+        agent=parsed.agent.strip(),
+        reference=parsed.reference.strip(),
+        received_ms=None if parsed.received is UNSET else _received(parsed.received, now_ms),
     )
+
+
+def parse_replay(body: dict[str, Any]) -> str | None:
+    """The partner whose dead letters to replay; None: every partner."""
+    parsed = convert(body, ReplayRequest)
+    return None if parsed.partner is UNSET else parsed.partner
 
 
 def parse_time(raw: str | None, name: str) -> int | None:
@@ -209,76 +202,19 @@ def _range_day(raw: str, name: str) -> dt.date:
     return day
 
 
-def _received(value: object, now_ms: int) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
-        raise _invalid("`received` must be an ISO 8601 date or time")
+def _received(value: str, now_ms: int) -> int:
+    """The rule of `received` that no schema can say: a time in the past year, not in the future
+    (the struct has checked that it is a short string)."""
     received = parse_time(value, "received")
     if received is None or not now_ms - MAX_RECEIVED_AGE_MS <= received <= now_ms + 300_000:
         raise _invalid("`received` must be in the past year and not in the future")
     return received
 
 
-def _account_id(value: object) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_ACCOUNT_ID_LENGTH:
-        raise _invalid(f"`account_id` must be a string of 1–{MAX_ACCOUNT_ID_LENGTH} characters")
-    return value
-
-
-def _token(value: object) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_TOKEN_TEXT:
-        raise _invalid("`device` must be the device's token (a string)")
-    return value
-
-
-def _printable(value: object, name: str) -> str:
-    if not isinstance(value, str) or not 0 < len(value.strip()) <= MAX_AGENT_TEXT or not value.isprintable():
-        raise _invalid(f"`{name}` must be printable text of 1–{MAX_AGENT_TEXT} characters")
-    return value.strip()
-
-
-def _site(body: dict[str, Any]) -> str:
-    site = body.get("site")
-    if not isinstance(site, str) or not site:
-        raise _invalid("`site` is required and must be a string")
-    return _bounded(site, "site")
-
-
 def _bounded(value: str, name: str) -> str:
     if len(value) > MAX_ID_LENGTH:
         raise _invalid(f"`{name}` must be at most {MAX_ID_LENGTH} characters")
     return value
-
-
-def _enum(body: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    return _member(value, name, allowed)
-
-
-def _member(value: object, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise _invalid(f"`{name}` must be one of {', '.join(allowed)}")
-    return str(value)
-
-
-def _bool(body: dict[str, Any], name: str) -> bool:
-    value = body.get(name, False)
-    if not isinstance(value, bool):
-        raise _invalid(f"`{name}` must be true or false")
-    return value
-
-
-def _no_unknown(body: dict[str, Any], known: set[str]) -> None:
-    """No unknown fields, and no nulls: an optional field is left out, never sent as null."""
-    unknown = sorted(set(body) - known)
-    if unknown:
-        raise _invalid(f"unknown field {unknown[0][:64]!r} (known: {', '.join(sorted(known))})")
-    nulls = sorted(name for name, value in body.items() if value is None)
-    if nulls:
-        raise _invalid(f"`{nulls[0]}` must not be null (leave an optional field out)")
 
 
 def _invalid(detail: str) -> ApiError:

@@ -25,6 +25,7 @@ from consent_service.store.outbox import STATUSES, Delivery, Status
 from consent_service.web import http
 from consent_service.web.admin.routes import authorized, authorized_body
 from consent_service.web.state import AppState, bind
+from consent_service.web.validation import parse_replay
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 LIST_TIMEOUT_S = 10.0  # a listing reads a small sorted set in each of the 1024 buckets
@@ -92,13 +93,7 @@ async def deliveries(request: Request, state: AppState) -> Response:
 
 async def replay(request: Request, state: AppState) -> Response:
     site, body = await authorized_body(request, state)  # the key first: 401 before the body is read
-    unknown = sorted(set(body) - {"site", "partner"})
-    if unknown:
-        raise ApiError(ErrorCode.INVALID_BODY, f"unknown field {unknown[0]!r} (known: site, partner)")
-    raw_partner = body.get("partner")
-    if raw_partner is not None and not isinstance(raw_partner, str):
-        raise ApiError(ErrorCode.INVALID_BODY, "`partner` must be a string")
-    partner = _partner(site, raw_partner)
+    partner = _partner(site, parse_replay(body))
     try:
         replayed = await state.store.outbox.replay(site.id, partner, now_ms(), REPLAY_TIMEOUT_S)
     except StoreUnavailable:

@@ -52,7 +52,7 @@ async def decision(request: Request, state: AppState) -> Response:
 
 
 async def consent(request: Request, state: AppState) -> Response:
-    body = parse_consent(await http.read_json_object(request))
+    body = parse_consent(await http.read_body(request))
     site = state.site(body.site)
     _check_origin(request, state, site)
     visitor = visitor_of(request, state, site, body.gpc)
@@ -62,7 +62,7 @@ async def consent(request: Request, state: AppState) -> Response:
 
 
 async def opt_out(request: Request, state: AppState) -> Response:
-    body = parse_opt_out(await http.read_json_object(request))
+    body = parse_opt_out(await http.read_body(request))
     site = state.site(body.site)
     _check_origin(request, state, site)
     visitor = visitor_of(request, state, site, body.gpc)
