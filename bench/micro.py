@@ -32,11 +32,11 @@ from consent_service.core.visitor import Visitor
 from consent_service.store import parse_record
 from consent_service.web import http, validation
 from consent_service.web.api.consent import _respond
-from consent_service.web.api.consent import visitor_of as _visitor
 from consent_service.web.app import JS_TYPE, create_app
 from consent_service.web.assets import BANNER, load_asset
 from consent_service.web.state import STATE_KEY, Basics, build_state
 from consent_service.web.validation import parse_decision_query
+from consent_service.web.visitor import visitor_of as _visitor
 
 KEYS = Keys(signing=("s" * 48,), pseudonym="p" * 48)
 QUERY = b"site=demo&purpose=advertising"

@@ -32,8 +32,8 @@ from consent_service.web.asgi import app_from_env
 def _patch_lean_store() -> None:
     original_from_url = Store.from_url.__func__  # type: ignore[attr-defined]
 
-    def from_url(cls: type[Store], url: str, lifetimes: Any, *, timeout_s: float) -> Store:
-        created: Store = original_from_url(cls, url, lifetimes, timeout_s=timeout_s)
+    def from_url(cls: type[Store], url: str, lifetimes: Any, *, timeout_s: float, replicas: int = 0) -> Store:
+        created: Store = original_from_url(cls, url, lifetimes, timeout_s=timeout_s, replicas=replicas)
         created._redis.connection_pool.connection_kwargs["health_check_interval"] = 0  # connections come later
         return created
 
@@ -106,7 +106,8 @@ def combined() -> Starlette:
 
 
 def no_stats() -> Starlette:
-    from consent_service.stats.counter import StatsCounter, _NoStats  # noqa: PLC0415 - patched in this process only
+    from consent_service.stats.counter import StatsCounter  # noqa: PLC0415 - patched in this process only
+    from consent_service.stats.hooks import _NoStats  # noqa: PLC0415
 
     for hook in ("seen", "issued", "bot", "banner", "decisions", "wrote"):
         setattr(StatsCounter, hook, getattr(_NoStats, hook))

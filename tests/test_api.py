@@ -6,8 +6,11 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from consent_service.web.api import consent as web
-from tests.conftest import CA, CHROME, DE, GOOGLEBOT, AppFactory
+from consent_service.config.settings import Settings
+from consent_service.config.sites import load_sites
+from consent_service.web import visitor as web
+from consent_service.web.app import create_app
+from tests.conftest import CA, CHROME, DE, GOOGLEBOT, TEST_KEYS, AppFactory
 
 ALL = ["necessary", "analytics", "advertising", "personalization"]
 
@@ -406,3 +409,22 @@ def test_custom_choice_naming_nothing_optional_is_refused(client: TestClient, re
         r = client.post("/v1/consent", json={"site": "demo", "action": "custom", "choices": choices})
         assert r.status_code == 400 and r.json()["error"] == "invalid_body"
     assert redis_client.dbsize() == 0
+
+
+def test_without_its_lifespan_the_app_refuses_plainly(settings: Settings) -> None:
+    """The services are built in the lifespan (web/state.py). A client that skips it (not used as a
+    context manager; uvicorn --lifespan off) gets a 500 that says nothing of the request from every
+    route that needs them; what needs none still answers."""
+    client = TestClient(create_app(settings, load_sites(None), TEST_KEYS), raise_server_exceptions=False)
+    origin = {"origin": "http://localhost:8000"}
+    missing = client.get("/no-such-page", headers=origin)
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert client.get("/healthz").json() == {"status": "ok"}
+    unbuilt = client.get("/v1/decision?site=demo&purpose=advertising", headers=origin)
+    assert unbuilt.status_code == 500 and unbuilt.json() == {"error": "internal", "detail": "unexpected error"}
+    with TestClient(create_app(settings, load_sites(None), TEST_KEYS)) as started:
+        answered = started.get("/v1/decision?site=demo&purpose=advertising", headers=origin)
+        assert answered.status_code == 200 and answered.headers["access-control-allow-origin"] == origin["origin"]
+        unknown = started.get("/v1/decision?site=nope&purpose=advertising", headers=origin)
+        assert unknown.json()["error"] == "unknown_site"
+        assert unknown.headers["access-control-allow-origin"] == origin["origin"]  # errors are readable too

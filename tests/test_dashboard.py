@@ -21,7 +21,8 @@ from starlette.testclient import TestClient
 from consent_service.stats.model import Counts, Day, StatsReport
 from consent_service.web.admin.dashboard import render_dashboard
 from consent_service.web.admin.pages import parse_range
-from consent_service.web.admin.session import MAX_AGE_S, AdminSessions, safe_next
+from consent_service.web.admin.session import safe_next
+from consent_service.web.admin_sessions import MAX_AGE_S, AdminSessions
 from consent_service.web.validation import DayRangeError, parse_day
 from tests.conftest import CA, CHROME, DE, GOOGLEBOT, TEST_KEYS, TWO_SITES, AppFactory
 

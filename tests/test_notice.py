@@ -13,7 +13,7 @@ from consent_service.config.validator import ConfigError
 from consent_service.core.notice import InfoCategory, Source
 from consent_service.core.site import Site
 from consent_service.core.texts import LANGUAGES
-from consent_service.web.pages import privacy as privacy_pages
+from consent_service.web import html as web_html
 from consent_service.web.pages.texts import LANGUAGE_NAMES, PAGE_TEXTS
 from tests.conftest import CA, AppFactory
 
@@ -430,14 +430,14 @@ def test_hostile_configuration_strings_are_escaped(make_client: AppFactory) -> N
 def test_not_found_pages_and_headers(make_client: AppFactory) -> None:
     client = make_client(NO_SALE)
     page = client.get("/privacy/blog/notice")
-    for name, value in privacy_pages.HEADERS.items():
+    for name, value in web_html.HEADERS.items():
         assert page.headers[name] == value
     assert "script-src" not in page.headers["content-security-policy"] and "<script" not in page.text
     assert 'style="' not in page.text and "<style" not in page.text  # the CSP allows only the stylesheet
     bare = client.get("/privacy/bare/notice?lang=sv")
     assert bare.status_code == 404 and bare.headers["content-type"].startswith("text/html")
     assert "har inte publicerat något integritetsmeddelande" in bare.text
-    assert bare.headers["content-security-policy"] == privacy_pages.CSP
+    assert bare.headers["content-security-policy"] == web_html.CSP
     missing = client.get("/privacy/nope/notice")
     assert missing.status_code == 404 and "There is no such site here." in missing.text
     assert client.post("/privacy/blog/notice").status_code == 405

@@ -143,6 +143,7 @@ def serve(settings: Settings) -> int:
             uvicorn.run(
                 "consent_service.web.asgi:app_from_env",
                 factory=True,
+                lifespan="on",  # the app's services are built in its lifespan (web/state.py)
                 http=protocol_for(settings),  # the head cap and read deadlines (protocol.py)
                 host=settings.host,
                 port=settings.port,

@@ -298,7 +298,6 @@ def _client(host: str, port: int, timeout: float) -> redis.Redis:
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 0),  # redis-py would otherwise retry 10 times, backing off
-        driver_info=None,  # no CLIENT SETINFO round trips on connect
     )
 
 

@@ -28,7 +28,7 @@ from consent_service.web.api import ops as ops_routes
 from consent_service.web.assets import BANNER, load_asset
 from consent_service.web.pages import demo
 from consent_service.web.pages import routes as page_routes
-from consent_service.web.state import STATE_KEY, AppState, Basics, build_state, lifetimes
+from consent_service.web.state import BASICS_KEY, STATE_KEY, AppState, Basics, build_state, lifetimes
 
 JS_TYPE = "text/javascript; charset=utf-8"
 WARM_UP_S = 2.0  # at startup: connect and load the write scripts (Store.warm), at most this long
@@ -60,15 +60,17 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
             if owned:
                 await state.store.close()
 
-    return Starlette(routes=_routes(settings, keys), exception_handlers=errors.handlers(), lifespan=lifespan)
+    app = Starlette(routes=_routes(settings), exception_handlers=errors.handlers(), lifespan=lifespan)
+    setattr(app.state, BASICS_KEY, basics)  # errors read them too, even outside the lifespan
+    return app
 
 
-def _routes(settings: Settings, keys: Keys) -> list[Route]:
+def _routes(settings: Settings) -> list[Route]:
     return [
         *consent_routes.routes(),
         *admin_routes.routes(),
         *delivery_routes.routes(),
-        *admin_pages.routes(keys),
+        *admin_pages.routes(),
         consent_routes.preflight_route(),
         *page_routes.routes(demo_enabled=settings.demo_enabled),
         *ops_routes.routes(),

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from consent_service.core.errors import ApiError
 from consent_service.core.vocab import ErrorCode
 from consent_service.web import http
-from consent_service.web.state import maybe_state
+from consent_service.web.state import basics_of
 
 log = logging.getLogger("consent_service")
 
@@ -31,10 +31,10 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 def _error_cors(request: Request) -> dict[str, str]:
     """Errors are readable by every configured origin, so a banner can see a 503 and its Retry-After."""
     origin = http.headers_of(request).get("origin")
-    state = maybe_state(request)
-    if origin is None or state is None:
+    basics = basics_of(request)
+    if origin is None or basics is None:
         return {}
-    if not http.origin_allowed(origin, state.sites.all_origins, request, state.settings):
+    if not http.origin_allowed(origin, basics.sites.all_origins, request, basics.settings):
         return {}
     return http.cors_headers(origin)
 

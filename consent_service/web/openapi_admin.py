@@ -5,10 +5,10 @@ from __future__ import annotations
 import msgspec
 
 from consent_service.store.outbox import STATUSES
-from consent_service.web.admin.routes import MAX_YEAR, MIN_YEAR, STATS_DEFAULT_DAYS, STATS_MAX_DAYS
 from consent_service.web.openapi_responses import BEARER, NO_STORE_HEADERS, SITE_QUERY, error_answers, ok_answer
 from consent_service.web.openapi_schemas import PARTNER, Schema, ref
 from consent_service.web.schemas import AccountId
+from consent_service.web.validation import FIRST_YEAR, LAST_YEAR, STATS_DEFAULT_DAYS, STATS_MAX_DAYS
 
 
 def _admin_post(summary: str, request: str, answer: str) -> Schema:
@@ -77,7 +77,7 @@ def admin_paths() -> Schema:
                         "name": "year",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
+                        "schema": {"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR},
                         "description": "default: the current year",
                     },
                 ],
@@ -100,7 +100,7 @@ def admin_paths() -> Schema:
                             "in": "query",
                             "required": False,
                             "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-                            "description": f"first/last UTC day, inclusive (YYYY-MM-DD, {MIN_YEAR}–{MAX_YEAR}); "
+                            "description": f"first/last UTC day, inclusive (YYYY-MM-DD, {FIRST_YEAR}–{LAST_YEAR}); "
                             f"default: the last {STATS_DEFAULT_DAYS} days up to today; at most {STATS_MAX_DAYS} days",
                         }
                         for name in ("from", "to")

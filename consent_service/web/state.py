@@ -30,9 +30,11 @@ from consent_service.rights.device_data import Rights, sale_share_ids
 from consent_service.stats.counter import StatsCounter
 from consent_service.store import Lifetimes, StatsStore, Store
 from consent_service.store.limits import Limiter
+from consent_service.web.admin_sessions import AdminSessions, LoginThrottle
 from consent_service.web.assets import Asset
 
 STATE_KEY = "consent"  # the lifespan state's key (and `app.state.consent`, for tests and tools)
+BASICS_KEY = "consent_basics"  # `app.state.consent_basics`: the Basics, from the app's creation
 Endpoint = Callable[[Request], Awaitable[Response]]
 Handler = Callable[[Request, "AppState"], Awaitable[Response]]
 
@@ -50,6 +52,8 @@ class Basics:
     banner: Asset
     demo_files: dict[str, Asset]
     partners: OutboxSpecs  # what changes tell the sites' partners (core/partner.py)
+    admin_sessions: AdminSessions  # the admin pages' signed sessions (web/admin_sessions.py)
+    login_throttle: LoginThrottle  # failed admin logins per client, in this process
 
     @classmethod
     def of(cls, settings: Settings, sites: SiteConfig, keys: Keys, banner: Asset, demo: dict[str, Asset]) -> Basics:
@@ -57,9 +61,9 @@ class Basics:
             {sid: (site.partners, sale_share_ids(site)) for sid, site in sites.sites.items()}, keys.pseudonym.encode()
         )
         tokens = DeviceTokens(keys.signing, max_age_s=settings.cookie_max_age_days * 86_400)
-        return cls(
-            settings, sites, keys, tokens, FormTokens(keys.signing), Pseudonyms(keys.pseudonym), banner, demo, partners
-        )
+        forms, pseudonyms = FormTokens(keys.signing), Pseudonyms(keys.pseudonym)
+        sessions, throttle = AdminSessions(keys.signing, keys.pseudonym), LoginThrottle()
+        return cls(settings, sites, keys, tokens, forms, pseudonyms, banner, demo, partners, sessions, throttle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,22 +147,26 @@ def build_state(basics: Basics, store: Store) -> AppState:
     return AppState(basics, store, service, rights, accounts, agents, stats, limits)
 
 
-def state_of(request: Request) -> AppState:
-    """The running app's state (the lifespan's; always there once the app serves requests)."""
-    state: AppState = request.scope["state"][STATE_KEY]
-    return state
+def basics_of(request: Request) -> Basics | None:
+    """The app's basics (what an error answer needs, e.g. the origins for CORS): set when the app is
+    made, so they are there even for an answer made outside the lifespan."""
+    found: Any = getattr(request.app.state, BASICS_KEY, None)
+    return found if isinstance(found, Basics) else None
 
 
-def maybe_state(request: Request) -> AppState | None:
-    """The state, or None for an answer made outside the app's lifespan (an error handler's)."""
-    found: Any = request.scope.get("state", {}).get(STATE_KEY)
-    return found if isinstance(found, AppState) else None
+class LifespanNotRun(RuntimeError):
+    """A bound route was called without the app's lifespan (uvicorn `--lifespan off`, or a test
+    client not used as a context manager): the services are built there, so it cannot answer."""
 
 
 def bind(handler: Handler) -> Endpoint:
     """A Starlette endpoint calling `handler` with the running app's state."""
 
     async def endpoint(request: Request) -> Response:
-        return await handler(request, request.scope["state"][STATE_KEY])
+        try:
+            state = request.scope["state"][STATE_KEY]
+        except KeyError:
+            raise LifespanNotRun("the app's lifespan did not run: its services are built there") from None
+        return await handler(request, state)
 
     return endpoint

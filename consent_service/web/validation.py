@@ -35,7 +35,8 @@ from consent_service.web.schemas import (
 )
 
 MAX_RECEIVED_AGE_MS = 366 * 86_400_000  # a request older than a year would be long overdue
-FIRST_YEAR, LAST_YEAR = 2020, 2100  # the days statistics can be asked for
+FIRST_YEAR, LAST_YEAR = 2020, 2100  # the days statistics and the years of request metrics
+STATS_DEFAULT_DAYS, STATS_MAX_DAYS = 30, 400  # a statistics report's days: by default, at most
 _ACTIONS = {a.value: a for a in (Action.ACCEPT_ALL, Action.REJECT_ALL, Action.CUSTOM)}
 _SOURCES = {s.value: s for s in (Source.BANNER, Source.API)}
 

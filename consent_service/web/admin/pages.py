@@ -10,49 +10,34 @@ from dashboard.py.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_service.config.keys import Keys
 from consent_service.stats.model import StatsReport
 from consent_service.stats.report import report_csv, report_json
 from consent_service.store import StoreUnavailable
 from consent_service.web import http
 from consent_service.web.admin import dashboard, session
-from consent_service.web.admin.routes import STATS_DEFAULT_DAYS, STATS_MAX_DAYS
-from consent_service.web.admin.session import AdminSession, AdminSessions, LoginThrottle
-from consent_service.web.pages import privacy as privacy_pages
-from consent_service.web.state import AppState, Endpoint, bind
-from consent_service.web.validation import DayRangeError, parse_day_range
+from consent_service.web.admin_sessions import AdminSession
+from consent_service.web.html import STYLESHEET as PAGES_STYLESHEET
+from consent_service.web.html import html_page
+from consent_service.web.state import AppState, bind
+from consent_service.web.validation import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, DayRangeError, parse_day_range
 
-SessionHandler = Callable[[Request, AppState, AdminSessions], Awaitable[Response]]
 DEFAULT_DAYS, MAX_DAYS = STATS_DEFAULT_DAYS, STATS_MAX_DAYS  # as GET /v1/admin/stats
-STYLESHEET = privacy_pages.STYLESHEET + dashboard.STYLESHEET
+STYLESHEET = PAGES_STYLESHEET + dashboard.STYLESHEET
 
 
-def routes(keys: Keys) -> list[Route]:
-    """`keys` sign the session cookie; the login throttle is this app's own."""
-    sessions, throttle = AdminSessions(keys.signing, keys.pseudonym), LoginThrottle()
-
-    def with_sessions(handler: SessionHandler) -> Endpoint:
-        async def handle(request: Request, state: AppState) -> Response:
-            return await handler(request, state, sessions)
-
-        return bind(handle)
-
-    async def login_post(request: Request, state: AppState) -> Response:
-        return await session.login_post(request, state, sessions, throttle)
-
+def routes() -> list[Route]:
     return [
         Route("/admin/admin.css", admin_css, methods=["GET"]),
         Route(session.LOGIN_PATH, bind(session.login_get), methods=["GET"]),
-        Route(session.LOGIN_PATH, bind(login_post), methods=["POST"]),
-        Route("/admin/logout", with_sessions(session.logout_post), methods=["POST"]),
-        Route("/admin/sites/{site}/stats", with_sessions(stats_page), methods=["GET"]),
-        Route("/admin/sites/{site}/stats.{fmt}", with_sessions(stats_file), methods=["GET"]),
+        Route(session.LOGIN_PATH, bind(session.login_post), methods=["POST"]),
+        Route("/admin/logout", bind(session.logout_post), methods=["POST"]),
+        Route("/admin/sites/{site}/stats", bind(stats_page), methods=["GET"]),
+        Route("/admin/sites/{site}/stats.{fmt}", bind(stats_file), methods=["GET"]),
     ]
 
 
@@ -68,13 +53,11 @@ def parse_range(first: str | None, last: str | None, today: dt.date) -> tuple[st
     return start.isoformat(), end.isoformat()
 
 
-async def _authorized(
-    request: Request, state: AppState, sessions: AdminSessions
-) -> tuple[AdminSession, str] | Response:
+async def _authorized(request: Request, state: AppState) -> tuple[AdminSession, str] | Response:
     """The session and the site, or the page that refuses: login, 404 or 403, or 503 when Redis
     cannot say whether the session was signed out (fail closed: no data on a revoked session)."""
     try:
-        seen = await session.session_of(request, state, sessions)
+        seen = await session.session_of(request, state)
     except StoreUnavailable:
         return _unavailable()
     if seen is None:
@@ -82,17 +65,17 @@ async def _authorized(
     site_id = str(request.path_params["site"])
     if site_id not in state.sites.sites:
         page = dashboard.message_page("Not found", f"No site {site_id[:64]!r} is configured.")
-        return privacy_pages.html_page(page, 404)
+        return html_page(page, 404)
     if not seen.may_see(site_id):
         page = dashboard.message_page(
             "Forbidden", f"This session may not see site {site_id[:64]!r}.", link=(session.LOGIN_PATH, "Sign in again")
         )
-        return privacy_pages.html_page(page, 403)
+        return html_page(page, 403)
     return seen, site_id
 
 
-async def stats_page(request: Request, state: AppState, sessions: AdminSessions) -> Response:
-    checked = await _authorized(request, state, sessions)
+async def stats_page(request: Request, state: AppState) -> Response:
+    checked = await _authorized(request, state)
     if isinstance(checked, Response):
         return checked
     seen, site_id = checked
@@ -108,23 +91,23 @@ async def stats_page(request: Request, state: AppState, sessions: AdminSessions)
     sites = [s for s in state.sites.sites if seen.may_see(s)]
     csrf = state.forms.issue(session.FORM_SCOPE, session.LOGOUT_FORM)
     html = dashboard.render_dashboard(report, logout_csrf=csrf, sites=sites, problem=problem)
-    return privacy_pages.html_page(html, status)
+    return html_page(html, status)
 
 
-async def stats_file(request: Request, state: AppState, sessions: AdminSessions) -> Response:
+async def stats_file(request: Request, state: AppState) -> Response:
     """The same report as the page, as CSV or JSON (the API's formats), for the page's session."""
-    checked = await _authorized(request, state, sessions)
+    checked = await _authorized(request, state)
     if isinstance(checked, Response):
         return checked
     _, site_id = checked
     fmt = str(request.path_params["fmt"])
     if fmt not in ("csv", "json"):
-        return privacy_pages.html_page(dashboard.message_page("Not found", "Downloads are .csv or .json."), 404)
+        return html_page(dashboard.message_page("Not found", "Downloads are .csv or .json."), 404)
     query = request.query_params
     try:
         first, last = parse_range(query.get("from"), query.get("to"), dt.datetime.now(dt.UTC).date())
     except DayRangeError as error:
-        return privacy_pages.html_page(dashboard.message_page("Bad range", str(error)), 400)
+        return html_page(dashboard.message_page("Bad range", str(error)), 400)
     report = await _report(state, site_id, first, last)
     if isinstance(report, Response):
         return report
@@ -140,7 +123,7 @@ async def _report(state: AppState, site_id: str, first: str, last: str) -> Stats
 
 def _unavailable() -> Response:
     page = dashboard.message_page("Statistics unavailable", "Storage is unavailable just now; please retry.")
-    return privacy_pages.html_page(page, 503, {"retry-after": "5"})
+    return html_page(page, 503, {"retry-after": "5"})
 
 
 async def _stats_report(state: AppState, site_id: str, first: str, last: str) -> StatsReport:

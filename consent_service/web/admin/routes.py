@@ -31,15 +31,16 @@ from consent_service.store import StoreUnavailable
 from consent_service.web import http
 from consent_service.web.state import AppState, bind
 from consent_service.web.validation import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    STATS_DEFAULT_DAYS,
+    STATS_MAX_DAYS,
     DayRangeError,
     parse_agent_request,
     parse_day_range,
     parse_link,
     parse_time,
 )
-
-MIN_YEAR, MAX_YEAR = 2020, 2100
-STATS_DEFAULT_DAYS, STATS_MAX_DAYS = 30, 400
 
 
 def routes() -> list[Route]:
@@ -118,8 +119,8 @@ async def metrics(request: Request, state: AppState) -> Response:
     query = request.query_params
     site = authorized(request, state, query.get("site") or "")
     year = ascii_int(query.get("year", str(dt.datetime.now(dt.UTC).year)), max_digits=4)
-    if year is None or not MIN_YEAR <= year <= MAX_YEAR:
-        raise ApiError(ErrorCode.INVALID_BODY, f"`year` must be a year from {MIN_YEAR} to {MAX_YEAR}")
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ApiError(ErrorCode.INVALID_BODY, f"`year` must be a year from {FIRST_YEAR} to {LAST_YEAR}")
     store = state.store
     start, end = year_range(year)
     entries = store.trail.read_unordered(site.id, start, end, state.settings.write_timeout_ms / 1000)

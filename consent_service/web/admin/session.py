@@ -26,149 +26,26 @@ signed cookie says which sites the browser may see, never the key.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
-import time
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-import orjson
-from itsdangerous import BadSignature, TimestampSigner
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from consent_service.config.settings import Settings
 from consent_service.core.errors import ApiError
-from consent_service.core.identity import CLOCK_SKEW_S, is_device_id, matching_key
 from consent_service.store import StoreUnavailable
 from consent_service.store.sessions import SessionRevocations
 from consent_service.web import http
 from consent_service.web.admin.dashboard import admin_document
-from consent_service.web.pages.privacy import HEADERS, html_page
+from consent_service.web.admin_sessions import COOKIE, MAX_AGE_S, AdminSession
+from consent_service.web.html import HEADERS, html_page
 from consent_service.web.state import AppState
 
-COOKIE = "cs_admin"
 COOKIE_PATH = "/admin"
-MAX_AGE_S = 8 * 3600
-MAX_COOKIE_LENGTH = 2048
 LOGIN_FORM, LOGOUT_FORM, FORM_SCOPE = "admin-login", "admin-logout", "admin"  # FormTokens' form and "site"
-FAILURES_ALLOWED, FAILURE_WINDOW_S = 10, 300  # failed logins per client address and window
 LOGIN_PATH = "/admin/login"
-SESSION_ID_BYTES = 16  # 128 random bits, base64url: a device id's format (so store buckets spread them)
-FORMAT = 2  # the cookie payload's "v"; 1 had no session id and is refused
-
-
-@dataclass(frozen=True, slots=True)
-class AdminSession:
-    sites: frozenset[str]  # site ids, or "*" for every site
-    issued_at: int  # seconds
-    session_id: str  # random; what a logout revokes
-
-    def may_see(self, site_id: str) -> bool:
-        return "*" in self.sites or site_id in self.sites
-
-
-def _meet(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
-    """The sites both allow ("*" is every site)."""
-    return b if "*" in a else a if "*" in b else a & b
-
-
-class AdminSessions:
-    """Issues and verifies `cs_admin` cookies; checks a presented admin key (once, at login)."""
-
-    def __init__(self, keys_newest_first: tuple[str, ...], fingerprint_key: str, max_age_s: int = MAX_AGE_S) -> None:
-        # itsdangerous signs with the LAST key of its list and tries all: hence the reversal.
-        self._signer = TimestampSigner(
-            list(reversed(keys_newest_first)), salt="cs-admin-session-v1", digest_method=hashlib.sha256
-        )
-        self._fingerprint_key = fingerprint_key.encode()
-        self.max_age_s = max_age_s
-
-    def fingerprint(self, admin_key: str) -> str:
-        digest = hmac.new(self._fingerprint_key, f"admin-key\0{admin_key}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
-
-    @staticmethod
-    def check_key(presented: str, admin_keys: tuple[tuple[str, frozenset[str]], ...]) -> tuple[str, frozenset[str]]:
-        """The configured (key, sites) the presented key is, else ("", empty). Every key is compared
-        in constant time, so the timing says nothing about which one matched."""
-        found = matching_key(presented, ((known, (known, sites)) for known, sites in admin_keys))
-        return found or ("", frozenset())
-
-    def issue(self, admin_key: str, sites: frozenset[str]) -> str:
-        sid = secrets.token_urlsafe(SESSION_ID_BYTES)
-        payload = orjson.dumps({"v": FORMAT, "sid": sid, "sites": sorted(sites), "kid": self.fingerprint(admin_key)})
-        return self._signer.sign(base64.urlsafe_b64encode(payload).rstrip(b"=")).decode("ascii")
-
-    def verify(self, cookie: str | None, admin_keys: tuple[tuple[str, frozenset[str]], ...]) -> AdminSession | None:
-        """The session of a valid cookie whose key is still configured, else None (never raises).
-        Whether it was signed out is the store's to say: see `session_of`."""
-        read = self.signed(cookie)
-        if read is None:
-            return None
-        session, kid = read
-        current = [allowed for known, allowed in admin_keys if hmac.compare_digest(self.fingerprint(known), kid)]
-        if not current:  # the key was taken out of the configuration
-            return None
-        return AdminSession(_meet(session.sites, current[0]), session.issued_at, session.session_id)
-
-    def signed(self, cookie: str | None) -> tuple[AdminSession, str] | None:
-        """The session a cookie of ours names, signed and within its age, and its key's fingerprint;
-        whether that key is still configured is not checked here (a logout revokes either way)."""
-        if not cookie or len(cookie) > MAX_COOKIE_LENGTH or not cookie.isascii():
-            return None
-        try:
-            raw, signed_at = self._signer.unsign(cookie, return_timestamp=True)
-            payload = orjson.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
-        except (BadSignature, ValueError):  # orjson's and base64's errors are ValueErrors
-            return None
-        # Our own age check, as for device tokens: itsdangerous refuses a cookie a second "from the
-        # future", and replicas' clocks differ a little.
-        issued = int(signed_at.timestamp())
-        if not -CLOCK_SKEW_S <= time.time() - issued <= self.max_age_s or not isinstance(payload, dict):
-            return None
-        sites, kid, sid = payload.get("sites"), payload.get("kid"), payload.get("sid")
-        if not isinstance(sites, list) or not all(isinstance(s, str) for s in sites) or not isinstance(kid, str):
-            return None
-        if payload.get("v") != FORMAT or not isinstance(sid, str) or not is_device_id(sid):  # no id: not revocable
-            return None
-        return AdminSession(frozenset(sites), issued, sid), kid
-
-    def remaining_s(self, session: AdminSession) -> int:
-        """How long any replica could still accept the session: its age limit from its issue time,
-        plus the clock skew tolerated between replicas."""
-        return max(1, session.issued_at + self.max_age_s + CLOCK_SKEW_S - int(time.time()))
-
-
-class LoginThrottle:
-    """Failed logins per client (keyed hash), in this process: past the limit, further failures are
-    refused for the window. It never refuses a correct key (see login_post). Keys are 32+ random
-    characters, so this only keeps the log and the CPU quiet; it is no defence against guessing."""
-
-    def __init__(self, allowed: int = FAILURES_ALLOWED, window_s: int = FAILURE_WINDOW_S, size: int = 10_000) -> None:
-        self._allowed, self._window_s, self._size = allowed, window_s, size
-        self._failures: OrderedDict[str, tuple[float, int]] = OrderedDict()
-
-    def blocked_for(self, client: str) -> int:
-        """Seconds until this client may try again (0: now)."""
-        started, n = self._failures.get(client, (0.0, 0))
-        left = started + self._window_s - time.monotonic()
-        return max(1, int(left)) if n >= self._allowed and left > 0 else 0
-
-    def failed(self, client: str) -> None:
-        now = time.monotonic()
-        started, n = self._failures.pop(client, (now, 0))
-        self._failures[client] = (started, n + 1) if now - started < self._window_s else (now, 1)
-        while len(self._failures) > self._size:
-            self._failures.popitem(last=False)
-
-
-# ---- the pages ----------------------------------------------------------------------------------------
 
 
 def safe_next(target: str | None) -> str | None:
@@ -226,7 +103,7 @@ def landing(state: AppState, sites: frozenset[str]) -> str:
     return f"/admin/sites/{quote(mine[0], safe='')}/stats" if mine else LOGIN_PATH
 
 
-async def login_post(request: Request, state: AppState, sessions: AdminSessions, throttle: LoginThrottle) -> Response:
+async def login_post(request: Request, state: AppState) -> Response:
     """Checks the key once; on success the session cookie and a 303 to `next` (ours) or the first site.
 
     The key is checked before the throttle: a correct key always signs in, whatever failures came from
@@ -239,6 +116,7 @@ async def login_post(request: Request, state: AppState, sessions: AdminSessions,
     next_path = safe_next(fields.get("next"))
     if not post_allowed(request, state, fields.get("csrf"), LOGIN_FORM):
         return login_page(fresh, next_path, status=403, problem="The form expired or came from elsewhere. Try again.")
+    sessions, throttle = state.basics.admin_sessions, state.basics.login_throttle
     key, sites = sessions.check_key(fields.get("key", ""), state.settings.admin_keys)
     if not key:
         client = state.basics.pseudonyms.client(http.client_address(request, state.settings.forwarded_hops) or "-")
@@ -254,7 +132,7 @@ async def login_post(request: Request, state: AppState, sessions: AdminSessions,
     return response
 
 
-async def logout_post(request: Request, state: AppState, sessions: AdminSessions) -> Response:
+async def logout_post(request: Request, state: AppState) -> Response:
     """Revokes the session server-side (every copy of the cookie stops working), then clears it."""
     try:
         fields = await http.read_form(request)
@@ -262,6 +140,7 @@ async def logout_post(request: Request, state: AppState, sessions: AdminSessions
         return not_signed_out(state, "The form could not be read.", error.status)
     if not post_allowed(request, state, fields.get("csrf"), LOGOUT_FORM):  # e.g. a page left open for hours
         return not_signed_out(state, "The form expired or came from elsewhere.", 403)
+    sessions = state.basics.admin_sessions
     read = sessions.signed(_cookie(request))
     if read is not None:  # no (valid) session: nothing to revoke, only the cookie to clear
         session = read[0]
@@ -285,10 +164,10 @@ def not_signed_out(state: AppState, why: str, status: int, headers: Mapping[str,
     return html_page(admin_document("Not signed out", main), status, headers)
 
 
-async def session_of(request: Request, state: AppState, sessions: AdminSessions) -> AdminSession | None:
+async def session_of(request: Request, state: AppState) -> AdminSession | None:
     """The request's session: signed, unexpired, its key still configured, and not signed out.
     Raises StoreUnavailable when Redis cannot say whether it was signed out (fail closed)."""
-    seen = sessions.verify(_cookie(request), state.settings.admin_keys)
+    seen = state.basics.admin_sessions.verify(_cookie(request), state.settings.admin_keys)
     if seen is None or await _revocations(state).revoked(seen.session_id, _timeout_s(state)):
         return None
     return seen

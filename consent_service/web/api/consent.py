@@ -12,19 +12,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consent_service.consent.answers import Outcome
-from consent_service.core.clock import now_ms
 from consent_service.core.errors import ApiError
-from consent_service.core.regions import regime_for
-from consent_service.core.signals import gpc_signal, negotiate_language, region_from_headers
+from consent_service.core.signals import gpc_signal
 from consent_service.core.site import Site
-from consent_service.core.texts import LANGUAGES
-from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, ErrorCode
 from consent_service.rights.device_data import DeviceData, DeviceErasure
 from consent_service.web import http
-from consent_service.web.pages import demo
 from consent_service.web.state import AppState, bind
 from consent_service.web.validation import parse_consent, parse_decision_query, parse_opt_out
+from consent_service.web.visitor import language, visitor_of
 
 
 def routes() -> list[Route]:
@@ -115,25 +111,6 @@ def _check_origin(request: Request, state: AppState, site: Site) -> None:
         raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, f"this origin may not write for site {site.id!r}")
 
 
-def visitor_of(request: Request, state: AppState, site: Site, gpc_flag: bool) -> Visitor:
-    headers = http.headers_of(request)
-    region = region_from_headers(headers.get, state.settings.region_header_pairs) or site.default_region
-    if state.demo_site_active and site.id == "demo":
-        region = demo.demo_region(request) or region
-    token, device = http.device_token(request, state.tokens, site.id)
-    return Visitor(
-        site=site,
-        region=region,
-        regime=regime_for(region, site.regimes),
-        gpc_now=gpc_flag or gpc_signal((headers.get("sec-gpc", ""),)),
-        device=device,
-        token=token,
-        user_agent=headers.get("user-agent"),
-        now_ms=now_ms(),
-        client_address=http.client_address(request, state.settings.forwarded_hops),
-    )
-
-
 def _respond(request: Request, state: AppState, site: Site, outcome: Outcome[Mapping[str, object]]) -> Response:
     headers = dict(http.NO_STORE)
     origin = http.headers_of(request).get("origin")
@@ -145,7 +122,3 @@ def _respond(request: Request, state: AppState, site: Site, outcome: Outcome[Map
     if outcome.device_token is not None:
         http.set_device_cookie(response, site.id, outcome.device_token, request, state.settings)
     return response
-
-
-def language(request: Request, requested: str | None) -> str:
-    return negotiate_language(requested or http.headers_of(request).get("accept-language"), LANGUAGES)

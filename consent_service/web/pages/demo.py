@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from consent_service.core.regions import is_valid_region
 from consent_service.web.assets import SHORT_CACHE, Asset, load_asset, serve
+from consent_service.web.visitor import REGION_COOKIE, demo_region
 
-REGION_COOKIE = "cs_demo_region"
 FILES = {
     "gtag.js": "text/javascript; charset=utf-8",
     "ads.js": "text/javascript; charset=utf-8",
@@ -42,11 +42,6 @@ TRY_REGIONS = (
 
 def load_files() -> dict[str, Asset]:
     return {name: load_asset(f"demo/{name}", media_type) for name, media_type in FILES.items()}
-
-
-def demo_region(request: Request) -> str | None:
-    value = request.cookies.get(REGION_COOKIE, "").upper()
-    return value if is_valid_region(value) else None
 
 
 def page(request: Request, banner_digest: str) -> Response:

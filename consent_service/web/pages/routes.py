@@ -16,13 +16,14 @@ from consent_service.core.site import Site
 from consent_service.core.vocab import Action, ErrorCode, Source
 from consent_service.rights.device_data import Asked
 from consent_service.web import http
-from consent_service.web.api.consent import language as _language
-from consent_service.web.api.consent import visitor_of as _visitor
+from consent_service.web.html import HEADERS, STYLESHEET, html_page
 from consent_service.web.pages import demo
 from consent_service.web.pages import privacy as privacy_pages
 from consent_service.web.pages.notice import Retention, render_notice
 from consent_service.web.pages.texts import page_texts_for
 from consent_service.web.state import AppState, bind
+from consent_service.web.visitor import language as _language
+from consent_service.web.visitor import visitor_of as _visitor
 
 
 def routes(*, demo_enabled: bool) -> list[Route]:
@@ -48,7 +49,7 @@ async def opt_out_page(request: Request, state: AppState) -> Response:
             "<!doctype html><title>Not found</title><p>No such site.</p>",
             404,
             media_type="text/html; charset=utf-8",
-            headers=privacy_pages.HEADERS,
+            headers=HEADERS,
         )
     service = state.service
     if request.method == "GET":
@@ -114,7 +115,7 @@ async def privacy_notice(request: Request, state: AppState) -> Response:
     if site.notice is None:  # purposes alone lack the business's facts (categories, contact): no made-up notice
         return privacy_pages.not_found_page(language, "notice_missing")
     retention = Retention(opt_out_days=state.settings.retention_days, record_days=state.settings.record_ttl_days)
-    return privacy_pages.html_page(render_notice(site, site.notice, language, retention))
+    return html_page(render_notice(site, site.notice, language, retention))
 
 
 async def privacy_data(request: Request, state: AppState) -> Response:
@@ -170,7 +171,7 @@ async def _form_fields(request: Request) -> dict[str, str] | ApiError:
 
 async def privacy_css(request: Request) -> Response:
     headers = {"cache-control": "public, max-age=3600", "x-content-type-options": "nosniff"}
-    return Response(privacy_pages.STYLESHEET, media_type="text/css; charset=utf-8", headers=headers)
+    return Response(STYLESHEET, media_type="text/css; charset=utf-8", headers=headers)
 
 
 async def demo_page(request: Request, state: AppState) -> Response:
