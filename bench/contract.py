@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.contract [--number 50000] [--repeat 7]
 
-What chose msgspec for the request structs (consent_service/schemas.py). From the bytes of a typical
+What chose msgspec for the request structs (consent_service/web/schemas.py). From the bytes of a typical
 `POST /v1/consent` body and of a `POST /v1/opt-out` body, as the route reads them, to the command the
 service takes:
 

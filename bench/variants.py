@@ -10,7 +10,7 @@ anyone makes it:
                     no pool, no wait_for: what a leaner Redis client could reach
     gc_frozen       gc.freeze() after start-up and a gen-0 threshold of 50,000 allocations
     combined        minimal_redis + gc_frozen
-    no_stats        the statistics hooks (consent_service/stats.py) do nothing: what counting costs
+    no_stats        the statistics hooks (consent_service/stats/counter.py) do nothing: what counting costs
 """
 
 from __future__ import annotations

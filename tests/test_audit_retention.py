@@ -11,7 +11,8 @@ from redis.crc import key_slot
 
 from consent_service.consent.maintenance import trim_audit
 from consent_service.core.clock import DAY_MS
-from consent_service.core.identity import Pseudonyms, bucket_of, new_device_id
+from consent_service.core.identity import bucket_of, new_device_id
+from consent_service.core.keyed import Pseudonyms
 from consent_service.core.vocab import Action
 from consent_service.store import Lifetimes, Store, account_key
 from consent_service.store.trail import audit_key

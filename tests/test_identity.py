@@ -19,9 +19,9 @@ from consent_service.core.identity import (
     PendingOptOut,
     bucket_of,
     is_device_id,
-    matching_key,
     new_device_id,
 )
+from consent_service.core.keyed import matching_key
 
 NEW = "n" * 40
 OLD = "o" * 40

@@ -1,4 +1,4 @@
-"""Limits at the protocol level (consent_service/protocol.py), seen from a raw socket against a real
+"""Limits at the protocol level (consent_service/web/protocol.py), seen from a raw socket against a real
 `consent-service serve` on 127.0.0.1: a bounded request head (431 `headers_too_large`), a total
 deadline on reading the head and the body, and a dropped connection that is neither a 500 nor an
 error in the log.

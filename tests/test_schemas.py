@@ -1,4 +1,4 @@
-"""The request structs (consent_service/schemas.py): what they refuse, what a refusal says, and the
+"""The request structs (consent_service/web/schemas.py): what they refuse, what a refusal says, and the
 printable-text pattern, which the server runs with Python's `re` and /openapi.json publishes for
 ECMA-262 readers: both must read it the same way."""
 

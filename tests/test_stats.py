@@ -27,7 +27,7 @@ from consent_service.core.model import DeviceRecord
 from consent_service.core.signals import browser_of, ua_labels
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import DeviceClass, Regime
-from consent_service.obs import metrics as observability
+from consent_service.obs import metrics
 from consent_service.stats import counter as stats
 from consent_service.stats import report as stats_report
 from consent_service.stats.counter import StatsCounter
@@ -621,7 +621,7 @@ def test_a_failed_flush_keeps_its_batch_and_drops_the_oldest_past_the_bound(
     dead = "redis://127.0.0.1:1/0"
 
     async def main() -> tuple[int, int]:
-        errors = observability.current().background_errors
+        errors = metrics.current().background_errors
         before = errors._value.get()
         down = Store.from_url(dead, Lifetimes(400 * DAY_MS, 750 * DAY_MS), timeout_s=0.2)
         up = Store.from_url(redis_url, Lifetimes(400 * DAY_MS, 750 * DAY_MS), timeout_s=2.0)

@@ -29,8 +29,9 @@ from consent_service.core.site import SiteConfig
 from consent_service.obs import logs
 from consent_service.obs.metrics import MULTIPROC_ENV
 from consent_service.partners.delivery import Policy, Worker
-from consent_service.store import Lifetimes, Store
+from consent_service.store import Store
 from consent_service.web.protocol import protocol_for
+from consent_service.web.state import lifetimes
 
 PARENT_CHECK_S = 1.0
 DELIVERY_STOP_S = 15.0  # the worker's own grace (5 s) for deliveries in flight, and closing
@@ -237,10 +238,7 @@ def deliver(settings: Settings, *, parent: int | None = None) -> int:
 async def _run_worker(settings: Settings, sites: SiteConfig, parent: int | None) -> None:
     assert settings.redis_url is not None
     policy = Policy.from_settings(settings)
-    lifetimes = Lifetimes(
-        record_ttl_ms=settings.record_ttl_days * 86_400_000, retention_ms=settings.retention_days * 86_400_000
-    )
-    store = Store.from_url(settings.redis_url, lifetimes, timeout_s=policy.store_timeout_s)
+    store = Store.from_url(settings.redis_url, lifetimes(settings), timeout_s=policy.store_timeout_s)
     worker = Worker(store.outbox, sites.sites, policy)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -19,7 +19,7 @@ from consent_service.core.partner import OutboxSpecs, SubjectKind
 from consent_service.core.presentation import PurposeView, consent_mode
 from consent_service.core.regions import is_us
 from consent_service.core.visitor import Visitor
-from consent_service.obs import metrics as observability
+from consent_service.obs import metrics
 from consent_service.stats.hooks import StatsHooks
 
 
@@ -109,7 +109,7 @@ class Answers:
         site = visitor.site
         ctx = Context(site, visitor.regime, record, visitor.gpc_now, visitor.now_ms, unavailable)
         decisions = decide_all(ctx, purposes)
-        observability.count_decisions(site.id, decisions)
+        metrics.count_decisions(site.id, decisions)
         if counted:
             self._stats.decisions(visitor, decisions)
         strings = privacy_strings(

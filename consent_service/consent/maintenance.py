@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 
 from consent_service.core.clock import now_ms
 from consent_service.core.vocab import Source
-from consent_service.obs import metrics as observability
+from consent_service.obs import metrics
 from consent_service.store import Store, StoreUnavailable
 
 log = logging.getLogger("consent_service")
@@ -86,4 +86,4 @@ def _survive(what: str) -> Iterator[None]:
         yield
     except Exception as exc:
         log.error("%s failed: %s", what, type(exc).__name__)  # the type only: messages can hold data
-        observability.count_background_error()
+        metrics.count_background_error()

@@ -26,7 +26,7 @@ from limits import RateLimitItem, parse
 
 from consent_service.config.settings import Settings
 from consent_service.core.errors import ApiError
-from consent_service.core.identity import Pseudonyms
+from consent_service.core.keyed import Pseudonyms
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import DeviceClass, ErrorCode
 from consent_service.store.limits import Limiter

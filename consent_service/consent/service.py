@@ -40,19 +40,14 @@ from consent_service.core.decision import (
 )
 from consent_service.core.errors import ApiError
 from consent_service.core.iab import parsed_sections
-from consent_service.core.identity import (
-    DeviceTokens,
-    PendingOptOut,
-    Verified,
-    new_device_id,
-)
+from consent_service.core.identity import DeviceTokens, PendingOptOut, Verified, new_device_id
 from consent_service.core.model import DeviceRecord
 from consent_service.core.partner import NO_PARTNERS, OutboxSpecs
 from consent_service.core.presentation import purpose_view
 from consent_service.core.texts import texts_for
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, DeviceClass, ErrorCode, RequestType, Source
-from consent_service.obs import metrics as observability
+from consent_service.obs import metrics
 from consent_service.stats.hooks import NO_STATS, StatsHooks
 from consent_service.store import Change, Store, StoreUnavailable, request_fields
 
@@ -78,7 +73,7 @@ class ConsentService:
         read_timeout_s: float,
         write_timeout_s: float,
         limits: WriteLimits | None = None,
-        stats: StatsHooks | None = None,  # statistics (stats.py); None: nothing is counted
+        stats: StatsHooks | None = None,  # statistics (stats/hooks.py); None: nothing is counted
         partners: OutboxSpecs = NO_PARTNERS,  # the sites' partners, for their ids of the device
     ) -> None:
         self._stats = stats if stats is not None else NO_STATS
@@ -158,7 +153,7 @@ class ConsentService:
             if visitor.device.legacy:
                 visitor = adopt_legacy(visitor, None if unavailable else record is not None)
         if visitor.gpc_now:
-            observability.count_gpc(visitor.site.id, first_gpc(visitor, record, unavailable))
+            metrics.count_gpc(visitor.site.id, first_gpc(visitor, record, unavailable))
         self._stats.seen(visitor, record, unavailable)
         if visitor.device_class is DeviceClass.BOT:
             return _Seen(visitor, record, unavailable)

@@ -1,6 +1,7 @@
 """The one wall clock of the service, in milliseconds since the epoch (UTC), and the one timestamp
 format it shows: RFC 3339 in UTC with milliseconds, `2026-12-07T17:35:46.123Z`, in the access copy,
-the audit export and partners' webhooks alike (fixed width, so it also sorts as text)."""
+the audit export and partners' webhooks alike (fixed width, so it also sorts as text). The JSON log
+lines (obs/logs.py) write their time the same way on their own: obs imports nothing of ours."""
 
 from __future__ import annotations
 

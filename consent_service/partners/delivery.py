@@ -27,7 +27,7 @@ from consent_service.core.clock import now_ms
 from consent_service.core.digits import ascii_int
 from consent_service.core.partner import Partner
 from consent_service.core.site import Site
-from consent_service.obs import metrics as observability
+from consent_service.obs import metrics
 from consent_service.partners.webhook import event_body, headers_for
 from consent_service.store import StoreUnavailable
 from consent_service.store.outbox import Claimed, Outbox, Outcome
@@ -291,4 +291,4 @@ class Worker:
                 log.warning("%s: Redis does not answer; retrying", what)
         except Exception as exc:
             log.error("%s failed: %s", what, type(exc).__name__)
-            observability.count_background_error()
+            metrics.count_background_error()

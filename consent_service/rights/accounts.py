@@ -9,12 +9,13 @@ and deletion of an account cover its linked devices too, since that is what a pe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from consent_service.consent.devices import known_device
 from consent_service.core.decision import Context, own_opt_out
 from consent_service.core.errors import ApiError, unavailable
-from consent_service.core.identity import DeviceTokens, Pseudonyms
+from consent_service.core.identity import DeviceTokens
+from consent_service.core.keyed import Pseudonyms
 from consent_service.core.regions import regime_for
 from consent_service.core.site import Site
 from consent_service.core.vocab import ErrorCode, RequestType, Source
@@ -28,10 +29,8 @@ from consent_service.rights.device_data import (
     sale_share_ids,
     when,
 )
+from consent_service.stats.hooks import NO_STATS, StatsHooks
 from consent_service.store import Account, Store, StoreUnavailable
-
-if TYPE_CHECKING:
-    from consent_service.stats.counter import StatsCounter
 
 ACCOUNT_NOTE = (
     "This is everything this service holds about this account and the browsers linked to it. Deleting it keeps "
@@ -101,7 +100,7 @@ class AccountService:
         pseudonyms: Pseudonyms,
         timeout_s: float,
         *,
-        stats: StatsCounter | None = None,  # counts an account's new opt-out (stats.py)
+        stats: StatsHooks = NO_STATS,  # counts an account's new opt-out (stats/hooks.py)
     ) -> None:
         self._store = store
         self._tokens = tokens
@@ -161,7 +160,7 @@ class AccountService:
             )
         except StoreUnavailable:
             raise unavailable() from None
-        if new and self._stats is not None:  # a repeated opt-out is not a second one
+        if new:  # a repeated opt-out is not a second one
             self._stats.account_opt_out(site, request.now_ms)
         return {"site": site.id, "account_opted_out": True}
 

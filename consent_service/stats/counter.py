@@ -1,5 +1,5 @@
 """Consent statistics (issue 6): counted in the process, flushed to Redis every few seconds, read back
-as a `StatsReport` (stats_model.py, the contract; stats_report.py builds it from the counters and
+as a `StatsReport` (stats/model.py, the contract; stats/report.py builds it from the counters and
 exports it, and names their fields). docs/stats.md describes what is counted and why.
 
 The service calls the `count`-style hooks below on the request path: synchronous, no I/O, a few
@@ -19,7 +19,7 @@ a background error (`consent_background_errors_total`).
 
 Bots (user-agents' `is_bot`) count one `bot_requests` per request and nothing else, so they are in
 no other count and no rate. Labels are bounded: regime and device class are closed vocabularies,
-browsers map onto stats_model.BROWSERS, regions are validated codes with at most MAX_REGIONS per
+browsers map onto stats.model.BROWSERS, regions are validated codes with at most MAX_REGIONS per
 site and day in one process (the rest count as "other"), and purposes are the site's configured ids.
 """
 
@@ -40,7 +40,7 @@ from consent_service.core.signals import ua_labels
 from consent_service.core.site import Site
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, DeviceClass, Regime, Source
-from consent_service.obs import metrics as observability
+from consent_service.obs import metrics
 from consent_service.stats.model import OVER_LIMIT_KINDS, StatsReport
 from consent_service.stats.report import (
     ACCEPT_ALL,
@@ -83,7 +83,7 @@ SliceKey = tuple[str, int, Regime, str | None, DeviceClass, str]
 class StatsCounter:
     """Counts in this process; `run()` flushes them, `report()` reads every process's back.
 
-    Access: `AppState.stats` (web.py), e.g. `await state.stats.report("demo", first, last)`."""
+    Access: `AppState.stats` (web/state.py), e.g. `await state.stats.report("demo", first, last)`."""
 
     def __init__(
         self,
@@ -274,7 +274,7 @@ class StatsCounter:
                 await self.flush()
             except Exception as exc:  # a bug of ours: logged and counted, and the loop goes on
                 log.error("statistics flush failed: %s", type(exc).__name__)
-                observability.count_background_error()
+                metrics.count_background_error()
 
     async def flush(self) -> bool:
         """Hand what was counted to the store, after any batch a failure kept (oldest first).
@@ -335,7 +335,7 @@ class StatsCounter:
         ):
             self._pending.popleft()
             log.error("statistics dropped: a batch could not be flushed in time")
-            observability.count_background_error()
+            metrics.count_background_error()
         yesterday = now_ms() // DAY_MS - 1
         self._regions = {key: regions for key, regions in self._regions.items() if key[1] >= yesterday}
 

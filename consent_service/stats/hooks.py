@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from consent_service.core.model import Decision, DeviceRecord
+from consent_service.core.site import Site
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, Source
 
@@ -29,6 +30,7 @@ class StatsHooks(Protocol):
         changed: bool,
     ) -> None: ...
     def over_limit(self, visitor: Visitor, *, gpc: bool) -> None: ...
+    def account_opt_out(self, site: Site, now_ms: int) -> None: ...
 
 
 class _NoStats:
@@ -59,6 +61,9 @@ class _NoStats:
         pass
 
     def over_limit(self, visitor: Visitor, *, gpc: bool) -> None:
+        pass
+
+    def account_opt_out(self, site: Site, now_ms: int) -> None:
         pass
 
 

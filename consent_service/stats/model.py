@@ -1,8 +1,8 @@
 """The consent statistics as the dashboard, the JSON/CSV export and the tests see them (issue 6).
 
-Pure data, no I/O: `store/stats.py` reads raw counters, `stats.py` turns them into a `StatsReport`,
-`dashboard.py` renders one. Counts are per UTC day. Bots are counted apart (`bot_requests`) and are
-never part of any other count or rate.
+Pure data, no I/O: `store/stats.py` reads raw counters, `stats/report.py` turns them into a
+`StatsReport`, `web/admin/dashboard.py` renders one. Counts are per UTC day. Bots are counted apart
+(`bot_requests`) and are never part of any other count or rate.
 
 Rates (None when their denominator is 0), over answers and page views, not over devices: a visitor
 who never answers has no device id, so devices cannot be the denominator.

@@ -1,8 +1,8 @@
 """The statistics report (issue 6): the store's raw counters read back as a `StatsReport`
-(stats_model.py, the contract), and its export formats, JSON and CSV (the API's and the dashboard's
+(stats/model.py, the contract), and its export formats, JSON and CSV (the API's and the dashboard's
 downloads). docs/stats.md describes what is counted and what each number means.
 
-The field names below are the one vocabulary of the counters in Redis: stats.py counts and flushes
+The field names below are the one vocabulary of the counters in Redis: stats/counter.py counts and flushes
 under them, `build_report` reads them back.
 """
 

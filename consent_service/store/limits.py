@@ -11,16 +11,11 @@ import asyncio
 import math
 import time
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem
 from limits.aio.storage import RedisClusterStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
 KEY_PREFIX = "cs1rl"
-
-
-def parse_rule(text: str) -> RateLimitItem:
-    """`60/minute`, `10 per second`… (limits' notation); raises ValueError when malformed."""
-    return parse(text)
 
 
 class Limiter:

@@ -355,10 +355,10 @@ class Store:
         return now_ms() + offset_ms + int(budget_s * 1000)
 
     async def _measure_clock(self, node: str, target: dict[str, Any]) -> int:
-        before = time.time()
+        before = now_ms()
         seconds, micros = await self._redis.time(**target)
-        after = time.time()
-        offset_ms = int(seconds * 1000 + micros // 1000 - (before + after) * 500)
+        after = now_ms()
+        offset_ms = int(seconds * 1000 + micros // 1000 - (before + after) / 2)  # against the round trip's middle
         self._clocks[node] = (offset_ms, time.monotonic())
         return offset_ms
 

@@ -1,5 +1,5 @@
 """Revoked admin sessions: the one piece of server state the admin pages' signed cookie
-(admin_session.py) needs, so that signing out ends a session in every worker and replica at once.
+(web/admin/session.py) needs, so that signing out ends a session in every worker and replica at once.
 
     cs1:{admin.<bucket>}:revoked:<session id>   string  "1", expiring when the session would have
 
@@ -20,7 +20,7 @@ from consent_service.store.trail import KEY_VERSION
 
 
 def revoked_key(session_id: str) -> str:
-    """The revocation's key; `session_id` is 22 base64url characters (admin_session checks it)."""
+    """The revocation's key; `session_id` is 22 base64url characters (web/admin_sessions.py checks it)."""
     assert is_device_id(session_id), "a session id has a device id's format"
     return f"{KEY_VERSION}:{{admin.{bucket_of(session_id):04d}}}:revoked:{session_id}"
 

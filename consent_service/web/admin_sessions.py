@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import orjson
 from itsdangerous import BadSignature, TimestampSigner
 
-from consent_service.core.identity import CLOCK_SKEW_S, is_device_id, matching_key
+from consent_service.core.identity import CLOCK_SKEW_S, is_device_id
+from consent_service.core.keyed import matching_key
 
 COOKIE = "cs_admin"
 MAX_AGE_S = 8 * 3600

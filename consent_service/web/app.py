@@ -20,9 +20,9 @@ from consent_service.consent.maintenance import drain_carries_forever, trim_audi
 from consent_service.core.site import SiteConfig
 from consent_service.store import Store
 from consent_service.web import errors
-from consent_service.web.admin import deliveries as delivery_routes
+from consent_service.web.admin import deliveries as admin_deliveries
 from consent_service.web.admin import pages as admin_pages
-from consent_service.web.admin import routes as admin_routes
+from consent_service.web.admin import routes as admin_api
 from consent_service.web.api import consent as consent_routes
 from consent_service.web.api import ops as ops_routes
 from consent_service.web.assets import BANNER, load_asset
@@ -68,8 +68,8 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
 def _routes(settings: Settings) -> list[Route]:
     return [
         *consent_routes.routes(),
-        *admin_routes.routes(),
-        *delivery_routes.routes(),
+        *admin_api.routes(),
+        *admin_deliveries.routes(),
         *admin_pages.routes(),
         consent_routes.preflight_route(),
         *page_routes.routes(demo_enabled=settings.demo_enabled),

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from consent_service.config.keys import resolve_keys
 from consent_service.config.settings import settings_from_env
 from consent_service.config.sites import load_sites
-from consent_service.obs import metrics as observability
+from consent_service.obs import metrics as obs_metrics
 from consent_service.obs.logs import ACCESS_LOGGER
 from consent_service.obs.metrics import CURRENT, UNMATCHED, Metrics
 from consent_service.web.app import create_app
@@ -25,7 +25,7 @@ def app_from_env() -> Instrumented:
     """Factory for `uvicorn --factory consent_service.web.asgi:app_from_env` (needs REDIS_URL)."""
     settings = settings_from_env(os.environ)
     app = create_app(settings, load_sites(settings.config_path), resolve_keys(settings))
-    metrics = Metrics(multiprocess_dir=os.environ.get(observability.MULTIPROC_ENV) or None)
+    metrics = Metrics(multiprocess_dir=os.environ.get(obs_metrics.MULTIPROC_ENV) or None)
     instrumented = Instrumented(app, metrics, access_log=settings.access_log)
     _tune_gc()
     return instrumented
@@ -35,7 +35,7 @@ class Instrumented:
     """The app with request metrics (and the optional access log) around it.
 
     A plain ASGI callable rather than a Starlette middleware, to keep it cheap on the decision path:
-    two clock reads, one wrapped `send`, one update of plain counters (docs/observability.md). The route
+    two clock reads, one wrapped `send`, one update of plain counters (docs/obs_metrics.md). The route
     label is the template Starlette matched (it sets `scope["route"]`), read after the app ran; the
     duration ends with the answer's last byte, so work run after the answer is not counted in it.
     """
@@ -72,7 +72,7 @@ class Instrumented:
             await self.app(scope, receive, timed_send)
         except Exception:
             if answered and status < 500:  # the answer went out: what failed ran after it
-                observability.count_background_error()
+                obs_metrics.count_background_error()
             raise
         finally:
             CURRENT.reset(token)
@@ -86,7 +86,7 @@ class Instrumented:
 
 def _log_access(route: str, method: str, status: int, seconds: float) -> None:
     """Route template, method, status, duration: never the path, query, client address or headers."""
-    method = method if method in observability.METHODS else "OTHER"
+    method = method if method in obs_metrics.METHODS else "OTHER"
     ms = round(seconds * 1000, 2)
     extra = {"route": route, "method": method, "status": status, "duration_ms": ms}
     access_log.info("%s %s %d %.2f ms", method, route, status, ms, extra=extra)

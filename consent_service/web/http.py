@@ -17,7 +17,8 @@ from starlette.responses import Response
 from consent_service.config.settings import Settings
 from consent_service.core.digits import ascii_int
 from consent_service.core.errors import ApiError
-from consent_service.core.identity import DeviceTokens, FormTokens, Verified, chosen
+from consent_service.core.identity import DeviceTokens, Verified, chosen
+from consent_service.core.keyed import FormTokens
 from consent_service.core.vocab import ErrorCode
 
 MAX_BODY_BYTES = 16 * 1024

@@ -1,4 +1,4 @@
-"""The `/v1/admin/…` paths of /openapi.json (admin_routes.py, delivery_routes.py)."""
+"""The `/v1/admin/…` paths of /openapi.json (web/admin/routes.py, web/admin/deliveries.py)."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def admin_paths() -> Schema:
 
 
 def _delivery_paths() -> Schema:
-    """The partner deliveries (delivery_routes.py)."""
+    """The partner deliveries (web/admin/deliveries.py)."""
     query = [
         SITE_QUERY,
         {"name": "partner", "in": "query", "required": False, "schema": PARTNER},

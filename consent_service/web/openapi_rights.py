@@ -1,5 +1,5 @@
 """The JSON Schemas of what the rights endpoints answer: a copy of the data held about a device or
-an account (access) and what its deletion removed and kept (rights.py, accounts.py). Written by
+an account (access) and what its deletion removed and kept (rights/device_data.py, rights/accounts.py). Written by
 hand, like the other answers (openapi_schemas.py)."""
 
 from __future__ import annotations

@@ -227,7 +227,7 @@ ANSWER_SCHEMAS |= {
 
 
 def _stats_schemas() -> Schema:
-    """The statistics report (stats_model.py, as stats_report.report_json shapes it)."""
+    """The statistics report (stats/model.py, as stats.report.report_json shapes it)."""
     count = {"type": "integer", "minimum": 0}
     rate = {"type": ["number", "null"], "minimum": 0, "description": "null when its denominator is 0"}
     counts = obj(

@@ -16,7 +16,7 @@ only be stopped here. A reverse proxy in front (docs/deploy.md) should have its 
   the request's first byte (later requests; uvicorn's keep-alive timeout bounds the idle time
   between them). The body must then arrive within `read_timeout_s` of the head's end. Both are
   totals, not idle timers, so a byte every few seconds cannot keep a connection open. On expiry
-  the connection is closed; an app still reading the body gets `http.disconnect` (web.py answers
+  the connection is closed; an app still reading the body gets `http.disconnect` (web/errors.py answers
   499, the status nginx uses for a client that went away).
 """
 

@@ -20,7 +20,8 @@ from consent_service.config.settings import Settings
 from consent_service.consent.ratelimit import WriteLimits
 from consent_service.consent.service import ConsentService
 from consent_service.core.errors import ApiError
-from consent_service.core.identity import DeviceTokens, FormTokens, Pseudonyms
+from consent_service.core.identity import DeviceTokens
+from consent_service.core.keyed import FormTokens, Pseudonyms
 from consent_service.core.partner import OutboxSpecs
 from consent_service.core.site import Site, SiteConfig
 from consent_service.core.vocab import ErrorCode

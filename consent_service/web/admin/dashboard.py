@@ -25,7 +25,7 @@ RATES = (("consent_rate", "Consent rate"), ("opt_out_rate", "Opt-out rate"))
 CHANNELS = {"banner": "banner", "no_js_page": "no-JS page", "agent": "authorized agent"}
 WIDTH, LEFT, RIGHT, TOP, BOTTOM = 560, 44, 12, 12, 30
 PLOT_H = 180
-# The dashboard's rules, served after the privacy pages' as /admin/admin.css (admin_pages.py); read once.
+# The dashboard's rules, served after the privacy pages' as /admin/admin.css (web/admin/pages.py); read once.
 STYLESHEET = resources.files("consent_service").joinpath("static", "dashboard.css").read_bytes()
 
 

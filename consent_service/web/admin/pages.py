@@ -1,6 +1,6 @@
 """The privacy team's HTML pages under `/admin/` (issue 6): login, logout and the statistics dashboard.
 
-Behind a session (admin_session.py), not a Bearer key: a browser signs in once with the key. No
+Behind a session (web/admin/session.py), not a Bearer key: a browser signs in once with the key. No
 session (or an expired, forged or revoked one) → 303 to the login form; an unknown site → 404 page; a
 site the session may not see → 403 page. The `.csv` and `.json` downloads are the same report as the
 page, for the same session. Parsing and HTTP only: the numbers come from the stats service, the HTML
@@ -131,7 +131,7 @@ async def _stats_report(state: AppState, site_id: str, first: str, last: str) ->
 
 
 def _export(report: StatsReport, fmt: str) -> Response:
-    """The API's formats (stats_report.report_json, stats_report.report_csv), as a download."""
+    """The API's formats (stats.report.report_json, stats_report.report_csv), as a download."""
     name = f"stats-{report.site}-{report.first_day}-{report.last_day}.{fmt}"
     headers = {**http.NO_STORE, "content-disposition": f'attachment; filename="{name}"'}
     if fmt == "json":

@@ -3,7 +3,7 @@
 `Authorization: Bearer <key>`: keys come from the environment, each allowed for listed sites;
 every key is compared in constant time; 401 without a known key, 403 for another site's data, and
 nothing is read or written on a refusal. Parsing and HTTP only: the rules live in accounts.py,
-agents.py, rights.py and request_metrics.py.
+agents.py, device_data.py and request_metrics.py (in rights/).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.routing import Route
 from consent_service.core.clock import now_ms
 from consent_service.core.digits import ascii_int
 from consent_service.core.errors import ApiError, unavailable
-from consent_service.core.identity import matching_key
+from consent_service.core.keyed import matching_key
 from consent_service.core.site import Site
 from consent_service.core.vocab import ErrorCode
 from consent_service.rights.accounts import AccountData, AccountErasure

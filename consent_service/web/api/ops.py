@@ -8,9 +8,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consent_service.core.errors import ApiError
-from consent_service.core.identity import matching_key
+from consent_service.core.keyed import matching_key
 from consent_service.core.vocab import ErrorCode
-from consent_service.obs import metrics as observability
+from consent_service.obs import metrics as obs_metrics
 from consent_service.web import http
 from consent_service.web.assets import LONG_CACHE, SHORT_CACHE, serve
 from consent_service.web.openapi import openapi_document
@@ -54,7 +54,7 @@ async def metrics(request: Request, state: AppState) -> Response:
     if key is not None and matching_key(http.bearer(request), ((key, True),)) is None:
         raise ApiError(ErrorCode.UNAUTHORIZED, "a metrics key is required: Authorization: Bearer <key>")
     headers = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
-    return Response(observability.exposition(), headers=headers, media_type=observability.CONTENT_TYPE)
+    return Response(obs_metrics.exposition(), headers=headers, media_type=obs_metrics.CONTENT_TYPE)
 
 
 async def readyz(request: Request, state: AppState) -> Response:

@@ -135,7 +135,7 @@ def data_page(
     if problem is not None:
         notes.append(f'<p class="problem" role="alert" id="problem">{p[problem]}</p>')
     if outcome is DataOutcome.DELETED:
-        # The confirmation says what was kept and why: the bare opt-out (see rights.TOMBSTONE_NOTE).
+        # The confirmation says what was kept and why: the bare opt-out (see rights.device_data.TOMBSTONE_NOTE).
         notes.append(f'<div class="done" role="status" id="status"><p>{p["deleted"]}</p>')
         notes.append(f'<p id="tombstone">{p["tombstone"]}</p></div>')
     elif outcome is DataOutcome.NOTHING_HELD:
