@@ -25,9 +25,7 @@ it, its lines are skipped.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -41,6 +39,7 @@ try:
 except ImportError:  # not a dependency of the service
     pydantic = None
 
+from bench.micro import cpu_time_per_call
 from consent_service.core.errors import ApiError
 from consent_service.core.vocab import Action, ErrorCode, Source
 from consent_service.web.schemas import (
@@ -227,17 +226,7 @@ def struct_query(raw: bytes) -> DecisionQueryStruct:
 # ---- timing --------------------------------------------------------------------------------------
 
 
-def _time(func: Callable[[], object], number: int, repeat: int) -> float:
-    """Median CPU µs per call over `repeat` batches of `number` (GC on: it is part of the cost)."""
-    for _ in range(min(number, 2000)):
-        func()
-    runs = []
-    for _ in range(repeat):
-        start = time.process_time()
-        for _ in range(number):
-            func()
-        runs.append((time.process_time() - start) / number * 1e6)
-    return statistics.median(runs)
+_time = cpu_time_per_call  # one timing loop for the benchmarks (bench/micro.py)
 
 
 def _refused(parse: Callable[[bytes], object]) -> Callable[[], object]:

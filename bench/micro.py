@@ -89,8 +89,9 @@ def _drive(coro: Any) -> Any:
     raise RuntimeError("the coroutine suspended")
 
 
-def _time(func: Callable[[], object], number: int, repeat: int) -> float:
-    """Median µs per call over `repeat` batches (GC left on: it is part of the cost)."""
+def cpu_time_per_call(func: Callable[[], object], number: int, repeat: int) -> float:
+    """Median CPU µs per call over `repeat` batches of `number`, after a warm-up (GC left on: it is part
+    of the cost). bench.contract times with it too."""
     for _ in range(min(number, 1000)):
         func()
     runs = []
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'step':<48} {'CPU µs':>8}")
     try:
         for name, func in steps:
-            print(f"{name:<48} {_time(func, args.number, args.repeat):>8.2f}", flush=True)
+            print(f"{name:<48} {cpu_time_per_call(func, args.number, args.repeat):>8.2f}", flush=True)
     finally:
         loop.close()
     return 0
