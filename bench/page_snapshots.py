@@ -12,7 +12,8 @@ screenshot shows served by the service's origin (so its stylesheet loads as in a
 on the opt-out page is provoked by a patched use case. Form tokens and cookies differ on every run:
 they are replaced by placeholders before saving. `--compare` normalizes whitespace and the two
 spellings of the same character references (`&#x27;`/`&#39;`, `&quot;`/`&#34;`) and prints what
-differs, page by page.
+differs, page by page: the markup (a tag a line), and the text as a reader sees it (a line per block
+element, so that a space lost or gained between two inline elements shows).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +221,38 @@ def normalized(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
+INLINE = {"a", "abbr", "b", "em", "i", "input", "label", "small", "span", "strong", "time", "button"}
+
+
+class _Text(HTMLParser):
+    """A page's text as a reader sees it: a line break at every block element, and inside a line the
+    whitespace of the source collapsed, kept where it separates words (around inline elements too)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in INLINE:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.handle_starttag(tag, [])
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def lines(self) -> list[str]:
+        text = "".join(self.parts)
+        return [line for raw in text.split("\n") if (line := re.sub(r"\s+", " ", raw).strip())]
+
+
+def text_lines(page: str) -> list[str]:
+    parser = _Text()
+    parser.feed(page)
+    return parser.lines()
+
+
 def compare(before: Path, after: Path) -> int:
     old, new = (json.loads((d / "index.json").read_text("utf-8")) for d in (before, after))
     differing = 0
@@ -239,6 +273,9 @@ def compare(before: Path, after: Path) -> int:
         )
         if old[name] != new[name]:
             lines.insert(0, f"status/headers: {old[name]} -> {new[name]}")
+        old_text, new_text = (text_lines((d / f"{name}.html").read_text("utf-8")) for d in (before, after))
+        if old_text != new_text:
+            lines += ["text as read:", *difflib.unified_diff(old_text, new_text, "before", "after", n=0, lineterm="")]
         if lines:
             differing += 1
             print(f"== {name}")

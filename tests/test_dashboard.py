@@ -665,7 +665,7 @@ def test_the_page_escapes_what_it_shows_and_has_no_script_or_inline_style() -> N
     region = "<img src=x onerror=alert(1)>"
     html = render_dashboard(known_report(site=hostile, region=region), logout_csrf='"><b>', sites=[hostile, "x&y"])
     assert "<script" not in html.lower() and "<img" not in html and "<b>" not in html
-    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&quot;&gt;&lt;script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&#34;&gt;&lt;script&gt;" in html
     assert 'data-group="&lt;img src=x onerror=alert(1)&gt;"' in html and "x&amp;y" in html
     assert_strict_page(html, None)
 

@@ -422,7 +422,7 @@ def test_hostile_configuration_strings_are_escaped(make_client: AppFactory) -> N
     for raw in ("<script", "<img", "<iframe", "<b>", "</section><"):
         assert raw not in html, raw
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
-    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html and "a &lt;b&gt;bold&lt;/b&gt; claim" in html
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in html and "a &lt;b&gt;bold&lt;/b&gt; claim" in html
     assert 'href="https://shop.example/a?b=1&amp;c=2"' in html
     assert "<p>&lt;/section&gt;&lt;script&gt;x()&lt;/script&gt;</p>\n<p>Second</p>" in html
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import re
 
+import pytest
 import redis
 from starlette.testclient import TestClient
 
+from consent_service.consent.service import ConsentService
+from consent_service.core.errors import unavailable
+from consent_service.core.texts import LANGUAGES
+from consent_service.web import html as web_html
+from consent_service.web.pages.texts import PAGE_TEXTS
 from tests.conftest import CA
 
 PAGE = "/privacy/demo/opt-out"
@@ -49,6 +56,7 @@ def test_forged_or_foreign_posts_change_nothing(client: TestClient, redis_client
     ]:
         r = client.post(PAGE, data=data, headers=headers)
         assert r.status_code == 403 and 'role="alert"' in r.text and csrf_of(r.text)  # a fresh form to retry
+        assert 'id="problem"' in r.text and PAGE_TEXTS["en"]["problem_form"] in r.text
     assert not any(k.endswith(":audit") for k in redis_client.scan_iter())
     assert (
         client.post(
@@ -68,3 +76,36 @@ def test_localized_gpc_and_unknown_site(client: TestClient) -> None:
     missing = client.get("/privacy/nope/opt-out")
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
     assert client.get("/privacy/privacy.css").headers["content-type"].startswith("text/css")
+
+
+def test_the_unknown_site_page_is_in_the_readers_language(client: TestClient) -> None:
+    for lang in LANGUAGES:
+        missing = client.get(f"/privacy/nope/opt-out?lang={lang}")
+        assert missing.status_code == 404 and f'<html lang="{lang}">' in missing.text
+        texts, shown = PAGE_TEXTS[lang], html.unescape(missing.text)
+        assert (
+            f"<h1>{texts['not_found_title']}</h1>" in shown and f'<p id="missing">{texts["unknown_site"]}</p>' in shown
+        )
+        for name, value in web_html.HEADERS.items():  # the pages' strict headers, as before
+            assert missing.headers[name] == value
+    de = client.get("/privacy/nope/opt-out", headers={"Accept-Language": "de"})
+    assert '<html lang="de">' in de.text and "Diese Website gibt es hier nicht." in de.text
+
+
+def test_an_opt_out_that_cannot_be_recorded_is_a_503_page_in_the_readers_language(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the write fails (storage unavailable and no spool to keep it), the page says so in the
+    reader's language and offers the button again."""
+
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise unavailable()
+
+    monkeypatch.setattr(ConsentService, "consent", failing)
+    for lang in LANGUAGES:
+        page = client.get(f"{PAGE}?lang={lang}")
+        r = client.post(PAGE, data={"csrf": csrf_of(page.text), "lang": lang})
+        assert r.status_code == 503 and f'<html lang="{lang}">' in r.text
+        assert '<p class="problem" role="alert" id="problem">' in r.text and 'id="status"' not in r.text
+        assert PAGE_TEXTS[lang]["problem_opt_out"] in html.unescape(r.text), lang
+        assert csrf_of(r.text)  # a fresh form, to press the button again

@@ -1,5 +1,6 @@
 """The store's Lua files: each one loaded by store/scripts.py, each script accepted by a real Redis, and
-every file shipped in the wheel (they are package data, read with importlib.resources)."""
+every file shipped in the wheel (they are package data, read with importlib.resources), with the
+HTML templates and the stylesheets."""
 
 from __future__ import annotations
 
@@ -60,8 +61,9 @@ def test_named_arguments_decode_in_redis(redis_client: redis.Redis) -> None:
     assert redis_client.eval(lua, 0, encoded) == ["1800000000000", "true", "nil", "a"]
 
 
-def test_the_wheel_ships_every_lua_file(tmp_path: Path) -> None:
-    """Built from a copy of the sources (a build writes build/ and egg-info next to them)."""
+def test_the_wheel_ships_every_lua_file_template_and_stylesheet(tmp_path: Path) -> None:
+    """Built from a copy of the sources (a build writes build/ and egg-info next to them). The HTML
+    templates and the stylesheets are package data too (pyproject.toml), read through the package."""
     src = tmp_path / "src"
     shutil.copytree(ROOT / "consent_service", src / "consent_service", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
@@ -71,5 +73,10 @@ def test_the_wheel_ships_every_lua_file(tmp_path: Path) -> None:
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     (wheel,) = out.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        shipped = {Path(n).stem for n in archive.namelist() if n.startswith("consent_service/store/lua/")}
+        names = set(archive.namelist())
+    shipped = {Path(n).stem for n in names if n.startswith("consent_service/store/lua/")}
     assert shipped == _lua_files()
+    templates = ROOT / "consent_service" / "web" / "templates"
+    wanted = {f"consent_service/web/templates/{p.relative_to(templates).as_posix()}" for p in templates.rglob("*.html")}
+    assert len(wanted) > 10 and wanted <= names, wanted - names
+    assert {"consent_service/static/privacy.css", "consent_service/static/dashboard.css"} <= names

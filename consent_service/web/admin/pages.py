@@ -4,12 +4,13 @@ Behind a session (web/admin/session.py), not a Bearer key: a browser signs in on
 session (or an expired, forged or revoked one) → 303 to the login form; an unknown site → 404 page; a
 site the session may not see → 403 page. The `.csv` and `.json` downloads are the same report as the
 page, for the same session. Parsing and HTTP only: the numbers come from the stats service, the HTML
-from dashboard.py.
+from dashboard.py and its templates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,7 +28,8 @@ from consent_service.web.state import AppState, bind
 from consent_service.web.validation import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, DayRangeError, parse_day_range
 
 DEFAULT_DAYS, MAX_DAYS = STATS_DEFAULT_DAYS, STATS_MAX_DAYS  # as GET /v1/admin/stats
-STYLESHEET = PAGES_STYLESHEET + dashboard.STYLESHEET
+# The privacy pages' rules, then the dashboard's (static/dashboard.css): one stylesheet, read once.
+STYLESHEET = PAGES_STYLESHEET + resources.files("consent_service").joinpath("static", "dashboard.css").read_bytes()
 
 
 def routes() -> list[Route]:
@@ -80,17 +82,17 @@ async def stats_page(request: Request, state: AppState) -> Response:
         return checked
     seen, site_id = checked
     query, today = request.query_params, dt.datetime.now(dt.UTC).date()
-    problem, status = None, 200
+    range_error, status = None, 200
     try:
         first, last = parse_range(query.get("from"), query.get("to"), today)
     except DayRangeError as error:
-        (first, last), problem, status = parse_range(None, None, today), f"{error}; showing the last 30 days.", 400
+        (first, last), range_error, status = parse_range(None, None, today), str(error), 400
     report = await _report(state, site_id, first, last)
     if isinstance(report, Response):
         return report
     sites = [s for s in state.sites.sites if seen.may_see(s)]
     csrf = state.forms.issue(session.FORM_SCOPE, session.LOGOUT_FORM)
-    html = dashboard.render_dashboard(report, logout_csrf=csrf, sites=sites, problem=problem)
+    html = dashboard.render_dashboard(report, logout_csrf=csrf, sites=sites, range_error=range_error)
     return html_page(html, status)
 
 

@@ -27,7 +27,7 @@ signed cookie says which sites the browser may see, never the key.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from html import escape
+from typing import Literal
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -38,10 +38,10 @@ from consent_service.core.errors import ApiError
 from consent_service.store import StoreUnavailable
 from consent_service.store.sessions import SessionRevocations
 from consent_service.web import http
-from consent_service.web.admin.dashboard import admin_document
 from consent_service.web.admin_sessions import COOKIE, MAX_AGE_S, AdminSession
 from consent_service.web.html import HEADERS, html_page
 from consent_service.web.state import AppState
+from consent_service.web.templating import render
 
 COOKIE_PATH = "/admin"
 LOGIN_FORM, LOGOUT_FORM, FORM_SCOPE = "admin-login", "admin-logout", "admin"  # FormTokens' form and "site"
@@ -65,20 +65,17 @@ def login_redirect(request: Request) -> Response:
     return RedirectResponse(location, status_code=303, headers=HEADERS)
 
 
-def login_page(csrf: str, next_path: str | None, *, status: int = 200, problem: str | None = None) -> Response:
-    note = f'<p class="problem" role="alert" id="problem">{escape(problem)}</p>' if problem else ""
-    hidden = f'<input type="hidden" name="next" value="{escape(next_path)}">' if next_path else ""
-    main = f"""<h1>Consent statistics: sign in</h1>
-{note}
-<form method="post" action="{LOGIN_PATH}" class="login" id="login">
-<input type="hidden" name="csrf" value="{escape(csrf)}">{hidden}
-<label for="key">Admin key</label>
-<input type="password" name="key" id="key" autocomplete="current-password" required>
-<button type="submit" id="sign-in">Sign in</button>
-</form>
-<p class="meta">The key is checked once; the browser then keeps a signed session for {MAX_AGE_S // 3600} hours that
-names the sites it may see, never the key.</p>"""
-    return html_page(admin_document("Sign in: consent statistics", main), status)
+# What a login page may say went wrong (its texts are in the template, web/templates/admin/login.html).
+LoginProblem = Literal["unreadable", "expired", "throttled", "wrong_key"]
+# Why a logout was refused (web/templates/admin/not_signed_out.html).
+LogoutRefusal = Literal["unreadable", "expired", "unavailable"]
+
+
+def login_page(csrf: str, next_path: str | None, *, status: int = 200, problem: LoginProblem | None = None) -> Response:
+    body = render(
+        "admin/login.html", action=LOGIN_PATH, csrf=csrf, next_path=next_path, problem=problem, hours=MAX_AGE_S // 3600
+    )
+    return html_page(body, status)
 
 
 def post_allowed(request: Request, state: AppState, csrf: str | None, form: str) -> bool:
@@ -112,21 +109,21 @@ async def login_post(request: Request, state: AppState) -> Response:
     try:
         fields = await http.read_form(request)
     except ApiError as error:  # malformed: the login page with a 400 (or 413), nothing signed in
-        return login_page(fresh, None, status=error.status, problem="The form could not be read. Try again.")
+        return login_page(fresh, None, status=error.status, problem="unreadable")
     next_path = safe_next(fields.get("next"))
     if not post_allowed(request, state, fields.get("csrf"), LOGIN_FORM):
-        return login_page(fresh, next_path, status=403, problem="The form expired or came from elsewhere. Try again.")
+        return login_page(fresh, next_path, status=403, problem="expired")
     sessions, throttle = state.basics.admin_sessions, state.basics.login_throttle
     key, sites = sessions.check_key(fields.get("key", ""), state.settings.admin_keys)
     if not key:
         client = state.basics.pseudonyms.client(http.client_address(request, state.settings.forwarded_hops) or "-")
         wait = throttle.blocked_for(client)
         if wait:
-            response = login_page(fresh, next_path, status=429, problem="Too many failed attempts. Try again later.")
+            response = login_page(fresh, next_path, status=429, problem="throttled")
             response.headers["retry-after"] = str(wait)
             return response
         throttle.failed(client)
-        return login_page(fresh, next_path, status=401, problem="That is not an admin key of this service.")
+        return login_page(fresh, next_path, status=401, problem="wrong_key")
     response = RedirectResponse(next_path or landing(state, sites), status_code=303, headers=HEADERS)
     set_session_cookie(response, sessions.issue(key, sites), request, state.settings, sessions.max_age_s)
     return response
@@ -137,9 +134,9 @@ async def logout_post(request: Request, state: AppState) -> Response:
     try:
         fields = await http.read_form(request)
     except ApiError as error:  # malformed: nothing changes, and the page offers a fresh form
-        return not_signed_out(state, "The form could not be read.", error.status)
+        return not_signed_out(state, "unreadable", error.status)
     if not post_allowed(request, state, fields.get("csrf"), LOGOUT_FORM):  # e.g. a page left open for hours
-        return not_signed_out(state, "The form expired or came from elsewhere.", 403)
+        return not_signed_out(state, "expired", 403)
     sessions = state.basics.admin_sessions
     read = sessions.signed(_cookie(request))
     if read is not None:  # no (valid) session: nothing to revoke, only the cookie to clear
@@ -147,21 +144,18 @@ async def logout_post(request: Request, state: AppState) -> Response:
         try:
             await _revocations(state).revoke(session.session_id, sessions.remaining_s(session), _timeout_s(state))
         except StoreUnavailable:  # the cookie is kept, so that signing out can be tried again
-            why = "Signing out could not be recorded just now: storage is unavailable. Try again in a moment."
-            return not_signed_out(state, why, 503, {"retry-after": "5"})
+            return not_signed_out(state, "unavailable", 503, {"retry-after": "5"})
     response = RedirectResponse(LOGIN_PATH, status_code=303, headers=HEADERS)
     set_session_cookie(response, "", request, state.settings, 0)
     return response
 
 
-def not_signed_out(state: AppState, why: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
+def not_signed_out(
+    state: AppState, why: LogoutRefusal, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
     """The refusal of a logout, with a fresh form to sign out from."""
-    csrf = escape(state.forms.issue(FORM_SCOPE, LOGOUT_FORM))
-    main = f"""<h1>Not signed out</h1>
-<p id="message">{escape(why)} Sign out here:</p>
-<form method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{csrf}">
-<button type="submit" id="logout">Sign out</button></form>"""
-    return html_page(admin_document("Not signed out", main), status, headers)
+    csrf = state.forms.issue(FORM_SCOPE, LOGOUT_FORM)
+    return html_page(render("admin/not_signed_out.html", why=why, csrf=csrf), status, headers)
 
 
 async def session_of(request: Request, state: AppState) -> AdminSession | None:

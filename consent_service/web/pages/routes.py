@@ -16,11 +16,10 @@ from consent_service.core.site import Site
 from consent_service.core.vocab import Action, ErrorCode, Source
 from consent_service.rights.device_data import Asked
 from consent_service.web import http
-from consent_service.web.html import HEADERS, STYLESHEET, html_page
+from consent_service.web.html import STYLESHEET, html_page
 from consent_service.web.pages import demo
 from consent_service.web.pages import privacy as privacy_pages
 from consent_service.web.pages.notice import Retention, render_notice
-from consent_service.web.pages.texts import page_texts_for
 from consent_service.web.state import AppState, bind
 from consent_service.web.visitor import language as _language
 from consent_service.web.visitor import visitor_of as _visitor
@@ -43,30 +42,23 @@ def routes(*, demo_enabled: bool) -> list[Route]:
 
 async def opt_out_page(request: Request, state: AppState) -> Response:
     """The one-step opt-out without JavaScript: a page with one button, its form posting back here."""
+    form = await _form_fields(request) if request.method == "POST" else {}
+    fields = {} if isinstance(form, ApiError) else form
+    language = _language(request, fields.get("lang") or request.query_params.get("lang"))
     site = state.sites.sites.get(request.path_params["site"])
     if site is None:
-        return Response(
-            "<!doctype html><title>Not found</title><p>No such site.</p>",
-            404,
-            media_type="text/html; charset=utf-8",
-            headers=HEADERS,
-        )
+        return privacy_pages.not_found_page(language, "unknown_site")
     service = state.service
     if request.method == "GET":
-        language = _language(request, request.query_params.get("lang"))
         return await _render_opt_out(request, state, site, service, language)
-    form = await _form_fields(request)
-    language = _language(request, None if isinstance(form, ApiError) else form.get("lang"))
     if isinstance(form, ApiError) or not _own_form(request, state, form.get("csrf"), site.id, "opt-out"):
         status = form.status if isinstance(form, ApiError) else 403  # malformed (400, 413) or not our form
-        problem = page_texts_for(language)["problem_form"]
-        return await _render_opt_out(request, state, site, service, language, status=status, problem=problem)
+        return await _render_opt_out(request, state, site, service, language, status=status, problem="problem_form")
     visitor = _visitor(request, state, site, False)
     try:
         outcome = await service.consent(visitor, Action.OPT_OUT, {}, Source.NO_JS_FORM)
     except ApiError:
-        problem = "Your opt-out could not be recorded just now. Please press the button again in a moment."
-        return await _render_opt_out(request, state, site, service, language, status=503, problem=problem)
+        return await _render_opt_out(request, state, site, service, language, status=503, problem="problem_opt_out")
     response = _opt_out_html(state, site, language, done=True, gpc=outcome.body["gpc"], opted_out=True)
     if outcome.device_token is not None:
         http.set_device_cookie(response, site.id, outcome.device_token, request, state.settings)
@@ -81,7 +73,7 @@ async def _render_opt_out(
     language: str,
     *,
     status: int = 200,
-    problem: str | None = None,
+    problem: privacy_pages.Problem | None = None,
 ) -> Response:
     seen = await service.experience(_visitor(request, state, site, False), language, banner=False)  # not counted
     response = _opt_out_html(

@@ -112,6 +112,8 @@ TEXTS = {
     "problem_form": "Dieses Formular ist abgelaufen oder kam nicht von dieser Seite. Bitte drücken Sie die "
     "Schaltfläche erneut.",
     "problem_store": "Ihre Daten konnten gerade nicht gelöscht werden. Bitte versuchen Sie es gleich noch einmal.",
+    "problem_opt_out": "Ihr Widerspruch konnte gerade nicht erfasst werden. Bitte drücken Sie die Schaltfläche "
+    "gleich noch einmal.",
     "category_identifiers": "Identifikatoren",
     "category_customer_records": "Angaben in Kundendatensätzen",
     "category_protected_characteristics": "Merkmale geschützter Gruppen",

@@ -106,6 +106,7 @@ TEXTS = {
     "information, see the privacy notice.",
     "problem_form": "This form has expired or did not come from this page. Please press the button again.",
     "problem_store": "Your data could not be deleted just now. Please try again in a moment.",
+    "problem_opt_out": "Your opt-out could not be recorded just now. Please press the button again in a moment.",
     # categories of personal information (Cal. Civ. Code §1798.140(v)(1)) and of sources
     "category_identifiers": "Identifiers",
     "category_customer_records": "Customer records information",

@@ -108,6 +108,7 @@ TEXTS = {
     "información personal, vea el aviso de privacidad.",
     "problem_form": "Este formulario ha caducado o no procede de esta página. Pulse el botón de nuevo.",
     "problem_store": "Sus datos no se han podido eliminar ahora. Inténtelo de nuevo en un momento.",
+    "problem_opt_out": "Su exclusión no se ha podido registrar ahora. Pulse el botón de nuevo en un momento.",
     "category_identifiers": "Identificadores",
     "category_customer_records": "Información de registros de clientes",
     "category_protected_characteristics": "Características de clasificaciones protegidas",

@@ -109,6 +109,8 @@ TEXTS = {
     "problem_form": "Ce formulaire a expiré ou ne provient pas de cette page. Veuillez appuyer de nouveau sur "
     "le bouton.",
     "problem_store": "Vos données n'ont pas pu être supprimées pour le moment. Veuillez réessayer dans un instant.",
+    "problem_opt_out": "Votre opposition n'a pas pu être enregistrée pour le moment. Veuillez appuyer de nouveau sur "
+    "le bouton dans un instant.",
     "category_identifiers": "Identifiants",
     "category_customer_records": "Informations des dossiers clients",
     "category_protected_characteristics": "Caractéristiques de catégories protégées",

@@ -106,6 +106,7 @@ TEXTS = {
     "persoonsgegevens, zie de privacyverklaring.",
     "problem_form": "Dit formulier is verlopen of kwam niet van deze pagina. Druk nogmaals op de knop.",
     "problem_store": "Uw gegevens konden nu niet worden verwijderd. Probeer het zo nog eens.",
+    "problem_opt_out": "Uw afmelding kon nu niet worden vastgelegd. Druk zo nog eens op de knop.",
     "category_identifiers": "Identificatiegegevens",
     "category_customer_records": "Gegevens uit klantendossiers",
     "category_protected_characteristics": "Kenmerken van beschermde groepen",

@@ -105,6 +105,7 @@ TEXTS = {
     "personuppgifter, se integritetsmeddelandet.",
     "problem_form": "Formuläret har gått ut eller kom inte från den här sidan. Tryck på knappen igen.",
     "problem_store": "Dina uppgifter kunde inte raderas just nu. Försök igen om en stund.",
+    "problem_opt_out": "Ditt avböjande kunde inte registreras just nu. Tryck på knappen igen om en stund.",
     "category_identifiers": "Identifierare",
     "category_customer_records": "Uppgifter i kundregister",
     "category_protected_characteristics": "Egenskaper hos skyddade grupper",
