@@ -1,6 +1,6 @@
 """The privacy pages' routes (`/privacy/{site}/…`): the one-step opt-out without JavaScript, the
-privacy notice and the your-data page, and the demo publisher page. HTML answers, built by the page
-modules beside this one; the use cases are the API's."""
+privacy notice and the your-data page, and the demo publisher page. HTML answers, rendered from
+templates by the page modules beside this one; the use cases are the API's."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 They are kept apart from texts.py on purpose: those keys are shared with the banner script (a test
 checks that both lists agree), and none of these pages' words belong in the banner's weight budget.
-Placeholders in braces (`{business}`, `{days}`, …) are filled in by the renderers, after escaping.
+Placeholders in braces (`{business}`, `{days}`, …) are filled in by the templates (the `fill`
+filter, web/templating.py), and the result escaped.
 """
 
 from __future__ import annotations

@@ -104,6 +104,7 @@ TEXTS = {
     "information, contact the operator of this site.",
     "other_data_notice": "This page covers the record of your privacy choices only. For other personal "
     "information, see the privacy notice.",
+    # what a form's post came to when it could not be done (the your-data page and the opt-out page)
     "problem_form": "This form has expired or did not come from this page. Please press the button again.",
     "problem_store": "Your data could not be deleted just now. Please try again in a moment.",
     "problem_opt_out": "Your opt-out could not be recorded just now. Please press the button again in a moment.",
