@@ -3,14 +3,17 @@ headers, and optionally a screenshot, so that a change to how pages are built (i
 can be compared before and after.
 
     .venv/bin/python -m bench.page_snapshots OUT_DIR [--shots SHOT_DIR --shot-langs en,de --suffix before]
+    .venv/bin/python -m bench.page_snapshots OUT_DIR --shots SHOT_DIR --suffix before --saved BEFORE_DIR
     .venv/bin/python -m bench.page_snapshots --compare BEFORE_DIR AFTER_DIR
 
 The service runs under uvicorn in this process (a private Redis, the bundled demo site), so the pages
 go through the whole app, headers included. The dashboard is rendered twice: served (an empty range,
 through a real session) and from the dashboard tests' sample report (`render_dashboard`), which a
 screenshot shows served by the service's origin (so its stylesheet loads as in a browser). The 503
-on the opt-out page is provoked by a patched use case. Form tokens and cookies differ on every run:
-they are replaced by placeholders before saving. `--compare` normalizes whitespace and the two
+on the opt-out page is provoked by a patched use case. Pages reached by posting a form (the opt-out
+page's 503 and forged-form answers) are shot from their saved HTML served at the service's origin;
+`--saved` takes that HTML from an older snapshot folder, for "before" shots of them. Form tokens
+differ on every run: they are replaced by placeholders before saving. `--compare` normalizes whitespace and the two
 spellings of the same character references (`&#x27;`/`&#39;`, `&quot;`/`&#34;`) and prints what
 differs, page by page: the markup (a tag a line), and the text as a reader sees it (a line per block
 element, so that a space lost or gained between two inline elements shows).
@@ -164,7 +167,7 @@ class Pages:
             self.keep("admin-403", c.get("/admin/sites/demo/stats"))
         sample = render_dashboard(known_report(), logout_csrf="t", sites=["demo", "shop"])
         self.saved["admin-dashboard-sample"] = (200, {}, sample)
-        self.urls["admin-dashboard-sample"] = "/snapshot/dashboard"
+        self.urls["admin-dashboard-sample"] = "/snapshot/admin-dashboard-sample"
 
     def demo(self) -> None:
         with self.client() as c:
@@ -186,21 +189,33 @@ def save(out: Path, pages: Pages) -> None:
     (out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True), "utf-8")
 
 
-def shoot(pages: Pages, shots: Path, langs: tuple[str, ...], suffix: str) -> None:
-    shots.mkdir(parents=True, exist_ok=True)
-    sample = pages.saved["admin-dashboard-sample"][2]
+# Pages a browser reaches by posting a form: shot from their saved HTML, served at the service's
+# origin (so that the stylesheet loads as it would), like the dashboard's sample report.
+POSTED = ("optout-503", "optout-forged")
 
-    def dashboard(route: Route) -> None:
-        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=sample)
+
+def shoot(pages: Pages, shots: Path, langs: tuple[str, ...], suffix: str, saved: Path | None = None) -> None:
+    """Screenshots (1280×800, the first screen) of every page with a URL, and of the posted ones;
+    with `saved`, the posted pages' HTML comes from that snapshot folder (one made by older code)."""
+    shots.mkdir(parents=True, exist_ok=True)
+    urls, bodies = dict(pages.urls), {"admin-dashboard-sample": pages.saved["admin-dashboard-sample"][2]}
+    for name in pages.saved:
+        if name.rsplit("-", 1)[0] in POSTED:
+            bodies[name] = (saved / f"{name}.html").read_text("utf-8") if saved else pages.saved[name][2]
+            urls[name] = f"/snapshot/{name}"
+
+    def fulfill(route: Route) -> None:
+        body = bodies[route.request.url.rsplit("/", 1)[-1]]
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
 
     flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
              "--no-first-run", "--disable-sync"]  # fmt: skip
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=flags)
         context = browser.new_context(viewport={"width": 1280, "height": 800}, extra_http_headers=CA)
-        context.route(f"{pages.origin}/snapshot/dashboard", dashboard)
+        context.route(f"{pages.origin}/snapshot/*", fulfill)
         page = context.new_page()
-        for name, url in sorted(pages.urls.items()):
+        for name, url in sorted(urls.items()):
             lang = name.rsplit("-", 1)[-1]
             if lang in LANGS and lang not in langs:
                 continue
@@ -290,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shots", type=Path)
     parser.add_argument("--shot-langs", default="en,de")
     parser.add_argument("--suffix", default="now")
+    parser.add_argument("--saved", type=Path, help="a snapshot folder: the posted pages' HTML for the shots")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
     args = parser.parse_args(argv)
     if args.compare:
@@ -306,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             pages.demo()
             save(args.out, pages)
             if args.shots:
-                shoot(pages, args.shots, tuple(args.shot_langs.split(",")), args.suffix)
+                shoot(pages, args.shots, tuple(args.shot_langs.split(",")), args.suffix, args.saved)
         finally:
             server.should_exit = True
             thread.join(10)
