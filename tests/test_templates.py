@@ -6,10 +6,14 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import get_args
 
 import jinja2
 import pytest
 
+from consent_service.web.admin.session import LoginProblem, LogoutRefusal, login_page
+from consent_service.web.pages.privacy import Problem
+from consent_service.web.pages.texts import PAGE_TEXTS
 from consent_service.web.templating import ENV, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,3 +102,16 @@ def test_autoescape_is_on_and_undefined_names_fail() -> None:
 def test_fill_puts_values_in_before_escaping() -> None:
     html = ENV.from_string("{{ text|fill(business=name) }}").render(text="Ask {business} <now>", name="A & <B>")
     assert html == "Ask A &amp; &lt;B&gt; &lt;now&gt;"
+
+
+def test_every_problem_key_has_its_text() -> None:
+    """A problem is passed as a key; each key a page may be given is in its texts (else the page
+    would fail to render), in every language for the privacy pages."""
+    for problem in get_args(LoginProblem):
+        body = login_page("csrf", None, problem=problem).body.decode()
+        assert '<p class="problem" role="alert" id="problem">' in body, problem
+    for why in get_args(LogoutRefusal):
+        assert "Sign out here:" in render("admin/not_signed_out.html", why=why, csrf="c")
+    for key in get_args(Problem):
+        for lang, texts in PAGE_TEXTS.items():
+            assert texts[key].strip(), (lang, key)
