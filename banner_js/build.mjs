@@ -61,5 +61,8 @@ await build({
   legalComments: "none",
   banner: { js: "/* built from banner_js/: do not edit */" },
   plugins: [cssAsText, inlineConstantsPlugin],
+  // tsconfig.json is for type-checking only (tsc --noEmit): esbuild would read it, and its `strict`
+  // would add "use strict" to the output.
+  tsconfigRaw: {},
   logLevel: "warning",
 });

@@ -1,6 +1,6 @@
 """Fixes from review: the focus comes back when the status message closes, the preferences open at once
-while the API hangs, an opt-out the service refused stays in force, and a frame cannot remove the
-page's own GPP listeners."""
+while the API hangs, an opt-out the service refused stays in force, a frame cannot remove the
+page's own GPP listeners, and a choice recorded while the preferences are open (found by tsc)."""
 
 from __future__ import annotations
 
@@ -160,3 +160,33 @@ def test_gpp_signal_status_frames_every_change(
     order = page.evaluate("() => order")
     assert order[0] == "signalStatus:not ready" and order[-1] == "signalStatus:ready", order
     assert order.count("signalStatus:ready") == 1 and "sectionChange:usnat" in order, order
+
+
+def test_a_choice_recorded_while_the_preferences_are_open(
+    service: Service, publisher: Publisher, make_context: ContextFactory
+) -> None:
+    """The visitor accepts in the banner, then opens the preferences while the choice is still on its
+    way: its outcome must not throw into the page (it did: the status message looked for a banner the
+    preferences had removed), nor bring the banner's buttons back once the preferences close."""
+    page = open_page(make_context(region=DE, viewport=VIEWPORT), publisher.page("/r", publisher_html(service.origin)))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    wait_ready(page)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # (a Python function: Playwright does not take a bound builtin)
+        held.append(route)  # answered when the test says so
+
+    page.route(f"{service.origin}/v1/consent", hold)
+    with page.expect_request(lambda r: r.url.endswith("/v1/consent")):
+        cs(page, "accept").click()
+    cs(page, "customize").click()
+    expect(cs(page, "save")).to_be_visible()
+    held[0].fallback()  # on to the context's own routing (it sets the region)
+    wait_state(page, "s => !s.pending")
+    page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 0))")  # the choice's last step ran
+    assert errors == []
+    expect(cs(page, "status")).to_have_count(0)  # not behind the modal dialog
+    page.keyboard.press("Escape")
+    expect(cs(page, "save")).to_have_count(0)
+    expect(cs(page, "accept")).to_have_count(0)  # the choice is made: no banner asking for it again

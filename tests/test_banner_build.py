@@ -1,10 +1,13 @@
-"""banner_js/: the committed consent_service/static/banner.js is the build of its sources, within budget."""
+"""banner_js/: the committed consent_service/static/banner.js is the build of its sources, within budget;
+the sources type-check (tsc, against the page API's types/consent-service.d.ts) and pass their unit
+tests (node --test banner_js/test/*.test.mjs), whose IAB fixture is the service's own strings."""
 
 from __future__ import annotations
 
 import gzip
 import importlib
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,12 +15,15 @@ from typing import NoReturn
 
 import pytest
 
+from consent_service.core.iab import parsed_sections, privacy_strings
 from consent_service.core.texts import TEXT_KEYS, texts_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BANNER_JS = ROOT / "banner_js"
 BUILT = ROOT / "consent_service" / "static" / "banner.js"
 BUDGET_GZIP = 6 * 1024  # DESIGN.md: banner JS + CSS at most 6 KB gzip, a hard budget
+UNIT_TESTS = BANNER_JS / "test"
+IAB_FIXTURE = UNIT_TESTS / "fixtures" / "iab-strings.json"
 
 
 def fail_setup(reason: str) -> NoReturn:
@@ -28,18 +34,23 @@ def fail_setup(reason: str) -> NoReturn:
     )
 
 
+def require_pinned(package: str) -> None:
+    """The devDependency is installed at the version package.json pins (the lockfile's)."""
+    installed = BANNER_JS / "node_modules" / package / "package.json"
+    if not installed.is_file():
+        fail_setup(f"{installed} is missing")
+    pinned = json.loads((BANNER_JS / "package.json").read_text(encoding="utf-8"))["devDependencies"][package]
+    version = json.loads(installed.read_text(encoding="utf-8"))["version"]
+    if version != pinned:
+        fail_setup(f"{package} {version} is installed, package.json pins {pinned}")
+
+
 def node() -> str:
     """Node, with the esbuild the lockfile pins (another version may build other bytes)."""
     found = shutil.which("node")
     if found is None:
         fail_setup("`node` is not on PATH")
-    installed = BANNER_JS / "node_modules" / "esbuild" / "package.json"
-    if not installed.is_file():
-        fail_setup(f"{installed} is missing")
-    pinned = json.loads((BANNER_JS / "package.json").read_text(encoding="utf-8"))["devDependencies"]["esbuild"]
-    version = json.loads(installed.read_text(encoding="utf-8"))["version"]
-    if version != pinned:
-        fail_setup(f"esbuild {version} is installed, package.json pins {pinned}")
+    require_pinned("esbuild")
     return found
 
 
@@ -78,3 +89,70 @@ def test_embedded_english_texts_are_the_services() -> None:
     keys, english = json.loads(run_node("--input-type=module", "-e", script))
     assert keys == list(TEXT_KEYS)
     assert english == texts_for("en")
+
+
+def test_banner_sources_type_check() -> None:
+    """`// @ts-check` sources and the page API's declarations, under tsconfig.json (strict)."""
+    npx = shutil.which("npx")
+    if npx is None:
+        fail_setup("`npx` is not on PATH")
+    require_pinned("typescript")
+    command = [npx, "--no-install", "tsc", "-p", "tsconfig.json", "--noEmit"]
+    run = subprocess.run(command, cwd=BANNER_JS, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, f"tsc found errors (cd banner_js && npm run check):\n{run.stdout}{run.stderr}"
+
+
+def test_banner_unit_tests_pass() -> None:
+    """node --test on banner_js/test/*.test.mjs (each file in a process of its own)."""
+    files = sorted(path.relative_to(BANNER_JS).as_posix() for path in UNIT_TESTS.glob("*.test.mjs"))
+    assert len(files) >= 3, files  # state, API and IAB at least
+    # The files are named (not a directory or a glob): Node 20 takes a directory, later versions globs.
+    run = subprocess.run(
+        [node(), "--test", "--test-reporter=tap", *files],
+        cwd=BANNER_JS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    summary = dict(re.findall(r"^# (tests|pass|fail) (\d+)$", run.stdout, re.MULTILINE))
+    assert run.returncode == 0 and summary.get("fail") == "0", f"node --test failed:\n{run.stdout}{run.stderr}"
+    assert int(summary["pass"]) == int(summary["tests"]) > 0, summary
+
+
+# The service's strings for the IAB cases the unit tests use: three are the vectors tests/test_iab.py
+# checks against IAB's reference library; the last is a visitor outside the US.
+IAB_CASES = [
+    {"us": True, "has_sale_share": True, "opted_out": False, "gpc": False, "mspa_signatory": False},
+    {"us": True, "has_sale_share": True, "opted_out": True, "gpc": True, "mspa_signatory": False},
+    {"us": True, "has_sale_share": True, "opted_out": True, "gpc": True, "mspa_signatory": True},
+    {"us": True, "has_sale_share": True, "opted_out": True, "gpc": False, "mspa_signatory": False},
+    {"us": False, "has_sale_share": True, "opted_out": False, "gpc": False, "mspa_signatory": False},
+]
+
+
+def iab_fixture() -> str:
+    cases = []
+    for flags in IAB_CASES:
+        strings = privacy_strings(**flags)
+        cases.append(
+            {
+                "flags": flags,
+                "gpp": strings.gpp,
+                "gpp_sid": list(strings.gpp_sid),
+                "usp": strings.usp,
+                "gpp_parsed": parsed_sections(strings.gpp),
+            }
+        )
+    return json.dumps(cases, indent=2) + "\n"
+
+
+def test_unit_tests_iab_fixture_is_the_services_strings() -> None:
+    """The banner's unit tests read the service's strings from a file; it must say what the service says."""
+    assert IAB_FIXTURE.read_text(encoding="utf-8") == iab_fixture(), (
+        f"{IAB_FIXTURE.relative_to(ROOT)} is stale: rewrite it with `.venv/bin/python tests/test_banner_build.py`"
+    )
+
+
+if __name__ == "__main__":
+    IAB_FIXTURE.write_text(iab_fixture(), encoding="utf-8")

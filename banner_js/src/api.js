@@ -1,17 +1,28 @@
+// @ts-check
 // Talking to the service. Calls run one after another; a choice the service has not accepted yet
 // stays in `S.pending` and is sent first on the next sync (next page load, or the `online` event).
 import { DAY, DEVICE_HEADER, TIMEOUT, experiencePath } from "./constants.js";
 import { PAGE_GPC, S, bannerDue, live, merge } from "./state.js";
 
-let cfg; // {site, api, lang}
+/** @typedef {{site: string, api: string, lang?: string}} Config the embedding tag's settings */
+
+/** @type {Config} */
+let cfg;
+/** @type {Promise<void>} */
 let chain = Promise.resolve();
 
-export const configure = (config) => (cfg = config);
+export const configure = (/** @type {Config} */ config) => (cfg = config);
 
 // Resolves when every sync started so far has finished.
 export const settled = () => chain;
 
+/**
+ * One call; its answer is merged into the state. Throws the status of an answer other than 2xx.
+ * @param {string} path
+ * @param {Record<string, unknown>} [body] sent as JSON with POST; without it, a GET
+ */
 async function call(path, body) {
+  /** @type {Record<string, string>} */
   const headers = {};
   if (S.device) headers[DEVICE_HEADER] = S.device;
   if (body) headers["Content-Type"] = "application/json";
@@ -36,7 +47,10 @@ function experience() {
 // Due: a first visit, a day since the last answer, a banner still to show, or a new GPC signal.
 const due = () => !S.fetched_at || Date.now() - S.fetched_at > DAY || bannerDue() || live.ask;
 
-// Sends the pending choice, then fetches the experience when due; then `done()`.
+/**
+ * Sends the pending choice, then fetches the experience when due; then `done()`.
+ * @param {() => void} done
+ */
 export function sync(done) {
   return (chain = chain.then(async () => {
     const pending = S.pending;
@@ -51,7 +65,7 @@ export function sync(done) {
         live.ask = false;
       }
       live.failed = false;
-    } catch (status) {
+    } catch (/** @type {any} */ status) { // an answer's status, or the fetch's or JSON's error
       live.failed = true;
       // Refused (4xx other than rate limiting): retrying the same body cannot succeed. What the
       // choice changed on this device stays (merge() keeps a refused opt-out in force).

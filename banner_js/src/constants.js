@@ -1,3 +1,4 @@
+// @ts-check
 // Every name the banner shares with the service, the page or ad tech, defined once.
 // The vocabularies mirror consent_service/vocab.py; only add here, never rename.
 
@@ -58,7 +59,7 @@ export const HOST_ID = "consent-service";
 
 export const PATH_CONSENT = "/v1/consent";
 export const PATH_OPT_OUT = "/v1/opt-out";
-export const experiencePath = (site) => `/v1/sites/${encodeURIComponent(site)}/experience`;
+export const experiencePath = (/** @type {string} */ site) => `/v1/sites/${encodeURIComponent(site)}/experience`;
 
 export const DAY = 864e5; // ms
 export const YEAR = 31536e6; // 365 days, ms
@@ -70,6 +71,7 @@ export const OPEN_WAIT = 1500; // ms open() waits for a first answer before it o
 export const GRANTED = "granted";
 export const DENIED = "denied";
 export const SECURITY_STORAGE = "security_storage";
+/** @type {Record<string, Array<keyof import("../types/consent-service").ConsentMode>>} */
 export const CONSENT_MODE_KEYS = {
   advertising: ["ad_storage", "ad_user_data", "ad_personalization"],
   analytics: ["analytics_storage"],

@@ -1,3 +1,4 @@
+// @ts-check
 // First-party cookies: the IAB `usprivacy` cookie, and deletion of the cookies the site lists for
 // a purpose that is denied (name patterns with `*`).
 import { USP_COOKIE } from "./constants.js";
@@ -17,6 +18,7 @@ export function syncCookies() {
 }
 
 // A cookie may have been set host-only or on any parent domain: expire it on each (on path /).
+/** @param {string} name */
 function expire(name) {
   const labels = location.hostname.split(".");
   for (let i = 0; i <= labels.length; i++) {

@@ -1,3 +1,4 @@
+// @ts-check
 // Entry point: reads the embedding tag, decides at once from first-party state, installs the page
 // APIs, then talks to the service in the background. Nothing here throws into the host page.
 import { sync, configure, settled } from "./api.js";
@@ -14,8 +15,17 @@ import {
 } from "./state.js";
 import { hideBanner, openPrefs, setActions, showBanner, showStatus, texts } from "./ui.js";
 
+/**
+ * @import { ConsentService, ConsentState, Purpose } from "../types/consent-service"
+ * @import { Config } from "./api.js"
+ * @import { Actions } from "./ui.js"
+ */
+
+/** @type {Set<(state: ConsentState) => void>} */
 const subscribers = new Set();
+/** @type {string} */
 let site;
+/** @type {string | undefined} */
 let lastSignal;
 
 // After every change of state: persist it, then tell tags, Google, IAB listeners and the page.
@@ -36,7 +46,13 @@ function apply() {
 
 const refresh = () => sync(apply);
 
-// A choice takes effect here at once, then goes to the service; kept as pending if it cannot.
+/**
+ * A choice takes effect here at once, then goes to the service; kept as pending if it cannot.
+ * @param {string} path
+ * @param {Record<string, unknown>} body
+ * @param {Record<string, boolean>} choices
+ * @param {"saved" | "opt_out_done"} doneKey the text confirming it
+ */
 async function record(path, body, choices, doneKey) {
   const now = Date.now();
   live.busy = 1;
@@ -55,8 +71,10 @@ async function record(path, body, choices, doneKey) {
   showStatus(S.pending ? (doneKey === "saved" ? "" : t[doneKey] + " ") + t.offline : t[doneKey]);
 }
 
+/** @type {(test: (p: Purpose) => boolean, value: boolean) => Record<string, boolean>} */
 const choicesFor = (test, value) => Object.fromEntries(S.purposes.filter(test).map((p) => [p.id, value]));
 
+/** @type {Actions} */
 const actions = {
   // `choices` come with CUSTOM (the toggles); accept and reject all name every optional purpose.
   choose(action, choices) {
@@ -81,6 +99,7 @@ const open = () =>
   Promise.race([settled(), new Promise((r) => setTimeout(r, S.purposes[0] ? 0 : OPEN_WAIT))]).then(() =>
     whenParsed(openPrefs));
 
+/** @satisfies {ConsentService} */
 const publicApi = {
   decide: (purpose) => decided.then(() => allowed(purpose)),
   onChange(cb) {
@@ -91,13 +110,17 @@ const publicApi = {
   state: copy,
 };
 
+// The embedding tag's settings. (Without a tag, or without `data-site`, nothing can work: the error
+// is logged by safe() below.)
+/** @returns {Config} */
 function config() {
-  const script = doc.currentScript || doc.querySelector("script[data-site]");
+  const script = /** @type {HTMLScriptElement} */ (doc.currentScript || doc.querySelector("script[data-site]"));
   const data = script.dataset;
   const api = data.api || new URL(script.src).origin;
-  return { site: data.site, api: api.replace(/\/+$/, ""), lang: data.lang };
+  return { site: /** @type {string} */ (data.site), api: api.replace(/\/+$/, ""), lang: data.lang };
 }
 
+/** @param {() => unknown} fn */
 const afterLoad = (fn) => (doc.readyState === "complete" ? fn() : w.addEventListener("load", fn));
 
 safe(() => {
@@ -117,7 +140,7 @@ safe(() => {
   if (returning) apply(); // decisions from first-party state, no request first
   whenParsed(gate);
   doc.addEventListener("click", safe((e) => {
-    if (e.target.closest?.(`[${OPEN_ATTR}]`)) {
+    if (/** @type {Element} */ (e.target).closest?.(`[${OPEN_ATTR}]`)) {
       e.preventDefault();
       open();
     }

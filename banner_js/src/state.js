@@ -1,3 +1,4 @@
+// @ts-check
 // The one state object, its first-party storage, and the decisions the browser may compute itself
 // (before the first answer, for a GPC signal the service has not seen yet, and for a choice made
 // while the API cannot be reached). The service's answers always win once they arrive.
@@ -6,14 +7,25 @@ import {
   REASON_GPC, REASON_NO_CONSENT, REASON_OPT_OUT, SECURITY_STORAGE, STORAGE_PREFIX, YEAR,
 } from "./constants.js";
 
+/**
+ * @import { ConsentMode, ConsentState, Decision, Reason } from "../types/consent-service"
+ * @typedef {{path: string, body: Record<string, unknown>}} Pending a choice the service has not accepted yet
+ * @typedef {ConsentState & {device?: string | null, pending: Pending | null}} State what is saved: the
+ *   page's copy (ConsentState) with the device token and the pending choice
+ * @typedef {{failed?: boolean, ask?: boolean | number, shown?: unknown, busy?: number}} Live this
+ *   page's flags (see `live`)
+ */
+
 // A page-level GPC signal is an opt-out of sale/sharing before any network answer.
 export const PAGE_GPC = navigator.globalPrivacyControl === true;
 
+/** @type {(allowed: boolean, reason: Reason) => Decision} */
 const decision = (allowed, reason) => ({ allowed, reason });
 
 // Before the first answer the site's purposes are unknown: the safe default names the standard
 // ids (the purpose kinds), all denied but necessary; with GPC, advertising (sale/share) says so.
 function firstVisit() {
+  /** @type {Record<string, Decision>} */
   const d = { [NECESSARY]: decision(true, NECESSARY) };
   for (const kind in CONSENT_MODE_KEYS) d[kind] = decision(false, REASON_NO_CONSENT);
   if (PAGE_GPC) d.advertising = decision(false, REASON_GPC);
@@ -28,7 +40,8 @@ function firstVisit() {
 //   chosen_at       ms of the visitor's last choice
 //   dismissed_at    ms the notice was dismissed
 //   opted_out_at    ms of the visitor's last opt-out of sale/sharing (no re-prompt for 12 months)
-export const S = {
+// (consent_mode is set below: it is computed from this object.)
+export const S = /** @type {State} */ (/** @type {Omit<State, "consent_mode">} */ ({
   v: 1, // the shape's version: a saved state of another shape is ignored
   regime: null, // opt_in | opt_out | notice; null until the service answers
   gpc: PAGE_GPC, // effective GPC: this page's signal or the service's record
@@ -39,7 +52,7 @@ export const S = {
   gpp_sid: [],
   fetched_at: 0, // ms of the last experience answer
   pending: null, // {path, body}: a choice not yet accepted by the service
-};
+}));
 
 // Google Consent Mode v2 values (the service's, or computed here); on a first visit everything but
 // security_storage is denied.
@@ -52,19 +65,25 @@ S.consent_mode = consentMode();
 //   shown   the banner or the preferences are on screen
 //   busy    a change is under way (the preferences are open, or a choice is being recorded): GPP
 //           signalStatus is "not ready"
+/** @type {Live} */
 export const live = {};
 
 // Resolves once decisions are known: from saved state, the service, or the safe default.
+/** @type {() => void} */
 export let markDecided;
-export const decided = new Promise((resolve) => (markDecided = resolve));
+export const decided = /** @type {Promise<void>} */ (new Promise((resolve) => (markDecided = resolve)));
 
+/** @type {string} */
 let key;
 
-// Loads the saved state for `site`; true when there was one (a returning visitor).
+/**
+ * Loads the saved state for `site`; true when there was one (a returning visitor).
+ * @param {string} site
+ */
 export function load(site) {
   key = STORAGE_PREFIX + site;
   try {
-    const saved = JSON.parse(localStorage.getItem(key));
+    const saved = JSON.parse(/** @type {string} */ (localStorage.getItem(key))); // null when absent
     if (saved?.v === S.v) {
       Object.assign(S, saved);
       // A saved "default" is the regime of the place the visitor was in then: until the service
@@ -93,17 +112,25 @@ export function save() {
 }
 
 // What tags may read: never the device token (a stable identifier) or an unsent choice.
+/** @type {() => ConsentState} */
 export const copy = () => JSON.parse(JSON.stringify(S, (k, v) => (k === "device" || k === "pending" ? void 0 : v)));
 
 // Before any answer only necessary runs: an unknown decision is a denial.
-export const allowed = (id) => id === NECESSARY || !!S.decisions[id]?.allowed;
+export const allowed = (/** @type {string} */ id) => id === NECESSARY || !!S.decisions[id]?.allowed;
 
 // DESIGN "When the banner asks": the service decides (`show`), but never after a choice that is not
-// yet sent, within 12 months of an opt-out, or after the visitor dismissed a notice.
+// yet sent, within 12 months of an opt-out, or after the visitor dismissed a notice. (Without an
+// opt-out, `opted_out_at` is undefined: NaN is not less than a year, here and in merge().)
 export const bannerDue = () =>
-  S.show && !S.pending && !(Date.now() - S.opted_out_at < YEAR) && !(S.dismissed_at && S.regime !== OPT_IN);
+  S.show &&
+  !S.pending &&
+  !(Date.now() - /** @type {number} */ (S.opted_out_at) < YEAR) &&
+  !(S.dismissed_at && S.regime !== OPT_IN);
 
-// Takes an answer of the service (experience or decision shape): its fields replace ours.
+/**
+ * Takes an answer of the service (experience or decision shape): its fields replace ours.
+ * @param {Partial<State>} answer
+ */
 export function merge(answer) {
   const mine = S.choices;
   Object.assign(S, answer);
@@ -111,7 +138,7 @@ export function merge(answer) {
   // An opt-out of sale/sharing made here within 12 months holds even when the service refused it
   // (a 4xx drops the pending call) or never got it: the local choice stays, and an answer that
   // allows the purpose without an explicit consent of the visitor's is a denial here.
-  if (Date.now() - S.opted_out_at < YEAR) {
+  if (Date.now() - /** @type {number} */ (S.opted_out_at) < YEAR) {
     for (const p of S.purposes) {
       const d = S.decisions[p.id];
       if (p.sale_share && mine[p.id] === false && d?.reason !== REASON_CONSENT) {
@@ -160,12 +187,14 @@ function settle() {
 
 // As the service computes it: a key is granted when the site has purposes of its kind and every
 // one is allowed (a kind it does not declare, or any kind before the purposes are known, is denied).
+/** @returns {ConsentMode} */
 export function consentMode() {
+  /** @type {Partial<ConsentMode>} */
   const m = { [SECURITY_STORAGE]: GRANTED };
   for (const kind in CONSENT_MODE_KEYS) {
     const mine = S.purposes.filter((p) => p.kind === kind);
     const ok = mine.length > 0 && mine.every((p) => allowed(p.id));
     for (const k of CONSENT_MODE_KEYS[kind]) m[k] = ok ? GRANTED : DENIED;
   }
-  return m;
+  return /** @type {ConsentMode} */ (m);
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The banner (a labelled region) and the preferences (a modal dialog), inside an open shadow root.
 // Stable hooks for tests: host #consent-service, buttons [data-cs=accept|reject|customize|save|close|
 // dismiss|optout], toggles [data-cs-purpose=<id>], the GPC message [data-cs=gpc], [data-cs=status].
@@ -7,19 +8,40 @@ import { doc, h } from "./dom.js";
 import { gppUpdate } from "./iab.js";
 import { S, allowed, live } from "./state.js";
 
-let act; // {choose(action, choices), optOut(), dismiss()} from index.js
-let root, banner, prefs, returnFocus, bannerBack;
+/**
+ * @import { Purpose } from "../types/consent-service"
+ * @import { Attr, Child } from "./dom.js"
+ * @typedef {{choose(action: string, choices?: Record<string, boolean>): void, optOut(): void, dismiss(): void}} Actions
+ *   the visitor's choices, from index.js
+ * @typedef {Record<string, string>} Texts the UI texts by key (EN_TEXTS's keys)
+ */
+
+/** @type {Actions} */
+let act;
+/** @type {ShadowRoot} */
+let root; // made by mount()
+/** @type {HTMLElement | null | undefined} */
+let banner;
+/** @type {HTMLElement | null | undefined} */
+let prefs;
+/** @type {HTMLElement | null} */
+let returnFocus;
+/** @type {boolean | undefined} */
+let bannerBack;
+/** @type {HTMLElement | undefined} */
 let back; // the page's element focused before the focus entered the banner or the preferences
 
-export const setActions = (actions) => (act = actions);
+export const setActions = (/** @type {Actions} */ actions) => (act = actions);
 
+/** @type {() => Texts} */
 export const texts = () => ({ ...EN_TEXTS, ...S.texts });
 
 function mount() {
   if (root) return;
   // Focus moving in from the page: remember where it came from. Within the shadow root the related
   // target is the host itself; none when the focused control was just replaced (then keep `back`).
-  const from = (e) => e.relatedTarget !== host && (back = e.relatedTarget || back);
+  const from = (/** @type {FocusEvent} */ e) =>
+    e.relatedTarget !== host && (back = /** @type {HTMLElement | null} */ (e.relatedTarget) || back);
   const host = h("div", { id: HOST_ID, onfocusin: from });
   root = host.attachShadow({ mode: "open" });
   try {
@@ -35,14 +57,17 @@ function mount() {
 }
 
 // No form around them here, so no `type` is needed.
+/** @type {(label: string, cs: string, onclick: () => unknown) => HTMLButtonElement} */
 const button = (label, cs, onclick) => h("button", { "data-cs": cs, onclick }, label);
 
 // The banner and the preferences alike: a container labelled by its title. They never show
 // together, so they share the heading's id.
+/** @type {(attrs: Record<string, Attr>, t: Texts, body: Child[]) => HTMLDivElement} */
 const panel = (attrs, t, body) =>
   h("div", { ...attrs, "aria-labelledby": "cs-t", lang: S.language }, [h("h2", { id: "cs-t" }, t.title), ...body]);
 
 // The GPC message (when GPC is on) and the regime's introduction.
+/** @type {(t: Texts) => Child[]} */
 const lead = (t) => [
   S.gpc && h("p", { "data-cs": "gpc" }, [h("strong", {}, t.gpc_honored), " ", t.gpc_detail]),
   h("p", {}, t["intro_" + S.regime] || t.intro_opt_in),
@@ -54,9 +79,14 @@ function displayed() {
   gppUpdate();
 }
 
-// Shows the banner with the regime's buttons, or with `body` (a status message) instead.
+/**
+ * Shows the banner with the regime's buttons, or with `body` (a status message) instead.
+ * @param {Child[]} [body]
+ */
 export function showBanner(body) {
-  if (prefs) return (bannerBack = true); // it comes back when the preferences close
+  // While the preferences are open, the banner comes back when they close; but not after a status
+  // (the visitor chose meanwhile: reopened the preferences while a choice was being recorded).
+  if (prefs) return (bannerBack = !body);
   mount();
   banner?.remove();
   const t = texts();
@@ -65,6 +95,7 @@ export function showBanner(body) {
   displayed();
 }
 
+/** @param {Texts} t */
 function regimeButtons(t) {
   const customize = button(t.customize, "customize", openPrefs);
   if (S.regime === OPT_OUT) {
@@ -79,6 +110,7 @@ function regimeButtons(t) {
   ];
 }
 
+/** @returns {undefined} */
 export function hideBanner() {
   banner?.remove();
   banner = null;
@@ -87,12 +119,14 @@ export function hideBanner() {
 
 // The outcome of a choice, in the banner's place; it takes the focus if the banner had it (or if
 // the focus was lost with the preferences). Closing it returns the focus to where it was before the
-// banner or the preferences took it (to <body> only when that element is gone).
+// banner or the preferences took it (to <body> only when that element is gone). No banner, and no
+// status, while the preferences are open.
+/** @param {string} message */
 export function showStatus(message) {
   const hadFocus = root.activeElement || doc.activeElement === doc.body;
   const close = () => hideBanner() || back?.focus();
   showBanner([h("p", { role: "status", "data-cs": "status" }, message), button(texts().close, "close", close)]);
-  if (hadFocus) banner.querySelector("button").focus();
+  if (hadFocus) banner?.querySelector("button")?.focus();
 }
 
 export function openPrefs() {
@@ -100,11 +134,12 @@ export function openPrefs() {
   if (prefs) return;
   const t = texts();
   live.busy = 1;
-  returnFocus = root.activeElement || doc.activeElement;
+  returnFocus = /** @type {HTMLElement | null} */ (root.activeElement || doc.activeElement);
   // The banner leaves while the preferences are open, so each control exists once on the page.
   bannerBack = !!banner;
   banner?.remove();
   banner = null;
+  /** @type {(action: string, read?: true) => () => void} */
   const choose = (action, read) => () => {
     const choices = read && readToggles();
     closePrefs(true);
@@ -130,6 +165,10 @@ export function openPrefs() {
 
 // One toggle per purpose, ticked only where the purpose is allowed now (so none in opt_in before
 // a choice); necessary is always on, and a sale/share purpose GPC turned off is shown off.
+/**
+ * @param {Purpose} p
+ * @param {Texts} t
+ */
 function purposeRow(p, t) {
   // Where the site allows a later explicit opt-in to lift GPC (`gpc_lift`), the toggle stays usable:
   // this dialog, opened by the visitor, is the only place that offer appears.
@@ -153,28 +192,45 @@ function purposeRow(p, t) {
 }
 
 function readToggles() {
+  /** @type {Record<string, boolean>} */
   const choices = {};
-  for (const i of prefs.querySelectorAll("input:not([disabled])")) choices[i.dataset.csPurpose] = i.checked;
+  for (const i of /** @type {NodeListOf<HTMLInputElement>} */ (
+    /** @type {HTMLElement} */ (prefs).querySelectorAll("input:not([disabled])")
+  )) {
+    choices[/** @type {string} */ (i.dataset.csPurpose)] = i.checked;
+  }
   return choices;
 }
 
 // Closing without a choice brings the banner back; the focus returns where it was (or to the
 // banner's Customize button, which opened the preferences). With a choice, the change goes on until
 // the choice is recorded.
+/**
+ * @param {boolean} [chose]
+ * @returns {undefined}
+ */
 function closePrefs(chose) {
-  prefs.remove();
+  /** @type {HTMLElement} */ (prefs).remove();
   prefs = null;
   if (!chose) {
     live.busy = 0;
     if (bannerBack) showBanner();
   }
-  (returnFocus?.isConnected ? returnFocus : banner?.querySelector("[data-cs=customize]"))?.focus();
+  (returnFocus?.isConnected
+    ? returnFocus
+    : /** @type {HTMLElement | null | undefined} */ (banner?.querySelector("[data-cs=customize]")))?.focus();
   displayed();
 }
 
-const focusables = () => [...prefs.querySelectorAll("input:not([disabled]),button")];
+/** @type {() => HTMLElement[]} */
+const focusables = () => [
+  .../** @type {NodeListOf<HTMLElement>} */ (
+    /** @type {HTMLElement} */ (prefs).querySelectorAll("input:not([disabled]),button")
+  ),
+];
 
 // Escape closes; Tab and Shift+Tab stay inside the modal dialog.
+/** @param {KeyboardEvent} e */
 function onKey(e) {
   if (e.key === "Escape") return closePrefs();
   if (e.key !== "Tab") return;
