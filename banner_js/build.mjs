@@ -25,9 +25,30 @@ const cssAsText = {
 // about 2% of the budget after gzip. So each module's imported primitive constants (the SCREAMING_CASE
 // exports of constants.js) become their literal values here; the sources stay plain modules.
 const constants = await import(here("src/constants.js"));
+
+// The built-in English (EN_TEXTS, the banner's texts when the API cannot be reached) comes from the
+// English gettext catalog, in TEXT_KEYS's order: each key is a msgctxt, its text the msgstr.
+function catalogTexts(po) {
+  const texts = {};
+  const unquote = (lines) => lines.map((l) => JSON.parse(l.replace(/^[a-z_]+(\[\d+\])? /, ""))).join("");
+  for (const entry of po.split(/\n\n+/)) {
+    const lines = entry.split("\n").filter((l) => l && !l.startsWith("#"));
+    const starts = lines.map((l, i) => (/^[a-z]/.test(l) ? i : -1)).filter((i) => i >= 0);
+    const fields = Object.fromEntries(starts.map((s, n) => [lines[s].split(" ")[0], unquote(lines.slice(s, starts[n + 1]))]));
+    if (fields.msgctxt !== undefined && fields.msgstr !== undefined) texts[fields.msgctxt] = fields.msgstr;
+  }
+  return Object.fromEntries(constants.TEXT_KEYS.map((key) => {
+    if (!texts[key]) throw new Error(`build: no English for the text "${key}" in the catalog`);
+    return [key, texts[key]];
+  }));
+}
+const EN_CATALOG = here("../consent_service/locale/en/LC_MESSAGES/messages.po");
+const EN_LITERAL = /export const EN_TEXTS = \{[^}]*\};/;
+const enTexts = `export const EN_TEXTS = ${JSON.stringify(catalogTexts(await readFile(EN_CATALOG, "utf8")))};`;
 const IMPORT = /import \{([^}]*)\} from "\.\/constants\.js";/;
 
 function inlineConstants(source) {
+  if (EN_LITERAL.test(source)) source = source.replace(EN_LITERAL, () => enTexts);
   const imported = IMPORT.exec(source);
   if (!imported) return source;
   const split = imported.index + imported[0].length;

@@ -15,8 +15,9 @@ from typing import NoReturn
 
 import pytest
 
+from consent_service.config.catalogs import texts_for
 from consent_service.core.iab import parsed_sections, privacy_strings
-from consent_service.core.texts import TEXT_KEYS, texts_for
+from consent_service.core.texts import TEXT_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 BANNER_JS = ROOT / "banner_js"

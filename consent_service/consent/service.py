@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
+from consent_service.config.catalogs import texts_for
 from consent_service.consent.account_carry import AccountCarry
 from consent_service.consent.answers import Answers, DecisionAnswer, ExperienceAnswer, Outcome
 from consent_service.consent.devices import adopt_legacy
@@ -44,7 +45,6 @@ from consent_service.core.identity import DeviceTokens, PendingOptOut, Verified,
 from consent_service.core.model import DeviceRecord
 from consent_service.core.partner import NO_PARTNERS, OutboxSpecs
 from consent_service.core.presentation import purpose_view
-from consent_service.core.texts import texts_for
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, DeviceClass, ErrorCode, RequestType, Source
 from consent_service.obs import metrics

@@ -16,11 +16,11 @@ from consent_service.core.decision import Context, own_opt_out
 from consent_service.core.errors import ApiError, unavailable
 from consent_service.core.identity import DeviceTokens
 from consent_service.core.keyed import Pseudonyms
+from consent_service.core.page_messages import TOMBSTONE_NOTE
 from consent_service.core.regions import regime_for
 from consent_service.core.site import Site
 from consent_service.core.vocab import ErrorCode, RequestType, Source
 from consent_service.rights.device_data import (
-    TOMBSTONE_NOTE,
     Asked,
     HistoryEntry,
     RecordView,

@@ -19,16 +19,12 @@ from consent_service.core.clock import iso_ms
 from consent_service.core.digits import MS_DIGITS, ascii_int
 from consent_service.core.errors import ApiError, unavailable
 from consent_service.core.model import Agent
+from consent_service.core.page_messages import TOMBSTONE_NOTE
 from consent_service.core.site import Site
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import ErrorCode, RequestType, Source
 from consent_service.store import Store, StoreUnavailable, parse_record, request_fields
 
-TOMBSTONE_NOTE = (
-    "Deleting your data keeps only the fact that you opted out of the sale or sharing of your personal "
-    "information (and any Global Privacy Control signal), without any other detail: deleting that too would "
-    "switch the sale back on. Earlier audit entries can no longer be tied to this device."
-)
 # The record's fields by their name in Redis (store/record_data.py), each under its RecordView key.
 _FIELDS: Final[dict[str, Literal["created", "updated", "gpc_first_seen", "deleted", "linked_to_account"]]] = {
     "ct": "created",

@@ -7,8 +7,9 @@ is marked safe in Python; the templates build all the markup. An undefined name 
 
 One layout, `base.html` (the document, its head and its one stylesheet), which every page extends:
 the privacy pages (`pages/`), the admin pages (`admin/`, through `admin/layout.html`) and the demo.
-The pages' texts stay in Python (core/texts.py, web/pages/texts/) and reach the templates as data;
-`fill` puts a text's `{placeholders}` in, before the text is escaped.
+The pages' texts come from the gettext catalogs (config/catalogs.py, consent_service/locale/) and
+reach the templates as data (`t`, `p`, and `plural(key, n)` for a text with a number); `fill` puts
+a text's `{placeholders}` in, before the text is escaped.
 """
 
 from __future__ import annotations

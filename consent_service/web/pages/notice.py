@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from consent_service.config.catalogs import texts_for
 from consent_service.core.notice import Collected, InfoCategory, Notice, Recipient
 from consent_service.core.site import Site, sold_or_shared
-from consent_service.core.texts import texts_for
-from consent_service.web.pages.texts import LANGUAGE_NAMES, page_texts_for
+from consent_service.web.pages.texts import LANGUAGE_NAMES, page_texts_for, plurals_for
 from consent_service.web.templating import render
 
 
@@ -114,6 +114,7 @@ def render_notice(site: Site, notice: Notice, language: str, retention: Retentio
         language=language,
         site=site.id,
         p=p,
+        plural=plurals_for(language),
         t=texts_for(language, site.texts),
         languages=LANGUAGE_NAMES,
         business=notice.business,

@@ -13,7 +13,7 @@ from typing import Literal
 
 from starlette.responses import Response
 
-from consent_service.core.texts import texts_for
+from consent_service.config.catalogs import texts_for
 from consent_service.web.html import html_page
 from consent_service.web.pages.texts import page_texts_for
 from consent_service.web.templating import render

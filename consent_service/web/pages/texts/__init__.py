@@ -1,16 +1,17 @@
-"""Texts of the privacy notice and the your-data page, per language (English where one is missing).
+"""The privacy pages' texts per language, from the gettext catalogs (config/catalogs.py).
 
-They are kept apart from texts.py on purpose: those keys are shared with the banner script (a test
-checks that both lists agree), and none of these pages' words belong in the banner's weight budget.
-Placeholders in braces (`{business}`, `{days}`, …) are filled in by the templates (the `fill`
-filter, web/templating.py), and the result escaped.
+Their keys and English are core/page_messages.py; kept apart from the banner's (core/texts.py),
+which ship in the banner script's weight budget.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from consent_service.web.pages.texts import de, en, es, fr, nl, sv
+from consent_service.config.catalogs import page_texts_for, plurals_for
+from consent_service.core.texts import LANGUAGES
+
+__all__ = ["LANGUAGE_NAMES", "PAGE_TEXTS", "page_texts_for", "plurals_for"]
 
 # Each language named in itself, for the notice's language links.
 LANGUAGE_NAMES = {
@@ -22,16 +23,4 @@ LANGUAGE_NAMES = {
     "es": "Español",
 }
 
-PAGE_TEXTS: Mapping[str, Mapping[str, str]] = {
-    "en": en.TEXTS,
-    "nl": nl.TEXTS,
-    "sv": sv.TEXTS,
-    "de": de.TEXTS,
-    "fr": fr.TEXTS,
-    "es": es.TEXTS,
-}
-
-
-def page_texts_for(language: str) -> dict[str, str]:
-    """Every key in `language`, English where a translation is missing."""
-    return {**en.TEXTS, **PAGE_TEXTS.get(language, {})}
+PAGE_TEXTS: Mapping[str, Mapping[str, str]] = {language: page_texts_for(language) for language in LANGUAGES}

@@ -1,0 +1,80 @@
+"""The gettext catalogs: every text the service shows or serves, in each of its languages.
+
+The catalogs are `consent_service/locale/<language>/LC_MESSAGES/messages.po` (extracted into
+`messages.pot` from core/texts.py and core/page_messages.py, see docs/translations.md). No `.mo`
+file is built or committed: each `.po` is compiled in memory with Babel the first time its language
+is asked for (`read_po` → `write_mo` → `GNUTranslations`), so a fresh clone needs no build step.
+A text's msgctxt is its key and its msgid its English, so a missing translation falls back to
+English; a site's own texts from its TOML (`[sites.texts.<lang>]`) go on top.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from consent_service.core import page_messages
+from consent_service.core.texts import BANNER_MESSAGES, DEFAULT_LANGUAGE, LANGUAGES
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "messages"
+
+
+def po_path(language: str) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The compiled catalog of `language` (English, the msgids, for any other language)."""
+    if language not in LANGUAGES:
+        language = DEFAULT_LANGUAGE
+    with po_path(language).open("rb") as po:
+        catalog = read_po(po, locale=language, domain=DOMAIN)
+    mo = io.BytesIO()
+    write_mo(mo, catalog)
+    mo.seek(0)
+    return gettext.GNUTranslations(mo)
+
+
+@cache
+def _banner_texts(language: str) -> Mapping[str, str]:
+    t = translations(language)
+    return {key: t.pgettext(key, english) for key, english in BANNER_MESSAGES}
+
+
+def texts_for(language: str, overrides: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, str]:
+    """The banner's every text in `language` (English where a translation is missing), then the site's."""
+    return {**_banner_texts(language), **(overrides or {}).get(language, {})}
+
+
+@cache
+def _page_texts(language: str) -> Mapping[str, str]:
+    t = translations(language)
+    texts = {key: t.pgettext(key, english) for key, english in page_messages.PAGE_MESSAGES}
+    # A number's text without its number (as in a table's heading) is the "many" form.
+    texts.update({key: t.npgettext(key, one, other, 2) for key, one, other in page_messages.PAGE_PLURALS})
+    return texts
+
+
+def page_texts_for(language: str) -> dict[str, str]:
+    """The privacy pages' every text in `language`, English where a translation is missing."""
+    return dict(_page_texts(language))
+
+
+def plurals_for(language: str) -> Callable[[str, int], str]:
+    """`plural(key, n)`: the form of a page text (`{days}`) that suits the number `n` in `language`."""
+    t = translations(language)
+    forms = {key: (one, other) for key, one, other in page_messages.PAGE_PLURALS}
+
+    def plural(key: str, n: int) -> str:
+        one, other = forms[key]
+        return t.npgettext(key, one, other, n)
+
+    return plural

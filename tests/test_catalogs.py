@@ -1,0 +1,94 @@
+"""The gettext catalogs: current, complete, and saying what the Python dicts they replaced said.
+
+tests/texts_before_catalogs.json is every text of the dicts (core/texts.py's TEXTS, the privacy
+pages' PAGE_TEXTS) as they were before the catalogs (issue 13), per language; CHANGED lists every
+text whose words changed since, with why (none has changed meaning).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+from consent_service.config.catalogs import LOCALE_DIR, page_texts_for, plurals_for, po_path, texts_for
+from consent_service.core import page_messages
+from consent_service.core.texts import LANGUAGES, TEXT_KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
+BEFORE = json.loads((Path(__file__).with_name("texts_before_catalogs.json")).read_text("utf-8"))
+# (language, key) → why its text changed. The plural texts (`days`, `keep_*`) keep their old words as
+# the form for 2 and more; the form for one day is new (the old "1 days" was the bug).
+CHANGED: dict[tuple[str, str], str] = {}
+# Lines of a template's header that change with the day or the tools, not with the messages.
+_VOLATILE = re.compile(r'^(# Copyright .*|# FIRST AUTHOR .*|"POT-Creation-Date: .*|"Generated-By: .*)$', re.M)
+
+
+def _catalog(path: Path, locale: str | None = None) -> Catalog:
+    with path.open("rb") as f:
+        return read_po(f, locale=locale)
+
+
+def test_the_template_is_current(tmp_path: Path) -> None:
+    """Extraction from the code and the templates gives the committed messages.pot (run ./dev catalogs)."""
+    fresh = tmp_path / "messages.pot"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "catalogs.py"), "--pot", str(fresh)], check=True)
+    committed = (LOCALE_DIR / "messages.pot").read_text("utf-8")
+    assert _VOLATILE.sub("", fresh.read_text("utf-8")) == _VOLATILE.sub("", committed)
+
+
+def test_every_catalog_translates_every_message() -> None:
+    template = _catalog(LOCALE_DIR / "messages.pot")
+    wanted = {(m.context, m.id) for m in template if m.id}
+    assert len(wanted) == len(TEXT_KEYS) + len(page_messages.PAGE_KEYS)
+    assert sorted(p.parent.parent.name for p in LOCALE_DIR.glob("*/LC_MESSAGES/messages.po")) == sorted(LANGUAGES)
+    for language in LANGUAGES:
+        catalog = _catalog(po_path(language), language)
+        found = {(m.context, m.id): m for m in catalog if m.id}
+        assert set(found) == wanted, language
+        for (key, _), m in found.items():
+            assert not m.fuzzy, (language, key)
+            if isinstance(m.id, tuple):  # every plural form of the language's Plural-Forms
+                assert isinstance(m.string, tuple) and len(m.string) == catalog.num_plurals, (language, key)
+                assert all(s.strip() for s in m.string), (language, key)
+            else:
+                assert isinstance(m.string, str) and m.string.strip(), (language, key)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_texts_are_those_before_the_catalogs(language: str) -> None:
+    """Every text the service showed before still reads the same, save those listed in CHANGED."""
+    now = {("banner", k): v for k, v in texts_for(language).items()}
+    now |= {("pages", k): v for k, v in page_texts_for(language).items()}
+    before = {(part, k): v for part in ("banner", "pages") for k, v in BEFORE[part][language].items()}
+    assert set(now) == set(before)
+    differ = {key for (part, key), value in now.items() if value != before[(part, key)]}
+    assert differ == {key for (lang, key) in CHANGED if lang == language}
+
+
+ONE_DAY = {"en": "1 day", "nl": "1 dag", "sv": "1 dag", "de": "1 Tag", "fr": "1 jour", "es": "1 día"}
+TWO_DAYS = {"en": "2 days", "nl": "2 dagen", "sv": "2 dagar", "de": "2 Tage", "fr": "2 jours", "es": "2 días"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_number_of_days_takes_its_plural_form(language: str) -> None:
+    plural = plurals_for(language)
+    assert plural("days", 1).format(days=1) == ONE_DAY[language]
+    assert plural("days", 2).format(days=2) == TWO_DAYS[language]
+    assert plural("days", 365).format(days=365) == TWO_DAYS[language].replace("2", "365")
+    for key, _, _ in page_messages.PAGE_PLURALS:
+        assert ONE_DAY[language] in plural(key, 1).format(days=1), (language, key)
+        assert "1 " + TWO_DAYS[language][2:] not in plural(key, 1).format(days=1), (language, key)
+
+
+def test_a_site_override_wins_over_the_catalog() -> None:
+    overrides = {"nl": {"title": "Privacy bij Shop"}}
+    assert texts_for("nl", overrides)["title"] == "Privacy bij Shop"
+    assert texts_for("nl", overrides)["save"] == "Keuzes opslaan"
+    assert texts_for("xx")["title"] == "Your privacy choices"  # an unknown language gets English
