@@ -7,6 +7,7 @@ text whose words changed since, with why (none has changed meaning).
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -20,6 +21,7 @@ from babel.messages.pofile import read_po
 from consent_service.config.catalogs import LOCALE_DIR, page_texts_for, plurals_for, po_path, texts_for
 from consent_service.core import page_messages
 from consent_service.core.texts import LANGUAGES, TEXT_KEYS
+from tests.conftest import AppFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = json.loads((Path(__file__).with_name("texts_before_catalogs.json")).read_text("utf-8"))
@@ -92,3 +94,12 @@ def test_a_site_override_wins_over_the_catalog() -> None:
     assert texts_for("nl", overrides)["title"] == "Privacy bij Shop"
     assert texts_for("nl", overrides)["save"] == "Keuzes opslaan"
     assert texts_for("xx")["title"] == "Your privacy choices"  # an unknown language gets English
+
+
+def test_the_notice_says_one_day_in_the_singular(make_client: AppFactory) -> None:
+    client = make_client(retention_days=1, record_ttl_days=1)
+    english = html.unescape(client.get("/privacy/demo/notice").text)
+    assert "An opt-out of sale or sharing: 1 day after your last visit." in english
+    assert "requests: 1 day." in english and "1 days" not in english
+    dutch = html.unescape(client.get("/privacy/demo/notice?lang=nl").text)
+    assert "Een afmelding voor verkoop of delen: 1 dag na uw laatste bezoek." in dutch and "1 dagen" not in dutch

@@ -3,7 +3,9 @@
 The catalogs are `consent_service/locale/<language>/LC_MESSAGES/messages.po` (extracted into
 `messages.pot` from core/texts.py and core/page_messages.py, see docs/translations.md). No `.mo`
 file is built or committed: each `.po` is compiled in memory with Babel the first time its language
-is asked for (`read_po` → `write_mo` → `GNUTranslations`), so a fresh clone needs no build step.
+is asked for (`read_po` → `write_mo` → `GNUTranslations`); the app loads them all when it is
+created (`load_all`, some 25 ms), so a broken catalog stops the start and no request waits for one.
+A fresh clone, an installed package and the image need no build step.
 A text's msgctxt is its key and its msgid its English, so a missing translation falls back to
 English; a site's own texts from its TOML (`[sites.texts.<lang>]`) go on top.
 """
@@ -78,3 +80,10 @@ def plurals_for(language: str) -> Callable[[str, int], str]:
         return t.npgettext(key, one, other, n)
 
     return plural
+
+
+def load_all() -> None:
+    """Compile every language's catalog now (the app's start), not at its first request."""
+    for language in LANGUAGES:
+        _banner_texts(language)
+        _page_texts(language)
