@@ -1,4 +1,5 @@
-// Builds the banner: node build.mjs [--out FILE]  (default ../consent_service/static/banner.js).
+// Builds the banner: node build.mjs [--out FILE] [--en-catalog FILE]  (default
+// ../consent_service/static/banner.js, from ../consent_service/locale/en/LC_MESSAGES/messages.po).
 // The output is committed; tests/test_banner_build.py rebuilds it and compares byte for byte, so
 // the build must stay deterministic (pinned esbuild, no timestamps or paths in the output).
 import { build, transform } from "esbuild";
@@ -42,7 +43,8 @@ function catalogTexts(po) {
     return [key, texts[key]];
   }));
 }
-const EN_CATALOG = here("../consent_service/locale/en/LC_MESSAGES/messages.po");
+const catalogIndex = args.indexOf("--en-catalog");
+const EN_CATALOG = catalogIndex >= 0 ? args[catalogIndex + 1] : here("../consent_service/locale/en/LC_MESSAGES/messages.po");
 const EN_LITERAL = /export const EN_TEXTS = \{[^}]*\};/;
 const enTexts = `export const EN_TEXTS = ${JSON.stringify(catalogTexts(await readFile(EN_CATALOG, "utf8")))};`;
 const IMPORT = /import \{([^}]*)\} from "\.\/constants\.js";/;

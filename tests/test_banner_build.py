@@ -92,6 +92,19 @@ def test_embedded_english_texts_are_the_services() -> None:
     assert english == texts_for("en")
 
 
+def test_built_in_english_comes_from_the_catalog(tmp_path: Path) -> None:
+    """The build takes EN_TEXTS from the English catalog, not from the source's copy."""
+    catalog = (ROOT / "consent_service" / "locale" / "en" / "LC_MESSAGES" / "messages.po").read_text("utf-8")
+    assert catalog.count('msgstr "Accept all"') == 1
+    edited = tmp_path / "messages.po"
+    edited.write_text(catalog.replace('msgstr "Accept all"', 'msgstr "Accept \\"every\\" one"'), "utf-8")
+    out = tmp_path / "banner.js"
+    run_node("build.mjs", "--out", str(out), "--en-catalog", str(edited))
+    built = out.read_text("utf-8")
+    assert 'Accept "every" one' in built  # the msgstr unescaped (esbuild quotes it as it likes)
+    assert "Accept all" not in built
+
+
 def test_banner_sources_type_check() -> None:
     """`// @ts-check` sources and the page API's declarations, under tsconfig.json (strict)."""
     npx = shutil.which("npx")
