@@ -102,10 +102,11 @@ async def audit(request: Request, state: AppState) -> Response:
     fmt = query.get("format", "jsonl")
     if fmt not in ("jsonl", "csv"):
         raise ApiError(ErrorCode.INVALID_BODY, "`format` must be jsonl or csv")
-    store = state.store
     # The first page is read before the answer starts, so an outage is a 503, not an empty 200.
     try:
-        rows = await primed(audit_rows(store.trail.read(site.id, start, end, state.settings.write_timeout_ms / 1000)))
+        rows = await primed(
+            audit_rows(state.store.trail.read(site.id, start, end, state.settings.write_timeout_ms / 1000))
+        )
     except StoreUnavailable:
         raise unavailable() from None
     body = audit_csv(rows) if fmt == "csv" else audit_jsonl(rows)
@@ -121,9 +122,8 @@ async def metrics(request: Request, state: AppState) -> Response:
     year = ascii_int(query.get("year", str(dt.datetime.now(dt.UTC).year)), max_digits=4)
     if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
         raise ApiError(ErrorCode.INVALID_BODY, f"`year` must be a year from {FIRST_YEAR} to {LAST_YEAR}")
-    store = state.store
     start, end = year_range(year)
-    entries = store.trail.read_unordered(site.id, start, end, state.settings.write_timeout_ms / 1000)
+    entries = state.store.trail.read_unordered(site.id, start, end, state.settings.write_timeout_ms / 1000)
     try:
         answer = await request_metrics(site.id, year, entries, await state.stats.year_over_limit(site.id, year))
     except StoreUnavailable:

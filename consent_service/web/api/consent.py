@@ -42,8 +42,7 @@ async def decision(request: Request, state: AppState) -> Response:
     query = parse_decision_query(request.scope["query_string"])
     site = state.site(query.site)
     visitor = visitor_of(request, state, site, query.gpc)
-    service = state.service
-    outcome = await service.decision(visitor, query.purposes)
+    outcome = await state.service.decision(visitor, query.purposes)
     return _respond(request, state, site, outcome)
 
 
@@ -52,8 +51,9 @@ async def consent(request: Request, state: AppState) -> Response:
     site = state.site(body.site)
     _check_origin(request, state, site)
     visitor = visitor_of(request, state, site, body.gpc)
-    service = state.service
-    outcome = await service.consent(visitor, body.action, body.choices, body.source, policy_version=body.policy_version)
+    outcome = await state.service.consent(
+        visitor, body.action, body.choices, body.source, policy_version=body.policy_version
+    )
     return _respond(request, state, site, outcome)
 
 
@@ -62,8 +62,7 @@ async def opt_out(request: Request, state: AppState) -> Response:
     site = state.site(body.site)
     _check_origin(request, state, site)
     visitor = visitor_of(request, state, site, body.gpc)
-    service = state.service
-    outcome = await service.consent(visitor, Action.OPT_OUT, {}, body.source)
+    outcome = await state.service.consent(visitor, Action.OPT_OUT, {}, body.source)
     return _respond(request, state, site, outcome)
 
 
@@ -71,8 +70,7 @@ async def experience(request: Request, state: AppState) -> Response:
     site = state.site(request.path_params["site"])
     query = request.query_params
     visitor = visitor_of(request, state, site, gpc_signal(query.getlist("gpc")))
-    service = state.service
-    return _respond(request, state, site, await service.experience(visitor, language(request, query.get("lang"))))
+    return _respond(request, state, site, await state.service.experience(visitor, language(request, query.get("lang"))))
 
 
 async def me(request: Request, state: AppState) -> Response:

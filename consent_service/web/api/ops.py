@@ -58,8 +58,7 @@ async def metrics(request: Request, state: AppState) -> Response:
 
 
 async def readyz(request: Request, state: AppState) -> Response:
-    service = state.service
-    if await service.ready():
+    if await state.service.ready():
         return http.json_response({"status": "ready"})
     raise ApiError(ErrorCode.STORE_UNAVAILABLE, "Redis does not answer", retry_after=5)
 

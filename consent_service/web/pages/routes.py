@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from consent_service.consent.service import ConsentService
 from consent_service.core.errors import ApiError
 from consent_service.core.site import Site
 from consent_service.core.vocab import Action, ErrorCode, Source
@@ -48,17 +47,16 @@ async def opt_out_page(request: Request, state: AppState) -> Response:
     site = state.sites.sites.get(request.path_params["site"])
     if site is None:
         return privacy_pages.not_found_page(language, "unknown_site")
-    service = state.service
     if request.method == "GET":
-        return await _render_opt_out(request, state, site, service, language)
+        return await _render_opt_out(request, state, site, language)
     if isinstance(form, ApiError) or not _own_form(request, state, form.get("csrf"), site.id, "opt-out"):
         status = form.status if isinstance(form, ApiError) else 403  # malformed (400, 413) or not our form
-        return await _render_opt_out(request, state, site, service, language, status=status, problem="problem_form")
+        return await _render_opt_out(request, state, site, language, status=status, problem="problem_form")
     visitor = _visitor(request, state, site, False)
     try:
-        outcome = await service.consent(visitor, Action.OPT_OUT, {}, Source.NO_JS_FORM)
+        outcome = await state.service.consent(visitor, Action.OPT_OUT, {}, Source.NO_JS_FORM)
     except ApiError:
-        return await _render_opt_out(request, state, site, service, language, status=503, problem="problem_opt_out")
+        return await _render_opt_out(request, state, site, language, status=503, problem="problem_opt_out")
     response = _opt_out_html(state, site, language, done=True, gpc=outcome.body["gpc"], opted_out=True)
     if outcome.device_token is not None:
         http.set_device_cookie(response, site.id, outcome.device_token, request, state.settings)
@@ -69,13 +67,12 @@ async def _render_opt_out(
     request: Request,
     state: AppState,
     site: Site,
-    service: ConsentService,
     language: str,
     *,
     status: int = 200,
     problem: privacy_pages.Problem | None = None,
 ) -> Response:
-    seen = await service.experience(_visitor(request, state, site, False), language, banner=False)  # not counted
+    seen = await state.service.experience(_visitor(request, state, site, False), language, banner=False)  # not counted
     response = _opt_out_html(
         state,
         site,
