@@ -41,9 +41,7 @@ def routes(*, demo_enabled: bool) -> list[Route]:
 
 async def opt_out_page(request: Request, state: AppState) -> Response:
     """The one-step opt-out without JavaScript: a page with one button, its form posting back here."""
-    form = await _form_fields(request) if request.method == "POST" else {}
-    fields = {} if isinstance(form, ApiError) else form
-    language = _language(request, fields.get("lang") or request.query_params.get("lang"))
+    form, language = await _posted(request)
     site = state.sites.sites.get(request.path_params["site"])
     if site is None:
         return privacy_pages.not_found_page(language, "unknown_site")
@@ -109,9 +107,7 @@ async def privacy_notice(request: Request, state: AppState) -> Response:
 
 async def privacy_data(request: Request, state: AppState) -> Response:
     """This browser's record for the site without JavaScript: a download link and a deletion form."""
-    form = await _form_fields(request) if request.method == "POST" else {}
-    fields = {} if isinstance(form, ApiError) else form
-    language = _language(request, fields.get("lang") or request.query_params.get("lang"))
+    form, language = await _posted(request)
     site = state.sites.sites.get(request.path_params["site"])
     if site is None:
         return privacy_pages.not_found_page(language, "unknown_site")
@@ -149,13 +145,18 @@ def _data_html(request: Request, state: AppState, site: Site, language: str, **k
     )
 
 
-async def _form_fields(request: Request) -> dict[str, str] | ApiError:
-    """The posted form's fields (http.read_form), or the client error of a malformed one: the page
-    answers that with its own HTML and the error's 4xx, never the API's JSON."""
-    try:
-        return await http.read_form(request)
-    except ApiError as error:
-        return error
+async def _posted(request: Request) -> tuple[dict[str, str] | ApiError, str]:
+    """A form page's posted fields (none for a GET; `http.read_form`) and its language (the form's
+    `lang`, else the query's, else Accept-Language). A malformed form is its client error, so that
+    the page answers it with its own HTML and the error's 4xx, never the API's JSON."""
+    form: dict[str, str] | ApiError = {}
+    if request.method == "POST":
+        try:
+            form = await http.read_form(request)
+        except ApiError as error:
+            form = error
+    fields = {} if isinstance(form, ApiError) else form
+    return form, _language(request, fields.get("lang") or request.query_params.get("lang"))
 
 
 async def privacy_css(request: Request) -> Response:
