@@ -22,33 +22,23 @@ element, so that a space lost or gained between two inline elements shows).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import difflib
 import json
 import re
 import shutil
-import socket
 import sys
-import tempfile
-import threading
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-import uvicorn
 from playwright.sync_api import Route, sync_playwright
 
-from consent_service.cli.redis_runner import EmbeddedRedis
-from consent_service.config.keys import Keys
-from consent_service.config.settings import Settings
-from consent_service.config.sites import load_sites
 from consent_service.consent.service import ConsentService
 from consent_service.core.errors import unavailable
 from consent_service.web.admin.dashboard import render_dashboard
-from consent_service.web.app import create_app
 from tests.test_dashboard import known_report
+from tools.live import running_service
 
 LANGS = ("en", "nl", "sv", "de", "fr", "es")
 ADMIN_KEY = "snapshot-admin-key-" + "a" * 32
@@ -68,34 +58,6 @@ def _patch_consent() -> None:
         return await original(self, *args, **kwargs)
 
     ConsentService.consent = consent  # type: ignore[method-assign]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(tmp: Path) -> tuple[Any, threading.Thread, EmbeddedRedis, str]:
-    redis = EmbeddedRedis(tmp / "redis", persistent=False)
-    redis.start()
-    settings = dataclasses.replace(
-        Settings(),
-        redis_url=redis.url,
-        data_dir=tmp / "data",
-        admin_keys=((ADMIN_KEY, frozenset({"*"})), (OTHER_KEY, frozenset({"elsewhere"}))),
-    )
-    app = create_app(settings, load_sites(None), Keys(signing=("s" * 40,), pseudonym="p" * 40))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the service did not start")
-        time.sleep(0.05)
-    return server, thread, redis, f"http://127.0.0.1:{port}"
 
 
 def _csrf(text: str) -> str:
@@ -313,20 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         parser.error("OUT is required")
     _patch_consent()
-    with tempfile.TemporaryDirectory() as tmp:
-        server, thread, redis, origin = _start(Path(tmp))
-        try:
-            pages = Pages(origin)
-            pages.privacy()
-            pages.admin()
-            pages.demo()
-            save(args.out, pages)
-            if args.shots:
-                shoot(pages, args.shots, tuple(args.shot_langs.split(",")), args.suffix, args.saved)
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            redis.stop()
+    keys = ((ADMIN_KEY, frozenset({"*"})), (OTHER_KEY, frozenset({"elsewhere"})))
+    with running_service(admin_keys=keys) as live:
+        pages = Pages(live.origin)
+        pages.privacy()
+        pages.admin()
+        pages.demo()
+        save(args.out, pages)
+        if args.shots:
+            shoot(pages, args.shots, tuple(args.shot_langs.split(",")), args.suffix, args.saved)
     print(f"{len(pages.saved)} pages saved in {args.out}")
     return 0
 
