@@ -1,8 +1,9 @@
 """The README's "Try it" block read as steps, and answers matched against what it documents.
 
 The block is shell, run top to bottom as written (tests/test_readme_try_it.py). A *step* is a run of
-command lines (a line ending in `\\` continues the next); lines starting `#>` right after it are its
-documented output, and other comments are prose. An output is JSON when it parses as JSON, else text
+command lines (one command, its continuation lines, a loop); the lines starting `#>` right after it
+are its documented output, and a command after them starts the next step. Other comments are prose,
+and end a step like a blank line does. An output is JSON when it parses as JSON, else text
 compared line by line. `…` stands for anything: a whole value (`"device":"…"`), part of a string
 (`"gpp":"DBABLA~…"`), or part of a text line. Everything else must be equal: the same keys, the same
 values, the same number of list items, so the README cannot drift from what the service answers.
@@ -47,20 +48,18 @@ def try_it_block(readme: str) -> tuple[str, int]:
 def steps_of(block: str, first_line: int = 1) -> list[Step]:
     steps: list[Step] = []
     current: Step | None = None
-    continuing = False
     for number, line in enumerate(block.split("\n"), first_line):
-        if continuing and current is not None:
-            current.command.append(line)
-        elif line.startswith("#>"):
+        if line.startswith("#>"):
             if current is None:
                 raise ValueError(f"README line {number}: an output with no command before it")
             current.output.append(line[3:] if line.startswith("#> ") else line[2:])
         elif not line.strip() or line.lstrip().startswith("#"):
-            current = None
-        else:
-            current = Step([line], line=number)
+            current = None  # prose or a blank line ends a step
+        elif current is None or current.output:
+            current = Step([line], line=number)  # a command after an output starts the next step
             steps.append(current)
-        continuing = line.endswith("\\")
+        else:
+            current.command.append(line)  # the lines of a loop or a list of commands: one step
     return steps
 
 

@@ -19,6 +19,14 @@ curl -s "$S/b"   # no output documented
 # more prose
 curl -s "$S/c" | grep x
 #> <button id="x">…
+
+for x in 1 2; do
+  echo $x
+done
+#> 1
+#> 2
+echo 3
+#> 3
 """
 
 
@@ -29,10 +37,13 @@ def test_steps_split_on_commands_outputs_and_prose() -> None:
         ['curl -s "$S/a" \\', "  -H 'A: b'"],
         ['curl -s "$S/b"   # no output documented'],
         ['curl -s "$S/c" | grep x'],
+        ["for x in 1 2; do", "  echo $x", "done"],
+        ["echo 3"],
     ]
-    assert [s.line for s in steps] == [10, 12, 17, 19]
+    assert [s.line for s in steps] == [10, 12, 17, 19, 22, 27]
     assert steps[1].expected == {"a": 1, "b": "…", "c": "DB~…"}
     assert steps[2].expected is None and steps[3].expected == ['<button id="x">…']
+    assert steps[4].expected == ["1", "2"] and steps[5].expected == 3  # "1\n2" is not JSON: lines of text
 
 
 def test_matching_is_exact_but_for_the_ellipsis() -> None:
