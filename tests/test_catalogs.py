@@ -1,4 +1,5 @@
-"""The gettext catalogs: current, complete, and saying what the Python dicts they replaced said.
+"""The gettext catalogs: current, complete, and saying what the Python dicts they replaced said; the
+admin pages' domain (admin.pot) current, complete, apart from the visitors' one, and its numbers.
 
 tests/texts_before_catalogs.json is every text of the dicts (core/texts.py's TEXTS, the privacy
 pages' PAGE_TEXTS) as they were before the catalogs (issue 13), per language; CHANGED lists every
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import html
 import json
+import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +20,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
+from consent_service.config import admin_catalogs
 from consent_service.config.catalogs import LOCALE_DIR, page_texts_for, plurals_for, po_path, texts_for
 from consent_service.core import page_messages
 from consent_service.core.texts import LANGUAGES, TEXT_KEYS
@@ -107,3 +111,95 @@ def test_the_notice_says_one_day_in_the_singular(make_client: AppFactory) -> Non
     assert "requests: 1 day." in english and "1 days" not in english
     dutch = html.unescape(client.get("/privacy/demo/notice?lang=nl").text)
     assert "Een afmelding voor verkoop of delen: 1 dag na uw laatste bezoek." in dutch and "1 dagen" not in dutch
+
+
+# ---- the admin domain (admin.pot, <lang>/LC_MESSAGES/admin.po): the admin pages' texts ----------------
+
+ADMIN_SOURCES = ("consent_service/web/admin/", "consent_service/web/templates/admin/")
+PLACEHOLDER = re.compile(r"%\((\w+)\)([sd])")
+
+
+def _placeholders(text: str) -> set[tuple[str, str]]:
+    return set(PLACEHOLDER.findall(text))
+
+
+def test_the_admin_template_is_current(tmp_path: Path) -> None:
+    """Extraction (babel-admin.cfg) gives the committed admin.pot, compared as messages (./dev catalogs)."""
+    fresh = tmp_path / "admin.pot"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "catalogs.py"), "--admin-pot", str(fresh)], check=True)
+    assert _messages(_catalog(fresh)) == _messages(_catalog(LOCALE_DIR / "admin.pot"))
+
+
+def test_each_domain_holds_only_its_own_texts() -> None:
+    """The admin pages' texts are in admin.pot alone; the banner's and the privacy pages' in messages.pot."""
+    admin = [m for m in _catalog(LOCALE_DIR / "admin.pot") if m.id]
+    visitor = [m for m in _catalog(LOCALE_DIR / "messages.pot") if m.id]
+    assert len(admin) > 80 and len(visitor) == len(TEXT_KEYS) + len(page_messages.PAGE_KEYS)
+    assert all(path.startswith(ADMIN_SOURCES) for m in admin for path, _ in m.locations)
+    assert not any(path.startswith(ADMIN_SOURCES) for m in visitor for path, _ in m.locations)
+
+
+def test_every_admin_catalog_translates_every_message_and_keeps_its_placeholders() -> None:
+    template = _catalog(LOCALE_DIR / "admin.pot")
+    wanted = {(m.context, m.id) for m in template if m.id}
+    assert sorted(p.parent.parent.name for p in LOCALE_DIR.glob("*/LC_MESSAGES/admin.po")) == sorted(LANGUAGES)
+    for language in LANGUAGES:
+        catalog = _catalog(admin_catalogs.po_path(language), language)
+        found = {(m.context, m.id): m for m in catalog if m.id}
+        assert set(found) == wanted, language
+        for key, m in found.items():
+            assert not m.fuzzy, (language, key)
+            ids = [str(i) for i in (m.id if isinstance(m.id, tuple) else (m.id,))]
+            forms = [str(f or "") for f in (m.string if isinstance(m.string, tuple) else (m.string,))]
+            if isinstance(m.id, tuple):  # every plural form of the language's Plural-Forms
+                assert len(forms) == catalog.num_plurals, (language, key)
+            # The same placeholders (name and type) in every form: the code fills them all in.
+            want = set().union(*(_placeholders(i) for i in ids))
+            for form in forms:
+                assert form.strip(), (language, key)
+                assert _placeholders(form) == want, (language, key, form)
+                # A text marked in a template is put in as markup (Jinja2's i18n: only its placeholders
+                # are escaped): no character that HTML would read.
+                assert not set(form) & set("<>&"), (language, key, form)
+
+
+ADMIN_NUMBERS = {  # language → (1234567 as a count, 0.125 as a rate, 1.0 on an axis)
+    "en": ("1,234,567", "12.5%", "100%"),
+    "nl": ("1.234.567", "12,5%", "100%"),
+    "sv": ("1\xa0234\xa0567", "12,5\xa0%", "100\xa0%"),
+    "de": ("1.234.567", "12,5\xa0%", "100\xa0%"),
+    "fr": ("1\u202f234\u202f567", "12,5\xa0%", "100\xa0%"),
+    "es": ("1.234.567", "12,5\xa0%", "100\xa0%"),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_admin_numbers_follow_the_language(language: str) -> None:
+    numbers = admin_catalogs.numbers_for(language)
+    assert (numbers.count(1234567), numbers.percent(0.125), numbers.whole_percent(1.0)) == ADMIN_NUMBERS[language]
+    assert numbers.percent(None) == "–"
+
+
+def test_english_numbers_are_written_as_before_the_catalogs() -> None:
+    """The dashboard's f-strings (`f"{n:,}"`, `f"{rate * 100:.1f}%"`), to the byte, rounding included."""
+    numbers = admin_catalogs.numbers_for("en")
+    rates = [i / 1000 for i in range(1001)] + [1 / 3, 2 / 3, 10 / 29, 0.0125, 0.0005, 0.9995, 1.25]
+    rates += [random.Random(7).random() for _ in range(2000)]
+    assert [numbers.percent(r) for r in rates] == [f"{r * 100:.1f}%" for r in rates]
+    assert [numbers.whole_percent(k / 4) for k in range(6)] == [f"{k / 4 * 100:.0f}%" for k in range(6)]
+    counts = [0, 1, 999, 1000, 12345, 999_999, 1_000_000, 123_456_789]
+    assert [numbers.count(n) for n in counts] == [f"{n:,}" for n in counts]
+
+
+def test_a_missing_admin_catalog_stops_the_start(
+    make_client: AppFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app compiles every admin catalog when it is created: one that cannot be read fails there,
+    not on an admin page's first request."""
+    monkeypatch.setattr(admin_catalogs, "po_path", lambda language: tmp_path / language / "admin.po")
+    admin_catalogs.admin_translations.cache_clear()
+    try:
+        with pytest.raises(FileNotFoundError):
+            make_client()
+    finally:
+        admin_catalogs.admin_translations.cache_clear()  # the real catalogs again, for the other tests

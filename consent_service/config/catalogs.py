@@ -8,6 +8,9 @@ created (`load_all`, some 25 ms), so a broken catalog stops the start and no req
 A fresh clone, an installed package and the image need no build step.
 A text's msgctxt is its key and its msgid its English, so a missing translation falls back to
 English; a site's own texts from its TOML (`[sites.texts.<lang>]`) go on top.
+
+This is the `messages` domain (the banner, the privacy pages). The admin pages' texts are a domain of
+their own, `admin` (admin_catalogs.py), compiled the same way (`compiled`).
 """
 
 from __future__ import annotations
@@ -32,17 +35,22 @@ def po_path(language: str) -> Path:
     return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def compiled(path: Path, language: str, domain: str) -> gettext.GNUTranslations:
+    """The `.po` at `path` compiled in memory (a fuzzy entry is left out, as msgfmt does)."""
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=language, domain=domain)
+    mo = io.BytesIO()
+    write_mo(mo, catalog)
+    mo.seek(0)
+    return gettext.GNUTranslations(mo)
+
+
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     """The compiled catalog of `language` (English, the msgids, for any other language)."""
     if language not in LANGUAGES:
         language = DEFAULT_LANGUAGE
-    with po_path(language).open("rb") as po:
-        catalog = read_po(po, locale=language, domain=DOMAIN)
-    mo = io.BytesIO()
-    write_mo(mo, catalog)
-    mo.seek(0)
-    return gettext.GNUTranslations(mo)
+    return compiled(po_path(language), language, DOMAIN)
 
 
 @cache

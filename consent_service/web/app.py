@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from consent_service.config import catalogs
+from consent_service.config import admin_catalogs, catalogs
 from consent_service.config.keys import Keys
 from consent_service.config.settings import Settings
 from consent_service.consent.maintenance import drain_carries_forever, trim_audit_forever
@@ -38,7 +38,8 @@ WARM_UP_S = 2.0  # at startup: connect and load the write scripts (Store.warm), 
 def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store | None = None) -> Starlette:
     """The ASGI app. Without a store, the lifespan makes one from `settings.redis_url` (and closes it)."""
     basics = Basics.of(settings, sites, keys, load_asset(BANNER, JS_TYPE), demo.load_files())
-    catalogs.load_all()
+    catalogs.load_all()  # the catalogs compiled now: a broken one stops the start, not a request
+    admin_catalogs.load_all()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, AppState]]:

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from msgspec import UNSET, Struct
 from starlette.datastructures import QueryParams
@@ -179,7 +179,14 @@ def parse_day(raw: str) -> dt.date | None:
 
 
 class DayRangeError(ValueError):
-    """A range of days that cannot be served; the message says why, in words a person can read."""
+    """A range of days that cannot be served; the message says why, in words a person can read (the
+    API's English). `rule` names the rule broken, so that the dashboard says it in its reader's
+    language (web/admin/pages.py): `order` (from after to), `length` (more than `max_days`) or `day`
+    (`name`, from or to, is no day)."""
+
+    def __init__(self, message: str, rule: Literal["order", "length", "day"], *, name: str = "", max_days: int = 0):
+        super().__init__(message)
+        self.rule, self.name, self.max_days = rule, name, max_days
 
 
 def parse_day_range(
@@ -190,16 +197,16 @@ def parse_day_range(
     end = _range_day(last, "to") if last is not None else today
     start = _range_day(first, "from") if first is not None else end - dt.timedelta(days=default_days - 1)
     if start > end:
-        raise DayRangeError("“from” is after “to”")
+        raise DayRangeError("“from” is after “to”", "order")
     if (end - start).days >= max_days:
-        raise DayRangeError(f"a range is at most {max_days} days")
+        raise DayRangeError(f"a range is at most {max_days} days", "length", max_days=max_days)
     return start, end
 
 
 def _range_day(raw: str, name: str) -> dt.date:
     day = parse_day(raw)
     if day is None:
-        raise DayRangeError(f"“{name}” must be a date (YYYY-MM-DD) from {FIRST_YEAR} to {LAST_YEAR}")
+        raise DayRangeError(f"“{name}” must be a date (YYYY-MM-DD) from {FIRST_YEAR} to {LAST_YEAR}", "day", name=name)
     return day
 
 

@@ -7,6 +7,9 @@ A chart is a list of marks in drawing order (gridlines and their ticks first, th
 coordinates formatted (one decimal) and, on the marks that carry a number, its exact value in data
 attributes (`data-rate` on the points, `data-value` on the bars and totals) so that tests and scripts
 read the chart by machine. A point or bar also has a tooltip (its SVG title).
+
+Every text (titles, descriptions, legends, tooltips, the axes' numbers) is in the reader's language
+(`Words`, web/admin/words.py); the data attributes are exact and the same in every language.
 """
 
 from __future__ import annotations
@@ -17,20 +20,37 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from consent_service.stats.model import Counts, Day
+from consent_service.web.admin.words import N_, Words
 
 MAX_GROUPS = 12  # bars per chart; the chart's data table lists every group
-CHOICES = (("accept_all", "Accept all"), ("reject_all", "Reject all"), ("custom", "Custom"), ("opt_outs", "Opt-outs"))
-RATES = (("consent_rate", "Consent rate"), ("opt_out_rate", "Opt-out rate"))
+CHOICES = (
+    ("accept_all", N_("Accept all")),
+    ("reject_all", N_("Reject all")),
+    ("custom", N_("Custom")),
+    ("opt_outs", N_("Opt-outs")),
+)
+RATES = (("consent_rate", N_("Consent rate")), ("opt_out_rate", N_("Opt-out rate")))
+# The tooltips, a whole text per series: a label lower-cased into a sentence is no word in every language.
+RATE_TIPS = {
+    # Translators: a chart point's tooltip; %(day)s is a date (YYYY-MM-DD), %(rate)s a percentage.
+    "consent_rate": N_("%(day)s: consent rate %(rate)s"),
+    "opt_out_rate": N_("%(day)s: opt-out rate %(rate)s"),
+}
+CHOICE_TIPS = {
+    # Translators: a bar's tooltip (and the next three); %(group)s is a region code (US-CA) or a device
+    # type, %(count)s the number of such choices.
+    "accept_all": N_("%(group)s: accept all %(count)s"),
+    "reject_all": N_("%(group)s: reject all %(count)s"),
+    "custom": N_("%(group)s: custom %(count)s"),
+    "opt_outs": N_("%(group)s: opt-outs %(count)s"),
+}
 WIDTH, LEFT, RIGHT, TOP, BOTTOM = 560, 44, 12, 12, 30
 PLOT_H = 180
 
 
-def count(n: int) -> str:
-    return f"{n:,}"
-
-
-def percent(rate: float | None) -> str:
-    return "–" if rate is None else f"{rate * 100:.1f}%"
+def labels(table: Sequence[tuple[str, str]], words: Words) -> list[tuple[str, str]]:
+    """A table of (key, English label) with its labels in `words`' language."""
+    return [(key, words.gettext(label)) for key, label in table]
 
 
 def metric(counts: Counts, name: str) -> int | float | None:
@@ -130,14 +150,14 @@ def _rate_top(rates: Iterable[float | None]) -> float:
     return max(1.0, math.ceil(highest * 4) / 4)
 
 
-def _rate_axes(days: Sequence[Day], top: float) -> list[Mark]:
+def _rate_axes(days: Sequence[Day], top: float, words: Words) -> list[Mark]:
     """Five gridlines from 0 to `top`, and about seven day labels (MM-DD) under the bands."""
     marks: list[Mark] = []
     for k in range(5):
         rate = top * k / 4
         y = TOP + PLOT_H * (1 - rate / top)
         marks.append(Grid(str(LEFT), str(WIDTH - RIGHT), _f(y), _f(y)))
-        marks.append(Label("tick", str(LEFT - 6), _f(y + 4), f"{rate * 100:.0f}%", "end"))
+        marks.append(Label("tick", str(LEFT - 6), _f(y + 4), words.whole_percent(rate), "end"))
     x, step = _band(days), max(1, math.ceil(len(days) / 7))
     shown = list(range(0, len(days), step))
     if shown and shown[-1] != len(days) - 1:  # always the last day; it replaces a label too close to it
@@ -147,15 +167,15 @@ def _rate_axes(days: Sequence[Day], top: float) -> list[Mark]:
     return marks
 
 
-def rates_chart(days: Sequence[Day]) -> Chart:
+def rates_chart(days: Sequence[Day], words: Words) -> Chart:
     """(a) The consent rate and the opt-out rate per day: a line each, broken where a day has no choice."""
     top = _rate_top(metric(d.humans, k) for d in days for k, _ in RATES)
-    x, marks, dot = _band(days), _rate_axes(days, top), 3.5 if len(days) <= 62 else 1.5
+    x, marks, dot = _band(days), _rate_axes(days, top, words), 3.5 if len(days) <= 62 else 1.5
 
     def y(rate: float) -> float:
         return TOP + PLOT_H * (1 - rate / top)
 
-    for key, label in RATES:
+    for key, _ in RATES:
         points = [(i, metric(d.humans, key)) for i, d in enumerate(days)]
         segments: list[list[str]] = [[]]
         for i, rate in points:
@@ -167,32 +187,57 @@ def rates_chart(days: Sequence[Day]) -> Chart:
         for i, rate in points:
             if rate is not None:
                 data = {"data-series": key, "data-day": days[i].day, "data-rate": repr(rate)}
-                tip = f"{days[i].day}: {label.lower()} {percent(rate)}"
+                tip = words.gettext(RATE_TIPS[key], day=days[i].day, rate=words.percent(rate))
                 marks.append(Dot(key, _f(x(i)), _f(y(rate)), str(dot), data, tip))
-    what = "Daily consent rate (accept all / choices) and opt-out rate ((reject all + opt-outs) / choices)"
-    title = "Consent rate and opt-out rate per day"
-    return Chart("rates", title, _range_desc(days, what), TOP + PLOT_H + BOTTOM, marks, RATES)
+    if days:
+        desc = words.gettext(
+            "Daily consent rate (accept all / choices) and opt-out rate ((reject all + opt-outs) / choices), "
+            "from %(first)s to %(last)s. The numbers are in the daily table below.",
+            first=days[0].day,
+            last=days[-1].day,
+        )
+    else:
+        desc = words.gettext(
+            "Daily consent rate (accept all / choices) and opt-out rate ((reject all + opt-outs) / choices), "
+            "for an empty range. The numbers are in the daily table below."
+        )
+    title = words.gettext("Consent rate and opt-out rate per day")
+    return Chart("rates", title, desc, TOP + PLOT_H + BOTTOM, marks, labels(RATES, words))
 
 
-def gpc_chart(days: Sequence[Day]) -> Chart:
+def gpc_chart(days: Sequence[Day], words: Words) -> Chart:
     """(b) The share of page views whose browser sent GPC, per day: one column a day."""
-    x, marks = _band(days), _rate_axes(days, 1.0)
+    x, marks = _band(days), _rate_axes(days, 1.0, words)
     width = (WIDTH - LEFT - RIGHT) / max(len(days), 1) * 0.7
     for i, d in enumerate(days):
         share = d.humans.gpc_share
         if share is None:
             continue
-        tip = f"{d.day}: {percent(share)} of {count(d.humans.visits)} page views sent GPC"
+        # Translators: a column's tooltip; %(share)s is a percentage, %(num)s the day's page views.
+        tip = words.ngettext(
+            "%(day)s: %(share)s of %(num)s page view sent GPC",
+            "%(day)s: %(share)s of %(num)s page views sent GPC",
+            d.humans.visits,
+            day=d.day,
+            share=words.percent(share),
+            num=words.count(d.humans.visits),
+        )
         data = {"data-series": "gpc_share", "data-day": d.day, "data-rate": repr(share)}
         top, height = TOP + PLOT_H * (1 - share), PLOT_H * share
         marks.append(Bar("gpc", _f(x(i) - width / 2), _f(top), _f(width), _f(height), data, tip))
-    desc = _range_desc(days, "Daily share of page views whose browser sent Global Privacy Control (Sec-GPC: 1)")
-    return Chart("gpc", "Page views with GPC per day", desc, TOP + PLOT_H + BOTTOM, marks)
-
-
-def _range_desc(days: Sequence[Day], what: str) -> str:
-    span = f"from {days[0].day} to {days[-1].day}" if days else "for an empty range"
-    return f"{what}, {span}. The numbers are in the daily table below."
+    if days:
+        desc = words.gettext(
+            "Daily share of page views whose browser sent Global Privacy Control (Sec-GPC: 1), "
+            "from %(first)s to %(last)s. The numbers are in the daily table below.",
+            first=days[0].day,
+            last=days[-1].day,
+        )
+    else:
+        desc = words.gettext(
+            "Daily share of page views whose browser sent Global Privacy Control (Sec-GPC: 1), "
+            "for an empty range. The numbers are in the daily table below."
+        )
+    return Chart("gpc", words.gettext("Page views with GPC per day"), desc, TOP + PLOT_H + BOTTOM, marks)
 
 
 # ---- choices by group -----------------------------------------------------------------------------------
@@ -206,8 +251,10 @@ def _nice_ticks(top: int) -> list[int]:
     return list(range(0, math.ceil(max(top, 1) / step) * step + 1, step))
 
 
-def choices_chart(name: str, title: str, groups: list[tuple[str, Counts]]) -> Chart:
-    """(c) Choices per group (region or device class): one stacked bar each, accept all → opt-outs."""
+def choices_chart(name: str, title: str, groups: list[tuple[str, Counts]], words: Words) -> Chart:
+    """(c) Choices per group (region or device class): one stacked bar each, accept all → opt-outs.
+    `title` is in `words`' language already; a group is shown by its name (`group_names`)."""
+    names = group_names(name, words)
     label_w, row_h, bar_h = 96, 26, 16
     shown = groups[:MAX_GROUPS]
     ticks = _nice_ticks(max((c.choices for _, c in shown), default=0))
@@ -216,28 +263,52 @@ def choices_chart(name: str, title: str, groups: list[tuple[str, Counts]]) -> Ch
     axis_y = TOP + row_h * max(len(shown), 1)
     for t in ticks:
         tx = _f(label_w + t * scale)
-        marks += [Grid(tx, tx, str(TOP), str(axis_y)), Label("tick", tx, str(axis_y + 18), count(t), "middle")]
+        marks += [Grid(tx, tx, str(TOP), str(axis_y)), Label("tick", tx, str(axis_y + 18), words.count(t), "middle")]
     if not shown:
-        marks.append(Label("empty", str(WIDTH / 2), str(TOP + 18), "No choices in this range", "middle"))
+        empty = words.gettext("No choices in this range")
+        marks.append(Label("empty", str(WIDTH / 2), str(TOP + 18), empty, "middle"))
     for row, (group, counts) in enumerate(shown):
         y = TOP + row * row_h + (row_h - bar_h) / 2
-        marks.append(Label("label", str(label_w - 8), _f(y + bar_h - 3), group, "end"))
+        shown_as = names.get(group, group)
+        marks.append(Label("label", str(label_w - 8), _f(y + bar_h - 3), shown_as, "end"))
         offset = float(label_w)
-        for key, label in CHOICES:
+        for key, _ in CHOICES:
             value = metric(counts, key)
             assert isinstance(value, int)
             if value:
                 w = value * scale
                 data = {"data-group": group, "data-metric": key, "data-value": str(value)}
-                tip = f"{group}: {label.lower()} {count(value)}"
+                tip = words.gettext(CHOICE_TIPS[key], group=shown_as, count=words.count(value))
                 marks.append(Bar(key, _f(offset), _f(y), _f(w), str(bar_h), data, tip))
                 offset += w
         data = {"data-group": group, "data-metric": "choices", "data-value": str(counts.choices)}
-        marks.append(Label("total", _f(offset + 6), _f(y + bar_h - 3), count(counts.choices), data=data))
-    more = len(groups) - len(shown)
-    desc = (
-        f"{title}, stacked: accept all, reject all, custom, opt-outs. "
-        + (f"The {len(shown)} largest of {len(groups)} are drawn; " if more else "")
-        + "the numbers are in the table under the chart."
-    )
-    return Chart(name, title, desc, axis_y + BOTTOM, marks, CHOICES)
+        marks.append(Label("total", _f(offset + 6), _f(y + bar_h - 3), words.count(counts.choices), data=data))
+    # Translators: a bar chart's description for screen readers; %(title)s is its title ("Choices by region").
+    stacked = words.gettext("%(title)s, stacked: accept all, reject all, custom, opt-outs.", title=title)
+    if len(groups) > len(shown):
+        where = words.ngettext(
+            "The %(shown)s largest of %(total)s is drawn; the numbers are in the table under the chart.",
+            "The %(shown)s largest of %(total)s are drawn; the numbers are in the table under the chart.",
+            len(shown),
+            shown=words.count(len(shown)),
+            total=words.count(len(groups)),
+        )
+    else:
+        where = words.gettext("The numbers are in the table under the chart.")
+    return Chart(name, title, f"{stacked} {where}", axis_y + BOTTOM, marks, labels(CHOICES, words))
+
+
+def group_names(kind: str, words: Words) -> dict[str, str]:
+    """How a chart's groups are shown: a region by its code (`US-CA`), save `none` (no region known)
+    and `other` (past the regions counted); a device class by its name."""
+    if kind == "region":
+        # Translators: a region's name in a chart: none = no region was known; other = the regions past
+        # those counted one by one.
+        return {"none": words.pgettext("region", "none"), "other": words.pgettext("region", "other")}
+    # Translators: the device types (pc, mobile, tablet, other), lower case as labels in a chart.
+    return {
+        "pc": words.pgettext("device", "pc"),
+        "mobile": words.pgettext("device", "mobile"),
+        "tablet": words.pgettext("device", "tablet"),
+        "other": words.pgettext("device", "other"),
+    }

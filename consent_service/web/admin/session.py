@@ -22,6 +22,8 @@ signed cookie says which sites the browser may see, never the key.
   address (keyed hash, in this process), and past a limit further wrong keys from that address get a
   429 for a while. (Behind a proxy every user may share one address; a throttle that also refused the
   right key would let anyone lock the real admin out with ten wrong guesses.)
+- The pages are in the reader's language (words.py); a language asked for by `?lang=` rides along in
+  the forms' `lang` field and the redirects (to the login form, and after it).
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ from consent_service.core.errors import ApiError
 from consent_service.store import StoreUnavailable
 from consent_service.store.sessions import SessionRevocations
 from consent_service.web import http
+from consent_service.web.admin.words import Words, page, words_for, words_of
 from consent_service.web.admin_sessions import COOKIE, MAX_AGE_S, AdminSession
 from consent_service.web.html import HEADERS, html_page
 from consent_service.web.state import AppState
-from consent_service.web.templating import render
 
 COOKIE_PATH = "/admin"
 LOGIN_FORM, LOGOUT_FORM, FORM_SCOPE = "admin-login", "admin-logout", "admin"  # FormTokens' form and "site"
@@ -57,12 +59,12 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def login_redirect(request: Request) -> Response:
-    """303 to the login form, which comes back here afterwards."""
+def login_redirect(request: Request, words: Words) -> Response:
+    """303 to the login form (in the language asked for), which comes back here afterwards."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     back = safe_next(here)
     location = LOGIN_PATH + (f"?next={quote(back, safe='')}" if back else "")
-    return RedirectResponse(location, status_code=303, headers=HEADERS)
+    return RedirectResponse(words.link(location), status_code=303, headers=HEADERS)
 
 
 # What a login page may say went wrong (its texts are in the template, web/templates/admin/login.html).
@@ -71,9 +73,23 @@ LoginProblem = Literal["unreadable", "expired", "throttled", "wrong_key"]
 LogoutRefusal = Literal["unreadable", "expired", "unavailable"]
 
 
-def login_page(csrf: str, next_path: str | None, *, status: int = 200, problem: LoginProblem | None = None) -> Response:
-    body = render(
-        "admin/login.html", action=LOGIN_PATH, csrf=csrf, next_path=next_path, problem=problem, hours=MAX_AGE_S // 3600
+def login_page(
+    csrf: str,
+    next_path: str | None,
+    *,
+    status: int = 200,
+    problem: LoginProblem | None = None,
+    words: Words | None = None,
+) -> Response:
+    """The login form, in `words`' language (English without)."""
+    body = page(
+        "admin/login.html",
+        words or words_for(),
+        action=LOGIN_PATH,
+        csrf=csrf,
+        next_path=next_path,
+        problem=problem,
+        hours=MAX_AGE_S // 3600,
     )
     return html_page(body, status)
 
@@ -91,7 +107,8 @@ def set_session_cookie(response: Response, value: str, request: Request, setting
 
 
 async def login_get(request: Request, state: AppState) -> Response:
-    return login_page(state.forms.issue(FORM_SCOPE, LOGIN_FORM), safe_next(request.query_params.get("next")))
+    form = state.forms.issue(FORM_SCOPE, LOGIN_FORM)
+    return login_page(form, safe_next(request.query_params.get("next")), words=words_of(request))
 
 
 def landing(state: AppState, sites: frozenset[str]) -> str:
@@ -109,22 +126,22 @@ async def login_post(request: Request, state: AppState) -> Response:
     try:
         fields = await http.read_form(request)
     except ApiError as error:  # malformed: the login page with a 400 (or 413), nothing signed in
-        return login_page(fresh, None, status=error.status, problem="unreadable")
-    next_path = safe_next(fields.get("next"))
+        return login_page(fresh, None, status=error.status, problem="unreadable", words=words_of(request))
+    next_path, words = safe_next(fields.get("next")), words_of(request, fields.get("lang"))
     if not post_allowed(request, state, fields.get("csrf"), LOGIN_FORM):
-        return login_page(fresh, next_path, status=403, problem="expired")
+        return login_page(fresh, next_path, status=403, problem="expired", words=words)
     sessions, throttle = state.basics.admin_sessions, state.basics.login_throttle
     key, sites = sessions.check_key(fields.get("key", ""), state.settings.admin_keys)
     if not key:
         client = state.basics.pseudonyms.client(http.client_address(request, state.settings.forwarded_hops) or "-")
         wait = throttle.blocked_for(client)
         if wait:
-            response = login_page(fresh, next_path, status=429, problem="throttled")
+            response = login_page(fresh, next_path, status=429, problem="throttled", words=words)
             response.headers["retry-after"] = str(wait)
             return response
         throttle.failed(client)
-        return login_page(fresh, next_path, status=401, problem="wrong_key")
-    response = RedirectResponse(next_path or landing(state, sites), status_code=303, headers=HEADERS)
+        return login_page(fresh, next_path, status=401, problem="wrong_key", words=words)
+    response = RedirectResponse(words.link(next_path or landing(state, sites)), status_code=303, headers=HEADERS)
     set_session_cookie(response, sessions.issue(key, sites), request, state.settings, sessions.max_age_s)
     return response
 
@@ -134,9 +151,10 @@ async def logout_post(request: Request, state: AppState) -> Response:
     try:
         fields = await http.read_form(request)
     except ApiError as error:  # malformed: nothing changes, and the page offers a fresh form
-        return not_signed_out(state, "unreadable", error.status)
+        return not_signed_out(state, "unreadable", error.status, words_of(request))
+    words = words_of(request, fields.get("lang"))
     if not post_allowed(request, state, fields.get("csrf"), LOGOUT_FORM):  # e.g. a page left open for hours
-        return not_signed_out(state, "expired", 403)
+        return not_signed_out(state, "expired", 403, words)
     sessions = state.basics.admin_sessions
     read = sessions.signed(_cookie(request))
     if read is not None:  # no (valid) session: nothing to revoke, only the cookie to clear
@@ -144,18 +162,18 @@ async def logout_post(request: Request, state: AppState) -> Response:
         try:
             await _revocations(state).revoke(session.session_id, sessions.remaining_s(session), _timeout_s(state))
         except StoreUnavailable:  # the cookie is kept, so that signing out can be tried again
-            return not_signed_out(state, "unavailable", 503, {"retry-after": "5"})
-    response = RedirectResponse(LOGIN_PATH, status_code=303, headers=HEADERS)
+            return not_signed_out(state, "unavailable", 503, words, {"retry-after": "5"})
+    response = RedirectResponse(words.link(LOGIN_PATH), status_code=303, headers=HEADERS)
     set_session_cookie(response, "", request, state.settings, 0)
     return response
 
 
 def not_signed_out(
-    state: AppState, why: LogoutRefusal, status: int, headers: Mapping[str, str] | None = None
+    state: AppState, why: LogoutRefusal, status: int, words: Words, headers: Mapping[str, str] | None = None
 ) -> Response:
     """The refusal of a logout, with a fresh form to sign out from."""
     csrf = state.forms.issue(FORM_SCOPE, LOGOUT_FORM)
-    return html_page(render("admin/not_signed_out.html", why=why, csrf=csrf), status, headers)
+    return html_page(page("admin/not_signed_out.html", words, why=why, csrf=csrf), status, headers)
 
 
 async def session_of(request: Request, state: AppState) -> AdminSession | None:
