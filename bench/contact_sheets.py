@@ -1,13 +1,13 @@
 """Before/after contact sheets (not a test): one image per page, a row per language, the page before a
 change on the left and after it on the right, from two folders of `bench.page_snapshots` shots.
 
-    .venv/bin/python -m bench.contact_sheets BEFORE_SHOTS AFTER_SHOTS OUT_DIR [--scale 0.4]
+    .venv/bin/python -m bench.contact_sheets BEFORE_SHOTS AFTER_SHOTS OUT_DIR [--scale 0.6]
 
 A shot is `<page>[-<lang>]-<suffix>.png`; the page's rows are its languages in LANGS order. A page
-with no language in its name before the change (the admin pages, English only until issue 13) is
-set, on every row, beside each language it has after. The sheet is laid out as HTML and shot by the
-same Chromium as the pages (no imaging library): each sheet is a few hundred KB once quantized with
-`pngquant`, against six times that for the separate shots.
+with no language in its name is the English one; a page that had only that before the change (the
+admin pages, English only until issue 13) is set, on every row, beside each language it has after.
+The privacy pages are cropped to their column. The sheet is laid out as HTML and shot by the same
+Chromium as the pages (no imaging library), then quantized with `pngquant`.
 """
 
 from __future__ import annotations
@@ -39,11 +39,12 @@ def shots_of(folder: Path) -> dict[str, dict[str, Path]]:
 
 
 def rows_of(before: dict[str, Path], after: dict[str, Path]) -> list[tuple[str, Path | None, Path | None]]:
-    """(language, before, after) per row; a page shot without a language stands for every language."""
-    langs = [lang for lang in ("", *LANGS) if lang in before or lang in after]
-    if "" in before and len(langs) > 1:
-        langs.remove("")
-    return [(lang, before.get(lang, before.get("")), after.get(lang, after.get(""))) for lang in langs]
+    """(language, before, after) per row. A shot without a language in its name is the English one;
+    a page that had only that one before (English only) shows it beside every language it has after."""
+    before, after = ({("en" if k == "" else k): v for k, v in d.items()} for d in (before, after))
+    single = set(before) == {"en"}
+    langs = [lang for lang in LANGS if lang in before or lang in after]
+    return [(lang, before.get(lang, before["en"] if single else None), after.get(lang)) for lang in langs]
 
 
 CROP = (240, 800)  # the privacy pages' column (x, width) in a 1280 px shot; the rest is margin

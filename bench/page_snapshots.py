@@ -37,6 +37,7 @@ from playwright.sync_api import Route, sync_playwright
 from consent_service.consent.service import ConsentService
 from consent_service.core.errors import unavailable
 from consent_service.web.admin.dashboard import render_dashboard
+from consent_service.web.admin.words import words_for
 from tests.test_dashboard import known_report
 from tools.live import running_service
 
@@ -111,7 +112,6 @@ class Pages:
 
     def admin(self) -> None:
         with self.client() as c:
-            self.keep("admin-login", c.get("/admin/login"), "/admin/login")
             token = _csrf(c.get("/admin/login").text)
             self.keep("admin-login-wrong", c.post("/admin/login", data={"csrf": token, "key": "w" * 40}))
             token = _csrf(c.get("/admin/login").text)
@@ -127,9 +127,13 @@ class Pages:
             token = _csrf(c.get("/admin/login").text)
             c.post("/admin/login", data={"csrf": token, "key": OTHER_KEY})
             self.keep("admin-403", c.get("/admin/sites/demo/stats"))
-        sample = render_dashboard(known_report(), logout_csrf="t", sites=["demo", "shop"])
-        self.saved["admin-dashboard-sample"] = (200, {}, sample)
-        self.urls["admin-dashboard-sample"] = "/snapshot/admin-dashboard-sample"
+        for lang in LANGS:  # English unsuffixed, as before the admin pages had languages (issue 13)
+            name = "" if lang == "en" else f"-{lang}"
+            with self.client() as c:
+                self.keep(f"admin-login{name}", c.get(f"/admin/login?lang={lang}"), f"/admin/login?lang={lang}")
+            sample = render_dashboard(known_report(), logout_csrf="t", sites=["demo", "shop"], words=words_for(lang))
+            self.saved[f"admin-dashboard-sample{name}"] = (200, {}, sample)
+            self.urls[f"admin-dashboard-sample{name}"] = f"/snapshot/admin-dashboard-sample{name}"
 
     def demo(self) -> None:
         with self.client() as c:
@@ -160,9 +164,11 @@ def shoot(pages: Pages, shots: Path, langs: tuple[str, ...], suffix: str, saved:
     """Screenshots (1280×800, the first screen) of every page with a URL, and of the posted ones;
     with `saved`, the posted pages' HTML comes from that snapshot folder (one made by older code)."""
     shots.mkdir(parents=True, exist_ok=True)
-    urls, bodies = dict(pages.urls), {"admin-dashboard-sample": pages.saved["admin-dashboard-sample"][2]}
+    urls, bodies = dict(pages.urls), {}
     for name in pages.saved:
-        if name.rsplit("-", 1)[0] in POSTED:
+        if name.startswith("admin-dashboard-sample"):
+            bodies[name] = pages.saved[name][2]
+        elif name.rsplit("-", 1)[0] in POSTED:
             bodies[name] = (saved / f"{name}.html").read_text("utf-8") if saved else pages.saved[name][2]
             urls[name] = f"/snapshot/{name}"
 
