@@ -62,19 +62,19 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
             if owned:
                 await state.store.close()
 
-    app = Starlette(routes=_routes(settings), exception_handlers=errors.handlers(), lifespan=lifespan)
+    app = Starlette(routes=_routes(settings, sites), exception_handlers=errors.handlers(), lifespan=lifespan)
     setattr(app.state, BASICS_KEY, basics)  # errors read them too, even outside the lifespan
     return app
 
 
-def _routes(settings: Settings) -> list[Route]:
+def _routes(settings: Settings, sites: SiteConfig) -> list[Route]:
     return [
         *consent_routes.routes(),
         *admin_api.routes(),
         *admin_deliveries.routes(),
         *admin_pages.routes(),
         consent_routes.preflight_route(),
-        *page_routes.routes(demo_enabled=settings.demo_enabled),
+        *page_routes.routes(demo_enabled=settings.demo_enabled and sites.bundled_demo),
         *ops_routes.routes(),
     ]
 

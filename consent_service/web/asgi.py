@@ -10,8 +10,8 @@ from time import perf_counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent_service.config.keys import resolve_keys
+from consent_service.config.selection import sites_for
 from consent_service.config.settings import settings_from_env
-from consent_service.config.sites import load_sites
 from consent_service.obs import metrics as obs_metrics
 from consent_service.obs.logs import ACCESS_LOGGER
 from consent_service.obs.metrics import CURRENT, UNMATCHED, Metrics
@@ -24,7 +24,7 @@ access_log = logging.getLogger(ACCESS_LOGGER)
 def app_from_env() -> Instrumented:
     """Factory for `uvicorn --factory consent_service.web.asgi:app_from_env` (needs REDIS_URL)."""
     settings = settings_from_env(os.environ)
-    app = create_app(settings, load_sites(settings.config_path), resolve_keys(settings))
+    app = create_app(settings, sites_for(settings), resolve_keys(settings))
     metrics = Metrics(multiprocess_dir=os.environ.get(obs_metrics.MULTIPROC_ENV) or None)
     instrumented = Instrumented(app, metrics, access_log=settings.access_log)
     _tune_gc()

@@ -99,7 +99,7 @@ class AppState:
     @property
     def demo_site_active(self) -> bool:
         """The ?region= override applies to the bundled demo site only, and only with the demo on."""
-        return self.settings.demo_enabled and self.sites.source.startswith("<bundled")
+        return self.settings.demo_enabled and self.sites.bundled_demo
 
     def site(self, site_id: str) -> Site:
         site = self.sites.sites.get(site_id)
