@@ -25,6 +25,10 @@ def handlers() -> dict[Any, Any]:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
+    if exc.code in (ErrorCode.FORBIDDEN_ORIGIN, ErrorCode.UNKNOWN_SITE):
+        basics = basics_of(request)
+        if basics is not None:  # a page's misconfiguration: say so in the log, with the fix
+            basics.misconfig.refused(exc, http.headers_of(request).get("origin"))
     return http.error_response(exc, _error_cors(request))
 
 
