@@ -22,6 +22,7 @@ from consent_service.core.site import SiteConfig
 from consent_service.store import Store
 from consent_service.web import errors
 from consent_service.web.admin import deliveries as admin_deliveries
+from consent_service.web.admin import entry as admin_entry
 from consent_service.web.admin import pages as admin_pages
 from consent_service.web.admin import routes as admin_api
 from consent_service.web.api import consent as consent_routes
@@ -73,6 +74,7 @@ def _routes(settings: Settings, sites: SiteConfig) -> list[Route]:
         *admin_api.routes(),
         *admin_deliveries.routes(),
         *admin_pages.routes(),
+        *admin_entry.routes(),
         consent_routes.preflight_route(),
         *page_routes.routes(demo_enabled=settings.demo_enabled and sites.bundled_demo),
         *ops_routes.routes(),

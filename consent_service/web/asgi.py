@@ -36,8 +36,9 @@ class Instrumented:
 
     A plain ASGI callable rather than a Starlette middleware, to keep it cheap on the decision path:
     two clock reads, one wrapped `send`, one update of plain counters (docs/obs_metrics.md). The route
-    label is the template Starlette matched (it sets `scope["route"]`), read after the app ran; the
-    duration ends with the answer's last byte, so work run after the answer is not counted in it.
+    label is the template Starlette matched (it sets `scope["route"]`; `path_format` is its template
+    without converters), read after the app ran; the duration ends with the answer's last byte, so
+    work run after the answer is not counted in it.
     """
 
     __slots__ = ("access_log", "app", "metrics")
@@ -78,7 +79,8 @@ class Instrumented:
             CURRENT.reset(token)
             seconds = (answered or perf_counter()) - started
             route = scope.get("route")
-            template = route.path if route is not None else UNMATCHED
+            # The template without Starlette's converters: `/v1/admin/accounts/{account_id}`.
+            template = route.path_format if route is not None else UNMATCHED
             self.metrics.observe_request(template, scope["method"], status or 500, seconds)
             if self.access_log:
                 _log_access(template, scope["method"], status or 500, seconds)

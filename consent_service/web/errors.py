@@ -54,7 +54,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Never a stack trace or request data in the answer or the log line (tokens are personal data).
     # The route's template, not the path: a path can hold an account id.
-    route = getattr(request.scope.get("route"), "path", "?")
+    route = getattr(request.scope.get("route"), "path_format", "?")
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route)
     return http.json_response({"error": ErrorCode.INTERNAL.value, "detail": "unexpected error"}, 500)
 
