@@ -17,6 +17,7 @@ from consent_service.config.selection import origins_source
 from consent_service.config.settings import Settings
 from consent_service.core.site import Site, SiteConfig
 from consent_service.obs import logs
+from consent_service.web.templating import render
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 ANY_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - names of the wildcard bind, compared, not bound
@@ -44,7 +45,8 @@ def base_url(settings: Settings) -> str:
 
 
 def tag(base: str, site_id: str) -> str:
-    return f'<script src="{base}/v1/banner.js" data-site="{site_id}"></script>'
+    """The tag to paste, from its template (markup lives in the templates, tests/test_templates.py)."""
+    return render("embed_tag.txt", base=base, site=site_id).strip()
 
 
 def site_lines(base: str, sites: SiteConfig) -> list[str]:
