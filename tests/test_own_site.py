@@ -119,9 +119,10 @@ def test_the_demo_is_served_alone_without_configuration_and_beside_own_sites_onl
     assert origins_source(both, "shop") == str(path) and origins_source(both, "demo") == DEMO_SOURCE
     flags_and_demo = sites_for(Settings(site_id="mysite", site_origins=(PAGE,), demo="on"))
     assert origins_source(flags_and_demo, "mysite") == FLAGS_SOURCE
-    path.write_text(SHOP.replace('id = "shop"', 'id = "demo"'))
-    with pytest.raises(ConfigError, match="id of the bundled demo site"):
-        sites_for(Settings(config_path=path, demo="on"))
+    path.write_text(SHOP.replace('id = "shop"', 'id = "demo"'))  # a demo of one's own (e.g. with partners)
+    own_demo = sites_for(Settings(config_path=path, demo="on"))
+    assert list(own_demo.sites) == ["demo"] and not own_demo.bundled_demo
+    assert own_demo.sites["demo"].origins == {"https://shop.example"}
 
 
 def test_demo_page_only_where_the_demo_site_is_served(settings: Settings, tmp_path: Path) -> None:
@@ -147,6 +148,13 @@ def test_demo_page_only_where_the_demo_site_is_served(settings: Settings, tmp_pa
         assert alone.get("/demo").status_code == 200
     with app_for(demo="off") as off:
         assert off.get("/demo").status_code == 404 and off.get("/v1/sites/demo/experience").status_code == 200
+    path.write_text(SHOP.replace('id = "shop"', 'id = "demo"'))
+    with app_for(config_path=path) as own_demo:  # a configured copy of the demo gets its page
+        assert own_demo.get("/demo").status_code == 200
+        own_demo.get("/demo?region=DE")  # the region override stays the bundled demo's
+        assert own_demo.get("/v1/sites/demo/experience").json()["region"] is None
+    with app_for(config_path=path, demo="off") as off:
+        assert off.get("/demo").status_code == 404
 
 
 def test_the_introduction_names_only_the_sites_own_purposes() -> None:

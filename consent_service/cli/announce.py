@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from consent_service.config.selection import origins_source
+from consent_service.config.selection import demo_page_served, origins_source
 from consent_service.config.settings import Settings
 from consent_service.core.site import Site, SiteConfig
 from consent_service.obs import logs
@@ -90,7 +90,7 @@ def announce(
 ) -> None:
     base = base_url(settings)
     lines = [label("Consent service", base), *site_lines(base, sites)]
-    if sites.bundled_demo and settings.demo_enabled:
+    if demo_page_served(settings, sites):
         lines.append(label("Demo page", f"{base}/demo   (try {base}/demo?region=DE)"))
     elif settings.demo == "auto":  # own sites, no demo: say how to add it
         lines.append(label("Demo page", "off with your own sites (CONSENT_DEMO=on or --demo adds it)"))

@@ -62,12 +62,10 @@ def starter_site(site_id: str, origins: tuple[str, ...]) -> SiteConfig:
 
 
 def with_demo(own: SiteConfig) -> SiteConfig:
-    """The operator's sites and the bundled demo site beside them (CONSENT_DEMO=on)."""
+    """The operator's sites and the bundled demo site beside them (CONSENT_DEMO=on). Sites that have
+    a `demo` of their own (a copy of the demo's file, say) keep it, and the demo page shows it."""
     if DEMO_ID in own.sites:
-        raise ConfigError(
-            f"{own.source}: a site is called {DEMO_ID!r}, the id of the bundled demo site that CONSENT_DEMO=on "
-            "(--demo) adds: rename yours, or leave the demo off"
-        )
+        return own
     demo = load_sites(None)
     return SiteConfig(
         sites={**own.sites, **demo.sites},
@@ -78,6 +76,13 @@ def with_demo(own: SiteConfig) -> SiteConfig:
             DEMO_ID: DEMO_SOURCE,
         },
     )
+
+
+def demo_page_served(settings: Settings, sites: SiteConfig) -> bool:
+    """Whether `/demo` is served: where a `demo` site is, the bundled one or a configured copy of it
+    (with partners, say), unless CONSENT_DEMO=off. Its page names `data-site="demo"`, so without
+    such a site it would only show a banner falling back."""
+    return settings.demo_enabled and DEMO_ID in sites.sites
 
 
 def origins_source(config: SiteConfig, site_id: str) -> str:

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from consent_service.config import catalogs
 from consent_service.config.keys import Keys
+from consent_service.config.selection import demo_page_served
 from consent_service.config.settings import Settings
 from consent_service.consent.maintenance import drain_carries_forever, trim_audit_forever
 from consent_service.core.site import SiteConfig
@@ -76,7 +77,7 @@ def _routes(settings: Settings, sites: SiteConfig) -> list[Route]:
         *admin_pages.routes(),
         *admin_entry.routes(),
         consent_routes.preflight_route(),
-        *page_routes.routes(demo_enabled=settings.demo_enabled and sites.bundled_demo),
+        *page_routes.routes(demo_enabled=demo_page_served(settings, sites)),
         *ops_routes.routes(),
     ]
 
