@@ -141,7 +141,9 @@ def test_account_access_and_deletion(make_client: AppFactory, redis_client: redi
     assert "ar" not in str(data["account"]) and ACCOUNT not in str(data)
     gone = client.delete(url, params={"site": "demo"}, headers=AUTH).json()
     assert gone["deleted"] is True and gone["devices_deleted"] == 2 and gone["kept"] == {"account_opted_out": True}
-    assert "switch the sale back on" in gone["note"]
+    assert "switch the sale back on" in gone["note"] and gone["note"].startswith("The account and the browsers")
+    sentences = [part.strip() for part in gone["note"].split(".") if part.strip()]
+    assert len(sentences) == len(set(sentences)) and gone["note"].count("switch the sale back on") == 1  # said once
     assert not list(redis_client.scan_iter(match="*:log:*"))  # every device's history is gone
     # The bare opt-out survives on both devices (the laptop only ever had the account's).
     assert ads(client, laptop)["decisions"]["advertising"] == {"allowed": False, "reason": "account_opt_out"}

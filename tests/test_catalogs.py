@@ -23,6 +23,7 @@ from babel.messages.pofile import read_po
 from consent_service.config import admin_catalogs
 from consent_service.config.catalogs import LOCALE_DIR, page_texts_for, plurals_for, po_path, texts_for
 from consent_service.core import page_messages
+from consent_service.core.intros import INTRO_MESSAGES
 from consent_service.core.texts import LANGUAGES, TEXT_KEYS
 from tests.conftest import AppFactory
 
@@ -56,7 +57,7 @@ def test_the_template_is_current(tmp_path: Path) -> None:
 def test_every_catalog_translates_every_message() -> None:
     template = _catalog(LOCALE_DIR / "messages.pot")
     wanted = {(m.context, m.id) for m in template if m.id}
-    assert len(wanted) == len(TEXT_KEYS) + len(page_messages.PAGE_KEYS)
+    assert len(wanted) == len(TEXT_KEYS) + len(page_messages.PAGE_KEYS) + len(INTRO_MESSAGES)
     assert sorted(p.parent.parent.name for p in LOCALE_DIR.glob("*/LC_MESSAGES/messages.po")) == sorted(LANGUAGES)
     for language in LANGUAGES:
         catalog = _catalog(po_path(language), language)

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from consent_service.cli import main as cli
+from consent_service.cli import options as cli_options
 from consent_service.config.keys import resolve_keys
 from consent_service.config.settings import settings_from_env
 
@@ -339,7 +339,7 @@ def test_entry_point_is_the_console_script_and_its_command_is_accepted_by_the_cl
     entry = exec_form(one(steps, "ENTRYPOINT"))
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["scripts"]
     assert entry == ["consent-service"] and entry[0] in scripts
-    args = cli._parser().parse_args(exec_form(one(steps, "CMD")))  # exits (fails) on an unknown flag
+    args = cli_options.parser(None).parse_args(exec_form(one(steps, "CMD")))  # exits (fails) on an unknown flag
     assert args.command == "serve" and args.host == "0.0.0.0" and args.port == dockerfile_port()
 
 

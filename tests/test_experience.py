@@ -139,7 +139,7 @@ def test_demo_page_region_override_and_switch(client: TestClient, make_client: A
     assert client.get("/demo?region=<script>").status_code == 200
     assert client.get("/demo/ads.js").headers["content-type"].startswith("text/javascript")
     assert client.get("/demo/nope.js").status_code == 404
-    off = make_client(demo_enabled=False)
+    off = make_client(demo="off")
     assert off.get("/demo").status_code == 404
 
 

@@ -108,8 +108,8 @@ def test_a_real_server_logs_no_personal_data(tmp_path: Path, env: dict[str, str]
     assert {(e["method"], e["route"], e["status"]) for e in access} >= {
         ("GET", "/v1/decision", 200),
         ("POST", "/v1/admin/accounts/link", 200),
-        ("GET", "/v1/admin/accounts/{account_id:path}", 200),
-        ("GET", "/v1/admin/accounts/{account_id:path}", 401),
+        ("GET", "/v1/admin/accounts/{account_id}", 200),
+        ("GET", "/v1/admin/accounts/{account_id}", 401),
         ("GET", "<unmatched>", 404),
         ("POST", "/v1/consent", 400),
     }

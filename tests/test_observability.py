@@ -96,13 +96,13 @@ def test_a_known_mix_of_requests_gives_exact_counts(make_app: Callable[..., Test
         ("POST", "/v1/consent", "200"): 1,
         ("GET", UNMATCHED, "404"): 1,
         ("GET", "/v1/decision", "422"): 1,
-        ("GET", "/v1/admin/accounts/{account_id:path}", "401"): 1,
+        ("GET", "/v1/admin/accounts/{account_id}", "401"): 1,
     }
     assert named(samples, "consent_http_request_duration_seconds_count") == {
         ("GET", "/v1/decision"): 4,
         ("POST", "/v1/consent"): 1,
         ("GET", UNMATCHED): 1,
-        ("GET", "/v1/admin/accounts/{account_id:path}"): 1,
+        ("GET", "/v1/admin/accounts/{account_id}"): 1,
     }
     assert named(samples, "consent_decisions_total") == {
         ("advertising", "default", "demo"): 1,
@@ -120,7 +120,7 @@ def test_a_known_mix_of_requests_gives_exact_counts(make_app: Callable[..., Test
     assert any(name == "process_cpu_seconds_total" for name, _ in samples)
 
     # Labels stay bounded: templates, never a raw path or an account id.
-    templates = {r.path for r in client.app.app.routes} | {UNMATCHED}  # type: ignore[attr-defined]
+    templates = {r.path_format for r in client.app.app.routes} | {UNMATCHED}  # type: ignore[attr-defined]
     for (_name, labels), _ in samples.items():
         for label, value in labels:
             assert ACCOUNT_ID not in value and "no/such" not in value

@@ -61,7 +61,7 @@ def test_named_arguments_decode_in_redis(redis_client: redis.Redis) -> None:
     assert redis_client.eval(lua, 0, encoded) == ["1800000000000", "true", "nil", "a"]
 
 
-def test_the_wheel_ships_every_lua_file_template_and_stylesheet(tmp_path: Path) -> None:
+def test_the_wheel_ships_every_lua_file_template_stylesheet_and_site(tmp_path: Path) -> None:
     """Built from a copy of the sources (a build writes build/ and egg-info next to them). The HTML
     templates and the stylesheets are package data too (pyproject.toml), read through the package."""
     src = tmp_path / "src"
@@ -77,6 +77,8 @@ def test_the_wheel_ships_every_lua_file_template_and_stylesheet(tmp_path: Path) 
     shipped = {Path(n).stem for n in names if n.startswith("consent_service/store/lua/")}
     assert shipped == _lua_files()
     templates = ROOT / "consent_service" / "web" / "templates"
-    wanted = {f"consent_service/web/templates/{p.relative_to(templates).as_posix()}" for p in templates.rglob("*.html")}
+    wanted = {f"consent_service/web/templates/{p.relative_to(templates).as_posix()}" for p in templates.rglob("*.*")}
     assert len(wanted) > 10 and wanted <= names, wanted - names
-    assert {"consent_service/static/privacy.css", "consent_service/static/dashboard.css"} <= names
+    static = {"privacy.css", "dashboard.css", "favicon.ico"}
+    assert {f"consent_service/static/{name}" for name in static} <= names
+    assert {"consent_service/config/demo_site.toml", "consent_service/config/starter_site.toml"} <= names

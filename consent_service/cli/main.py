@@ -3,7 +3,6 @@ partner webhook worker on its own."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
@@ -20,10 +19,13 @@ from types import FrameType
 
 import uvicorn
 
+from consent_service.cli import options
+from consent_service.cli.announce import LOOPBACK_HOSTS, DevKey, announce, label
 from consent_service.cli.redis_runner import EmbeddedRedis, RedisRunnerError
-from consent_service.config.keys import KeysError, resolve_keys
+from consent_service.config.keys import ADMIN_KEY_FILE, KeysError, dev_admin_key, resolve_keys
+from consent_service.config.selection import sites_for, starter_text
 from consent_service.config.settings import Settings, SettingsError, settings_from_env
-from consent_service.config.sites import load_sites
+from consent_service.config.sites import load_sites, parse_sites
 from consent_service.config.validator import ConfigError
 from consent_service.core.site import SiteConfig
 from consent_service.obs import logs
@@ -44,78 +46,36 @@ class CliError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = options.parser(__doc__)
     args = parser.parse_args(argv)
     try:
         settings = settings_from_env(os.environ)
         if args.command == "check-config":
-            return _check_config(Path(args.file) if args.file else settings.config_path)
+            return _check_config(Path(args.file) if args.file else None, settings)
+        if args.command == "new-site":
+            return _new_site(args.site, tuple(args.origin or ()))
         if args.command == "deliver":
             # Read first thing: a parent that died during start-up must not go unnoticed.
             parent = args.parent_pid or (os.getppid() if args.exit_with_parent else None)
-            return deliver(_with_args(settings, args), parent=parent)
-        return serve(_with_args(settings, args))
+            return deliver(options.with_args(settings, args), parent=parent)
+        return serve(options.with_args(settings, args))
     except (SettingsError, ConfigError, KeysError, RedisRunnerError, CliError) as exc:
         print(f"consent-service: {exc}", file=sys.stderr)
         return 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="consent-service", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve_cmd = commands.add_parser("serve", help="run the service (every option also from CONSENT_* variables)")
-    serve_cmd.add_argument("--host", help="interface to bind (CONSENT_HOST, default 127.0.0.1)")
-    serve_cmd.add_argument("--port", type=int, help="port (CONSENT_PORT, default 8000)")
-    serve_cmd.add_argument("--workers", type=int, help="worker processes (CONSENT_WORKERS, default 1)")
-    serve_cmd.add_argument("--data-dir", help="data directory (CONSENT_DATA_DIR, default .consent-data)")
-    serve_cmd.add_argument("--config", help="site configuration TOML (CONSENT_CONFIG, default: the demo site)")
-    serve_cmd.add_argument(
-        "--log-format",
-        choices=logs.FORMATS,
-        help="json (one object per line), text, or auto: json unless stderr is a terminal (CONSENT_LOG_FORMAT)",
-    )
-    serve_cmd.add_argument(
-        "--access-log",
-        action="store_true",
-        default=None,
-        help="log each request: route template, method, status, duration; never addresses or queries "
-        "(CONSENT_ACCESS_LOG, default off)",
-    )
-    serve_cmd.add_argument(
-        "--shutdown-timeout",
-        type=int,
-        dest="shutdown_timeout_s",
-        help="on SIGTERM, seconds that requests in flight get to finish (CONSENT_SHUTDOWN_TIMEOUT_S, default 10)",
-    )
-    check = commands.add_parser("check-config", help="validate a site configuration file and exit")
-    check.add_argument("file", nargs="?", help="the TOML file (default CONSENT_CONFIG)")
-    deliver_cmd = commands.add_parser(
-        "deliver",
-        help="run only the partner webhook worker, on the service's Redis (REDIS_URL; CONSENT_DELIVERY_* settings)",
-    )
-    deliver_cmd.add_argument("--config", help="site configuration TOML (CONSENT_CONFIG), the same as the service's")
-    deliver_cmd.add_argument("--log-format", choices=logs.FORMATS, help="json, text or auto (CONSENT_LOG_FORMAT)")
-    # `serve` starts the worker with this: it ends when its parent is gone, even after a SIGKILL.
-    deliver_cmd.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
-    deliver_cmd.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # the same, with the pid given
-    return parser
-
-
-def _with_args(settings: Settings, args: argparse.Namespace) -> Settings:
-    overrides: dict[str, object] = {}
-    for name in ("host", "port", "workers", "log_format", "access_log", "shutdown_timeout_s"):
-        if getattr(args, name, None) is not None:
-            overrides[name] = getattr(args, name)
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = Path(args.data_dir)
-    if args.config:
-        overrides["config_path"] = Path(args.config)
-    return replace(settings, **overrides)  # type: ignore[arg-type]
-
-
-def _check_config(path: Path | None) -> int:
-    config = load_sites(path)
+def _check_config(path: Path | None, settings: Settings) -> int:
+    config = load_sites(path) if path is not None else sites_for(settings)
     print(f"{config.source}: OK, sites: {', '.join(config.sites)}")
+    for site in config.sites.values():
+        print(f"  {site.id}: origins {', '.join(sorted(site.origins)) or 'none'}; purposes {', '.join(site.purposes)}")
+    return 0
+
+
+def _new_site(site_id: str, origins: tuple[str, ...]) -> int:
+    text = starter_text(site_id, origins)
+    parse_sites(text, source=f"new-site {site_id}")  # the origins are checked before anything is printed
+    print(text, end="")
     return 0
 
 
@@ -128,7 +88,7 @@ def serve(settings: Settings) -> int:
     exit status is 0."""
     log_format = logs.resolve_format(settings.log_format, sys.stderr)
     logs.configure(log_format, settings.log_level)
-    sites = load_sites(settings.config_path)  # fails fast, naming file and field
+    sites = sites_for(settings)  # fails fast, naming flag, file and field
     data_dir = settings.data_dir.resolve()
     resolve_keys(replace(settings, data_dir=data_dir))  # generated once here, before workers could race
     _fresh_multiprocess_dir()
@@ -137,10 +97,19 @@ def serve(settings: Settings) -> int:
     with _stop_on_signals():
         try:
             redis_url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
-            _export_for_workers(settings, data_dir, redis_url)
+            dev_key = _dev_admin_key(settings, data_dir, embedded)
+            _export_for_workers(settings, data_dir, redis_url, dev_key)
             if settings.delivery and any(site.partners for site in sites.sites.values()):
                 delivery = DeliveryProcess({**os.environ, "CONSENT_LOG_FORMAT": log_format})
-            _announce(settings, sites.source, data_dir, embedded, log_format, delivery=delivery)
+            announce(
+                settings,
+                sites,
+                data_dir,
+                redis=_redis_line(embedded),
+                log_format=log_format,
+                dev_key=dev_key,
+                extra=_delivery_lines(delivery),
+            )
             uvicorn.run(
                 "consent_service.web.asgi:app_from_env",
                 factory=True,
@@ -227,7 +196,7 @@ def deliver(settings: Settings, *, parent: int | None = None) -> int:
             "deliver needs REDIS_URL, the Redis the service uses (for a `serve` that started its own Redis, "
             "leave delivery to serve: CONSENT_DELIVERY=on, the default)"
         )
-    sites = load_sites(settings.config_path)
+    sites = sites_for(settings)
     if not any(site.partners for site in sites.sites.values()):
         raise CliError(f"{sites.source}: no site has [[sites.partners]]: nothing to deliver")
     logs.configure(logs.resolve_format(settings.log_format, sys.stderr), settings.log_level)
@@ -304,49 +273,40 @@ def _fresh_multiprocess_dir() -> None:
         stale.unlink()
 
 
-def _export_for_workers(settings: Settings, data_dir: Path, redis_url: str) -> None:
+def _dev_admin_key(settings: Settings, data_dir: Path, embedded: EmbeddedRedis | None) -> DevKey | None:
+    """A generated admin key, only in the development case: no CONSENT_ADMIN_KEYS, the embedded Redis
+    (so no REDIS_URL: nothing shared with other machines) and a loopback address to listen on."""
+    if settings.admin_keys or embedded is None or settings.host not in LOOPBACK_HOSTS:
+        return None
+    return DevKey(dev_admin_key(data_dir), data_dir / ADMIN_KEY_FILE)
+
+
+def _export_for_workers(settings: Settings, data_dir: Path, redis_url: str, dev_key: DevKey | None) -> None:
     # Workers are separate processes that build their settings from the environment.
     os.environ["REDIS_URL"] = redis_url
     os.environ["CONSENT_DATA_DIR"] = str(data_dir)
     if settings.config_path is not None:
         os.environ["CONSENT_CONFIG"] = str(settings.config_path.resolve())
+    if settings.site_id:
+        os.environ["CONSENT_SITE"] = settings.site_id
+        os.environ["CONSENT_ORIGINS"] = ",".join(settings.site_origins)
+    os.environ["CONSENT_DEMO"] = settings.demo
     os.environ["CONSENT_ACCESS_LOG"] = "on" if settings.access_log else "off"
+    if dev_key is not None:
+        os.environ["CONSENT_ADMIN_KEYS"] = f"{dev_key.key}:*"
 
 
-def _announce(
-    settings: Settings,
-    source: str,
-    data_dir: Path,
-    embedded: EmbeddedRedis | None,
-    log_format: str,
-    *,
-    delivery: DeliveryProcess | None,
-) -> None:
-    host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host  # noqa: S104
-    base = f"http://{host}:{settings.port}"
-    lines = [
-        f"Consent service:  {base}   (decision: {base}/v1/decision?site=demo&purpose=advertising)",
-        *([f"Demo page:        {base}/demo   (try {base}/demo?region=DE)"] if settings.demo_enabled else []),
-        f"Sites:            {source}",
-        f"Data directory:   {data_dir}  (generated keys, when not configured)",
-    ]
-    if embedded is not None:
-        lines.append(f"Redis:            started here ({embedded.version}), AOF in {embedded.data_path}")
-    else:
-        lines.append("Redis:            REDIS_URL (not started here)")
-    if delivery is not None:
-        lines.append(
-            f"Partner webhooks: worker running (pid {delivery.process.pid}; CONSENT_DELIVERY=off to run it apart)"
-        )
-    if log_format == "json":  # one JSON object per line, like the logs
-        formatter = logs.JsonFormatter()
-        for line in lines:
-            record = logging.makeLogRecord(
-                {"name": "consent_service.cli.main", "levelname": "INFO", "msg": " ".join(line.split())}
-            )
-            print(formatter.format(record), flush=True)
-        return
-    print("\n".join(lines), flush=True)
+def _redis_line(embedded: EmbeddedRedis | None) -> str:
+    if embedded is None:
+        return "REDIS_URL (not started here)"
+    return f"started here ({embedded.version}), AOF in {embedded.data_path}"
+
+
+def _delivery_lines(delivery: DeliveryProcess | None) -> list[str]:
+    if delivery is None:
+        return []
+    pid = delivery.process.pid
+    return [label("Partner webhooks", f"worker running (pid {pid}; CONSENT_DELIVERY=off to run it apart)")]
 
 
 if __name__ == "__main__":

@@ -21,11 +21,15 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from consent_service.core import page_messages
+from consent_service.core.intros import INTRO_MESSAGES, KIND_KEYS, NAMED_KINDS
+from consent_service.core.site import Site
 from consent_service.core.texts import BANNER_MESSAGES, DEFAULT_LANGUAGE, LANGUAGES
+from consent_service.core.vocab import PurposeKind
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
@@ -64,6 +68,34 @@ def texts_for(language: str, overrides: Mapping[str, Mapping[str, str]] | None =
     return {**_banner_texts(language), **(overrides or {}).get(language, {})}
 
 
+def site_texts_for(language: str, site: Site) -> dict[str, str]:
+    """The banner's texts for this site: `texts_for`, with introductions that name the site's own
+    kinds of purpose where the catalog's would name others (core/intros.py), then the site's texts."""
+    kinds = tuple(dict.fromkeys(p.kind for p in site.purposes.values() if not p.necessary))
+    if set(kinds) == NAMED_KINDS:
+        return texts_for(language, site.texts)
+    return {**_banner_texts(language), **_intros(language, kinds), **site.texts.get(language, {})}
+
+
+@cache
+def _intros(language: str, kinds: tuple[PurposeKind, ...]) -> Mapping[str, str]:
+    t = translations(language)
+    english = dict(INTRO_MESSAGES)
+
+    def text(key: str) -> str:
+        return t.pgettext(key, english[key])
+
+    if not kinds:
+        return {"intro_opt_in": text("intro_necessary_only"), "intro_notice": text("intro_necessary_only")}
+    # British English joins a list without the serial comma, as the catalog's own English does.
+    locale = language if language in LANGUAGES and language != "en" else "en_GB"
+    named = format_list([text(KIND_KEYS[kind]) for kind in kinds], locale=locale)
+    return {
+        "intro_opt_in": text("intro_opt_in_for").replace("{purposes}", named),
+        "intro_notice": text("intro_notice_for").replace("{purposes}", named),
+    }
+
+
 @cache
 def _page_texts(language: str) -> Mapping[str, str]:
     t = translations(language)
@@ -95,3 +127,4 @@ def load_all() -> None:
     for language in LANGUAGES:
         _banner_texts(language)
         _page_texts(language)
+        _intros(language, (PurposeKind.ANALYTICS,))  # babel's list patterns are loaded here too

@@ -2,7 +2,8 @@
 
 Workers started by one `serve` (and later restarts) share the generated file; several machines
 need configured keys (`CONSENT_SECRET_KEYS`, `CONSENT_PSEUDONYM_KEY`). Keys are never printed or
-logged.
+logged; the one exception is the development admin key (`dev_admin_key`), which `serve` shows once
+in its terminal so that the dashboard can be tried (never in JSON output, which is the logs).
 """
 
 from __future__ import annotations
@@ -70,3 +71,34 @@ def _read(path: Path) -> dict[str, str]:
             return {"signing": data["signing"], "pseudonym": data["pseudonym"]}
         break
     raise KeysError(f"{path}: unreadable generated key file; restore it or configure CONSENT_SECRET_KEYS")
+
+
+ADMIN_KEY_FILE = "admin-key"
+
+
+def dev_admin_key(data_dir: Path) -> str:
+    """The development admin key: generated once into the data directory (mode 0600), then the same
+    on every later start. Only `serve` asks for it, and only in the development case: no
+    CONSENT_ADMIN_KEYS, the embedded Redis, a loopback address (cli/main.py)."""
+    path = data_dir / ADMIN_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_admin_key(path)
+    key = secrets.token_urlsafe(32)  # 43 characters of A-Z a-z 0-9 - _
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return key
+
+
+def _read_admin_key(path: Path) -> str:
+    try:
+        key = path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeysError(f"{path}: unreadable development admin key; delete it to make a new one") from exc
+    if len(key) < MIN_KEY_LENGTH or not key.isascii() or not key.replace("-", "").replace("_", "").isalnum():
+        raise KeysError(f"{path}: not a development admin key; delete it to make a new one")
+    return key

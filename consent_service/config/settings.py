@@ -34,6 +34,8 @@ class Settings:
     redis_url: str | None = None
     data_dir: Path = Path(".consent-data")
     config_path: Path | None = None
+    site_id: str | None = None  # a site made here from `--site ID --origin …` (config/selection.py)
+    site_origins: tuple[str, ...] = ()  # its origins (CONSENT_ORIGINS)
     secret_keys: tuple[str, ...] = ()  # newest first: the first signs, all verify
     pseudonym_key: str | None = None  # never rotates with the signing keys
     host: str = "127.0.0.1"
@@ -50,7 +52,9 @@ class Settings:
     retention_days: int = 750  # opt-out tombstones and audit entries: at least 24 months
     public_origin: str | None = None  # the service's own origin (its HTML pages are always allowed)
     log_level: str = "info"
-    demo_enabled: bool = True  # GET /demo, and its ?region= override for the bundled demo site
+    # The bundled demo site and its page (/demo, with its ?region= override): `auto` serves it only
+    # when no sites are configured, `on` adds it to the operator's sites, `off` never serves the page.
+    demo: Literal["auto", "on", "off"] = "auto"
     admin_keys: tuple[tuple[str, frozenset[str]], ...] = ()  # (key, sites it may act for; "*" = all)
     audit_trim_interval_s: int = 3600  # how often audit entries past retention are trimmed (0: never)
     metrics_key: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <it>`
@@ -74,6 +78,11 @@ class Settings:
     delivery_backoff_s: float = 30.0  # the first retry's delay; doubled each attempt, with jitter
     delivery_backoff_cap_s: float = 3600.0
     delivery_max_age_h: float = 72.0  # retries run this long after the event (or its replay), then dead
+
+    @property
+    def demo_enabled(self) -> bool:
+        """Whether the demo page may be served (where the bundled demo site is among the sites)."""
+        return self.demo != "off"
 
     @property
     def region_header_pairs(self) -> tuple[tuple[str, str | None], ...]:
@@ -100,6 +109,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         data_dir=Path(env.get("CONSENT_DATA_DIR") or d.data_dir),
         config_path=Path(env["CONSENT_CONFIG"]) if env.get("CONSENT_CONFIG") else None,
+        site_id=(env.get("CONSENT_SITE") or "").strip() or None,
+        site_origins=_csv(env.get("CONSENT_ORIGINS"), ()),
         secret_keys=_csv(env.get("CONSENT_SECRET_KEYS"), ()),
         pseudonym_key=env.get("CONSENT_PSEUDONYM_KEY") or None,
         host=env.get("CONSENT_HOST") or d.host,
@@ -131,8 +142,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         forwarded_hops=_int(env, "CONSENT_FORWARDED_HOPS", d.forwarded_hops, 0, 10),
         redis_wait_replicas=_int(env, "CONSENT_REDIS_WAIT_REPLICAS", d.redis_wait_replicas, 0, 16),
         stats_retention_days=_int(env, "CONSENT_STATS_RETENTION_DAYS", d.stats_retention_days, 1, 3650),
-        demo_enabled=_choice(env, "CONSENT_DEMO", "on", ("on", "off", "true", "false", "1", "0"))
-        in ("on", "true", "1"),
+        demo=_demo(env),
         **_delivery(env, d),
     )
 
@@ -233,6 +243,13 @@ def _admin_keys(raw: str | None) -> tuple[tuple[str, frozenset[str]], ...]:
             raise SettingsError("CONSENT_ADMIN_KEYS: each entry is <key of 32+ characters>:<site|site…|*>")
         keys.append((key, frozenset(s.strip() for s in sites.split("|") if s.strip())))
     return tuple(keys)
+
+
+def _demo(env: Mapping[str, str]) -> Literal["auto", "on", "off"]:
+    value = _choice(env, "CONSENT_DEMO", "auto", ("auto", "on", "off", "true", "false", "1", "0"))
+    if value == "auto":
+        return "auto"
+    return "on" if value in ("on", "true", "1") else "off"
 
 
 def _metrics_key(raw: str | None) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,14 @@ SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 PURPOSE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 COOKIE_PATTERN_RE = re.compile(r"^[A-Za-z0-9_.\-*]{1,100}$")
 DEMO_CONFIG = "demo_site.toml"
+DEMO_SOURCE = f"<bundled {DEMO_CONFIG}>"
 
 
 def load_sites(path: Path | None) -> SiteConfig:
     """The operator's file when given, else the bundled `demo` site."""
     if path is None:
         text = resources.files("consent_service.config").joinpath(DEMO_CONFIG).read_text("utf-8")
-        return parse_sites(text, source=f"<bundled {DEMO_CONFIG}>")
+        return replace(parse_sites(text, source=DEMO_SOURCE), bundled_demo=True)
     try:
         text = path.read_text("utf-8")
     except OSError as exc:

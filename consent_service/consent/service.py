@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
-from consent_service.config.catalogs import texts_for
+from consent_service.config.catalogs import site_texts_for
 from consent_service.consent.account_carry import AccountCarry
 from consent_service.consent.answers import Answers, DecisionAnswer, ExperienceAnswer, Outcome
 from consent_service.consent.devices import adopt_legacy
@@ -127,7 +127,7 @@ class ConsentService:
             "policy_version": site.policy_version,
             "gpc_lift": site.gpc_lift_by_opt_in,
             "gpp_parsed": parsed_sections(outcome.body["gpp"]),
-            "texts": texts_for(language, site.texts),
+            "texts": site_texts_for(language, site),
             "purposes": [purpose_view(p, language) for p in site.purposes.values()],
             "choices": live_choices(ctx),
         }

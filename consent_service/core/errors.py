@@ -25,11 +25,14 @@ STATUS: dict[ErrorCode, int] = {
 class ApiError(Exception):
     """An answer the client must see as `{"error": code, "detail": detail}`."""
 
-    def __init__(self, code: ErrorCode, detail: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self, code: ErrorCode, detail: str, *, retry_after: int | None = None, site: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.retry_after = retry_after
+        self.site = site  # the site asked for, where the error is about it (unknown, or a foreign origin)
 
     @property
     def status(self) -> int:

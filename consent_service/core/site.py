@@ -57,7 +57,11 @@ class Site:
 @dataclass(frozen=True, slots=True)
 class SiteConfig:
     sites: Mapping[str, Site]
-    source: str
+    source: str  # where the sites come from: a file, `--site`, the bundled demo, or several of these
+    bundled_demo: bool = False  # the bundled `demo` site is among them (its page, /demo, may be served)
+    # Where each site's origins are set, when not simply `source` (config/selection.py): what a
+    # warning about a refused origin tells the operator to edit.
+    origins_from: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def all_origins(self) -> frozenset[str]:

@@ -16,7 +16,6 @@ from consent_service.core.decision import Context, own_opt_out
 from consent_service.core.errors import ApiError, unavailable
 from consent_service.core.identity import DeviceTokens
 from consent_service.core.keyed import Pseudonyms
-from consent_service.core.page_messages import TOMBSTONE_NOTE
 from consent_service.core.regions import regime_for
 from consent_service.core.site import Site
 from consent_service.core.vocab import ErrorCode, RequestType, Source
@@ -36,6 +35,12 @@ ACCOUNT_NOTE = (
     "This is everything this service holds about this account and the browsers linked to it. Deleting it keeps "
     "only the fact that the account opted out of the sale or sharing of personal information, if it did: deleting "
     "that too would switch the sale back on. Earlier audit entries can no longer be tied to the account."
+)
+ERASURE_NOTE = (
+    "The account and the browsers linked to it have been deleted. Only the fact that the account opted out of "
+    "the sale or sharing of personal information is kept, if it did, and any opt-out or Global Privacy Control "
+    "signal of each browser, without any other detail: deleting that too would switch the sale back on. "
+    "Earlier audit entries can no longer be tied to the account or its browsers."
 )
 
 
@@ -226,7 +231,7 @@ class AccountService:
             "deleted": bool(before.fields),
             "devices_deleted": len(held.devices),
             "kept": {"account_opted_out": True} if opted_out else None,
-            "note": ACCOUNT_NOTE + " " + TOMBSTONE_NOTE,
+            "note": ERASURE_NOTE,
         }
 
 

@@ -16,12 +16,14 @@ from starlette.routing import Route
 
 from consent_service.config import admin_catalogs, catalogs
 from consent_service.config.keys import Keys
+from consent_service.config.selection import demo_page_served
 from consent_service.config.settings import Settings
 from consent_service.consent.maintenance import drain_carries_forever, trim_audit_forever
 from consent_service.core.site import SiteConfig
 from consent_service.store import Store
 from consent_service.web import errors
 from consent_service.web.admin import deliveries as admin_deliveries
+from consent_service.web.admin import entry as admin_entry
 from consent_service.web.admin import pages as admin_pages
 from consent_service.web.admin import routes as admin_api
 from consent_service.web.api import consent as consent_routes
@@ -63,19 +65,20 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
             if owned:
                 await state.store.close()
 
-    app = Starlette(routes=_routes(settings), exception_handlers=errors.handlers(), lifespan=lifespan)
+    app = Starlette(routes=_routes(settings, sites), exception_handlers=errors.handlers(), lifespan=lifespan)
     setattr(app.state, BASICS_KEY, basics)  # errors read them too, even outside the lifespan
     return app
 
 
-def _routes(settings: Settings) -> list[Route]:
+def _routes(settings: Settings, sites: SiteConfig) -> list[Route]:
     return [
         *consent_routes.routes(),
         *admin_api.routes(),
         *admin_deliveries.routes(),
         *admin_pages.routes(),
+        *admin_entry.routes(),
         consent_routes.preflight_route(),
-        *page_routes.routes(demo_enabled=settings.demo_enabled),
+        *page_routes.routes(demo_enabled=demo_page_served(settings, sites)),
         *ops_routes.routes(),
     ]
 

@@ -10,8 +10,8 @@ from time import perf_counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent_service.config.keys import resolve_keys
+from consent_service.config.selection import sites_for
 from consent_service.config.settings import settings_from_env
-from consent_service.config.sites import load_sites
 from consent_service.obs import metrics as obs_metrics
 from consent_service.obs.logs import ACCESS_LOGGER
 from consent_service.obs.metrics import CURRENT, UNMATCHED, Metrics
@@ -24,7 +24,7 @@ access_log = logging.getLogger(ACCESS_LOGGER)
 def app_from_env() -> Instrumented:
     """Factory for `uvicorn --factory consent_service.web.asgi:app_from_env` (needs REDIS_URL)."""
     settings = settings_from_env(os.environ)
-    app = create_app(settings, load_sites(settings.config_path), resolve_keys(settings))
+    app = create_app(settings, sites_for(settings), resolve_keys(settings))
     metrics = Metrics(multiprocess_dir=os.environ.get(obs_metrics.MULTIPROC_ENV) or None)
     instrumented = Instrumented(app, metrics, access_log=settings.access_log)
     _tune_gc()
@@ -36,8 +36,9 @@ class Instrumented:
 
     A plain ASGI callable rather than a Starlette middleware, to keep it cheap on the decision path:
     two clock reads, one wrapped `send`, one update of plain counters (docs/obs_metrics.md). The route
-    label is the template Starlette matched (it sets `scope["route"]`), read after the app ran; the
-    duration ends with the answer's last byte, so work run after the answer is not counted in it.
+    label is the template Starlette matched (it sets `scope["route"]`; `path_format` is its template
+    without converters), read after the app ran; the duration ends with the answer's last byte, so
+    work run after the answer is not counted in it.
     """
 
     __slots__ = ("access_log", "app", "metrics")
@@ -78,7 +79,8 @@ class Instrumented:
             CURRENT.reset(token)
             seconds = (answered or perf_counter()) - started
             route = scope.get("route")
-            template = route.path if route is not None else UNMATCHED
+            # The template without Starlette's converters: `/v1/admin/accounts/{account_id}`.
+            template = route.path_format if route is not None else UNMATCHED
             self.metrics.observe_request(template, scope["method"], status or 500, seconds)
             if self.access_log:
                 _log_access(template, scope["method"], status or 500, seconds)

@@ -25,6 +25,10 @@ def handlers() -> dict[Any, Any]:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
+    if exc.code in (ErrorCode.FORBIDDEN_ORIGIN, ErrorCode.UNKNOWN_SITE):
+        basics = basics_of(request)
+        if basics is not None:  # a page's misconfiguration: say so in the log, with the fix
+            basics.misconfig.refused(exc, http.headers_of(request).get("origin"))
     return http.error_response(exc, _error_cors(request))
 
 
@@ -50,7 +54,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Never a stack trace or request data in the answer or the log line (tokens are personal data).
     # The route's template, not the path: a path can hold an account id.
-    route = getattr(request.scope.get("route"), "path", "?")
+    route = getattr(request.scope.get("route"), "path_format", "?")
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route)
     return http.json_response({"error": ErrorCode.INTERNAL.value, "detail": "unexpected error"}, 500)
 

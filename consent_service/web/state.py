@@ -33,6 +33,7 @@ from consent_service.store import Lifetimes, StatsStore, Store
 from consent_service.store.limits import Limiter
 from consent_service.web.admin_sessions import AdminSessions, LoginThrottle
 from consent_service.web.assets import Asset
+from consent_service.web.misconfig import Misconfig
 
 STATE_KEY = "consent"  # the lifespan state's key (and `app.state.consent`, for tests and tools)
 BASICS_KEY = "consent_basics"  # `app.state.consent_basics`: the Basics, from the app's creation
@@ -55,6 +56,7 @@ class Basics:
     partners: OutboxSpecs  # what changes tell the sites' partners (core/partner.py)
     admin_sessions: AdminSessions  # the admin pages' signed sessions (web/admin_sessions.py)
     login_throttle: LoginThrottle  # failed admin logins per client, in this process
+    misconfig: Misconfig  # warnings about refused origins and unknown sites (web/misconfig.py)
 
     @classmethod
     def of(cls, settings: Settings, sites: SiteConfig, keys: Keys, banner: Asset, demo: dict[str, Asset]) -> Basics:
@@ -64,7 +66,10 @@ class Basics:
         tokens = DeviceTokens(keys.signing, max_age_s=settings.cookie_max_age_days * 86_400)
         forms, pseudonyms = FormTokens(keys.signing), Pseudonyms(keys.pseudonym)
         sessions, throttle = AdminSessions(keys.signing, keys.pseudonym), LoginThrottle()
-        return cls(settings, sites, keys, tokens, forms, pseudonyms, banner, demo, partners, sessions, throttle)
+        misconfig = Misconfig(sites)
+        return cls(
+            settings, sites, keys, tokens, forms, pseudonyms, banner, demo, partners, sessions, throttle, misconfig
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +104,12 @@ class AppState:
     @property
     def demo_site_active(self) -> bool:
         """The ?region= override applies to the bundled demo site only, and only with the demo on."""
-        return self.settings.demo_enabled and self.sites.source.startswith("<bundled")
+        return self.settings.demo_enabled and self.sites.bundled_demo
 
     def site(self, site_id: str) -> Site:
         site = self.sites.sites.get(site_id)
         if site is None:
-            raise ApiError(ErrorCode.UNKNOWN_SITE, f"no site {site_id[:64]!r} is configured")
+            raise ApiError(ErrorCode.UNKNOWN_SITE, f"no site {site_id[:64]!r} is configured", site=site_id[:64])
         return site
 
 

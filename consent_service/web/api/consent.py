@@ -94,7 +94,9 @@ async def preflight(request: Request, state: AppState) -> Response:
     """CORS preflight: granted to the union of every site's origins (the POST then checks its own site)."""
     origin = http.headers_of(request).get("origin")
     if origin is None or not http.origin_allowed(origin, state.sites.all_origins, request, state.settings):
-        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, "this origin is not allowed to call the consent API")
+        raise ApiError(
+            ErrorCode.FORBIDDEN_ORIGIN, "this origin is not allowed to call the consent API", site=_site_asked(request)
+        )
     headers = {
         **http.cors_headers(origin),
         "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
@@ -106,14 +108,26 @@ async def preflight(request: Request, state: AppState) -> Response:
 
 def _check_origin(request: Request, state: AppState, site: Site) -> None:
     if not http.origin_allowed(http.headers_of(request).get("origin"), site.origins, request, state.settings):
-        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, f"this origin may not write for site {site.id!r}")
+        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, f"this origin may not write for site {site.id!r}", site=site.id)
+
+
+def _site_asked(request: Request) -> str | None:
+    """The site a preflight is for, where its URL names it (the experience path, `?site=`)."""
+    rest: str = request.path_params.get("rest", "")
+    parts = rest.split("/")
+    if len(parts) == 3 and parts[0] == "sites" and parts[2] == "experience":
+        return parts[1][:64]
+    return request.query_params.get("site", "")[:64] or None
 
 
 def _respond(request: Request, state: AppState, site: Site, outcome: Outcome[Mapping[str, object]]) -> Response:
     headers = dict(http.NO_STORE)
     origin = http.headers_of(request).get("origin")
-    if origin is not None and http.origin_allowed(origin, site.origins, request, state.settings):
-        headers.update(http.cors_headers(origin))
+    if origin is not None:
+        if http.origin_allowed(origin, site.origins, request, state.settings):
+            headers.update(http.cors_headers(origin))
+        else:  # answered, but the browser will hide it from the page: a misconfiguration to tell
+            state.basics.misconfig.not_granted(origin, site.id)
     response = http.json_response(outcome.body, 200, headers)
     if outcome.deferred is not None:
         response.background = BackgroundTask(outcome.deferred)

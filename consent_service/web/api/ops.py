@@ -1,5 +1,5 @@
 """The service's own endpoints: the banner script, the GPC support statement, health and readiness,
-Prometheus metrics and the OpenAPI document."""
+Prometheus metrics, the OpenAPI document and the favicon."""
 
 from __future__ import annotations
 
@@ -12,15 +12,23 @@ from consent_service.core.keyed import matching_key
 from consent_service.core.vocab import ErrorCode
 from consent_service.obs import metrics as obs_metrics
 from consent_service.web import http
-from consent_service.web.assets import LONG_CACHE, SHORT_CACHE, serve
+from consent_service.web.assets import LONG_CACHE, SHORT_CACHE, load_asset, serve
 from consent_service.web.openapi import openapi_document
 from consent_service.web.state import AppState, bind
 
 GPC_JSON_DATE = "2026-11-29"  # when our GPC support statement last changed
+ICON_TYPE = "image/vnd.microsoft.icon"
+ICON_CACHE = "public, max-age=604800"  # a week: browsers ask for it on every page of the service
 
 
 def routes() -> list[Route]:
+    icon = load_asset("favicon.ico", ICON_TYPE)
+
+    async def favicon(request: Request) -> Response:
+        return serve(icon, request, ICON_CACHE)
+
     return [
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/v1/banner.js", bind(banner), methods=["GET"]),
         Route("/v1/banner.{digest}.js", bind(banner), methods=["GET"]),
         Route("/.well-known/gpc.json", gpc_json, methods=["GET"]),
