@@ -53,6 +53,8 @@ def test_matching_is_exact_but_for_the_ellipsis() -> None:
     found = mismatches(expected, {"a": 1, "b": 0, "c": "XDB~", "d": [True, {"e": None}], "f": 1})
     assert sorted(found) == ["$.c: 'XDB~' ≠ 'DB~…'", "$: undocumented 'f'"]
     assert mismatches({"a": 1}, {}) == ["$: missing 'a'"]
+    assert mismatches({"a": 1, "…": "…"}, {"a": 1, "z": 2}) == []  # the members not shown
+    assert mismatches({"a": 1, "…": "…"}, {"z": 2}) == ["$: missing 'a'"]
     assert mismatches({"n": 1}, {"n": True}) == ["$.n: True ≠ 1"]  # a bool is not a number
     assert mismatches([1, 2], [1]) == ["$: expected 2 items, got [1]"]
     assert text_mismatches(["<button id=x>…"], "<button id=x>Do Not Sell\n") == []
