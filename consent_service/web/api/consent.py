@@ -68,6 +68,9 @@ async def opt_out(request: Request, state: AppState) -> Response:
 
 async def experience(request: Request, state: AppState) -> Response:
     site = state.site(request.path_params["site"])
+    # A page whose origin the site does not list could not read the answer anyway (no CORS); a 403 it
+    # can read tells its banner that the page is not set up, not that the service is down.
+    _check_origin(request, state, site)
     query = request.query_params
     visitor = visitor_of(request, state, site, gpc_signal(query.getlist("gpc")))
     return _respond(request, state, site, await state.service.experience(visitor, language(request, query.get("lang"))))
@@ -106,7 +109,7 @@ async def preflight(request: Request, state: AppState) -> Response:
 
 def _check_origin(request: Request, state: AppState, site: Site) -> None:
     if not http.origin_allowed(http.headers_of(request).get("origin"), site.origins, request, state.settings):
-        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, f"this origin may not write for site {site.id!r}")
+        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, f"this origin is not in the origins of site {site.id!r}")
 
 
 def _respond(request: Request, state: AppState, site: Site, outcome: Outcome[Mapping[str, object]]) -> Response:
