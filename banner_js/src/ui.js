@@ -114,12 +114,8 @@ export function showBanner(body) {
   mount();
   banner?.remove();
   const t = texts();
-  // A row of buttons, all alike and of equal width (banner.css): up to three side by side ("r1"), or
-  // two columns, where Do Not Sell has a row of its own on a phone ("w").
-  banner = panel({ class: "b", role: "region" }, t, body || [
-    ...lead(t),
-    h("div", { class: S.regime === OPT_OUT ? "r w" : "r r1" }, regimeButtons(t)),
-  ]);
+  // A row of buttons, all alike (banner.css lays them out).
+  banner = panel({ class: "b", role: "region" }, t, body || [...lead(t), h("div", { class: "r" }, regimeButtons(t))]);
   root.append(banner);
   displayed();
 }
@@ -186,7 +182,7 @@ export function openPrefs() {
   const dialog = panel({ class: "d", role: "dialog", "aria-modal": "true", onkeydown: onKey }, t, [
     ...lead(t),
     ...S.purposes.map((p) => purposeRow(p, t)),
-    h("div", { class: dns ? "r w" : "r" }, [
+    h("div", { class: "r" }, [
       dns,
       button(t.accept_all, "accept", choose(ACCEPT_ALL)),
       button(t.reject_all, "reject", choose(REJECT_ALL)),
