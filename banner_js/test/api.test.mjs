@@ -141,7 +141,7 @@ describe("a page the service is not set up for (403 forbidden_origin, 404 unknow
 
   const cases = [
     [
-      answer(403, { error: "forbidden_origin", detail: "this origin is not in the origins of site 'shop'" }),
+      answer(403, { error: "forbidden_origin", detail: "this origin may not write for site 'shop'" }),
       `consent-service: this page's origin https://shop.example is not in the origins of site "shop": add it there`,
     ],
     [

@@ -109,7 +109,7 @@ async def preflight(request: Request, state: AppState) -> Response:
 
 def _check_origin(request: Request, state: AppState, site: Site) -> None:
     if not http.origin_allowed(http.headers_of(request).get("origin"), site.origins, request, state.settings):
-        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, f"this origin is not in the origins of site {site.id!r}")
+        raise ApiError(ErrorCode.FORBIDDEN_ORIGIN, f"this origin may not write for site {site.id!r}")
 
 
 def _respond(request: Request, state: AppState, site: Site, outcome: Outcome[Mapping[str, object]]) -> Response:
