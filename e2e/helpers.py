@@ -14,7 +14,7 @@ from typing import Any
 import httpx2 as httpx
 from playwright.sync_api import BrowserContext, Locator, Page, Request
 
-from e2e.conftest import ROOT, new_page
+from e2e.conftest import AXE, ROOT, new_page
 
 VIEWPORT = {"width": 1000, "height": 700}
 OPTIONAL = ("analytics", "advertising", "personalization")
@@ -253,3 +253,25 @@ def snap(page: Page, name: str, docs: str | None = None) -> None:
         if UPDATE_DOCS or not target.exists():
             DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
+
+
+# ---- accessibility ---------------------------------------------------------------------------
+
+
+AXE_RUN = """async () => {
+  const result = await axe.run({include: [['#consent-service']]}, {resultTypes: ['violations']});
+  return {
+    violations: result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map(n => ({target: n.target, summary: n.failureSummary}))})),
+    passes: result.passes.length,
+  };
+}"""
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    assert AXE.exists(), "axe-core is missing: run `npm ci --prefix e2e`"
+    if not page.evaluate("() => !!window.axe"):
+        page.evaluate(AXE.read_text())
+    result = page.evaluate(AXE_RUN)
+    assert result["passes"] > 0, "axe checked nothing: the banner was not in its scope"
+    return result["violations"]  # type: ignore[no-any-return]

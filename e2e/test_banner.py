@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from e2e.conftest import AXE, CA, DE, JP, ContextFactory, Publisher, Service, new_page
+from e2e.conftest import CA, DE, JP, ContextFactory, Publisher, Service, new_page
 from e2e.helpers import (
     CSP_RECORDER,
     DCL_RECORDER,
@@ -22,6 +22,7 @@ from e2e.helpers import (
     OPTIONAL,
     VIEWPORT,
     RequestLog,
+    axe_violations,
     banner_visible,
     cookie_names,
     cookie_value,
@@ -553,25 +554,6 @@ def test_keyboard_only(service: Service, publisher: Publisher, make_context: Con
 
 
 # ---- 11. axe-core ------------------------------------------------------------------------------
-
-
-AXE_RUN = """async () => {
-  const result = await axe.run({include: [['#consent-service']]}, {resultTypes: ['violations']});
-  return {
-    violations: result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-      nodes: v.nodes.map(n => ({target: n.target, summary: n.failureSummary}))})),
-    passes: result.passes.length,
-  };
-}"""
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    assert AXE.exists(), "axe-core is missing: run `npm ci --prefix e2e`"
-    if not page.evaluate("() => !!window.axe"):
-        page.evaluate(AXE.read_text())
-    result = page.evaluate(AXE_RUN)
-    assert result["passes"] > 0, "axe checked nothing: the banner was not in its scope"
-    return result["violations"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,15 @@ def test_opt_out_page_with_javascript_disabled(service: Service, make_context: C
     with page.expect_navigation():
         button.click()  # one step
     assert "Your opt-out has been processed" in page.locator("#status").inner_text()
+    # Done is done: no offer to opt out again, and no button doing what is already done.
+    assert page.locator("#opt-out").count() == 0
+    assert "You can opt out at any time" not in page.locator("main").inner_text()
     snap(page, "no-js-opt-out-done")
     token = next(c["value"] for c in context.cookies(service.origin) if c["name"] == "cs_device_demo")
     body = server_decision(service.origin, token, CA)
     assert body["decisions"]["advertising"] == {"allowed": False, "reason": "opt_out"} and body["usp"] == "1YYN"
     page.goto(f"{service.origin}/privacy/demo/opt-out")  # a later visit still shows it processed
-    assert page.locator("#status").count() == 1
+    assert page.locator("#status").count() == 1 and page.locator("#opt-out").count() == 0
 
 
 def test_demo_do_not_sell_link_works_without_javascript(service: Service, make_context: ContextFactory) -> None:

@@ -346,8 +346,34 @@ def test_errors_are_readable_cross_origin_with_retry_after_exposed(client: TestC
     )
     assert r.status_code == 422 and r.headers["access-control-allow-origin"] == origin
     assert "retry-after" in r.headers["access-control-expose-headers"]
-    r = client.post("/v1/opt-out", json={"site": "demo"}, headers={"Origin": "https://evil.example"})
-    assert r.status_code == 403 and "access-control-allow-origin" not in r.headers
+    r = client.post("/v1/consent", json={"site": "zz", "action": "x"}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 400 and "access-control-allow-origin" not in r.headers  # not for any origin
+
+
+def test_a_page_not_set_up_reads_why(client: TestClient, redis_client: redis.Redis) -> None:
+    """An unlisted origin or an unknown site is a misconfigured page, not an outage: its banner may read
+    the refusal (docs/banner.md) and tell the operator. That grants nothing: the body is the error
+    alone, and the experience of a site is not answered to an origin it does not list."""
+    evil = {"Origin": "https://evil.example", **CA}
+    for method, path, kwargs, status, code in [
+        ("GET", "/v1/sites/demo/experience", {}, 403, "forbidden_origin"),
+        ("GET", "/v1/sites/nope/experience", {}, 404, "unknown_site"),
+        ("POST", "/v1/opt-out", {"json": {"site": "demo"}}, 403, "forbidden_origin"),
+        ("POST", "/v1/consent", {"json": {"site": "nope", "action": "accept_all"}}, 404, "unknown_site"),
+    ]:
+        r = client.request(method, path, headers=evil, **kwargs)  # type: ignore[arg-type]
+        assert (r.status_code, r.json()["error"]) == (status, code), path
+        assert set(r.json()) == {"error", "detail"}, path
+        assert r.headers["access-control-allow-origin"] == "https://evil.example", path
+        assert r.headers["access-control-allow-credentials"] == "true", path
+        assert "set-cookie" not in r.headers, path
+    assert redis_client.dbsize() == 0  # refused before anything was read or written
+    # A preflight is still refused (a browser sends nothing after it), and the page's own origins
+    # still get the experience.
+    assert client.options("/v1/consent", headers={"Origin": "https://evil.example"}).status_code == 403
+    r = client.get("/v1/sites/demo/experience", headers={"Origin": "http://localhost:8000", **CA})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:8000"
+    assert client.get("/v1/sites/demo/experience", headers=CA).status_code == 200  # no Origin: a server
 
 
 def test_gpc_query_values_follow_the_header_rule(client: TestClient) -> None:

@@ -22,7 +22,7 @@ from consent_service.core.texts import TEXT_KEYS
 ROOT = Path(__file__).resolve().parent.parent
 BANNER_JS = ROOT / "banner_js"
 BUILT = ROOT / "consent_service" / "static" / "banner.js"
-BUDGET_GZIP = 6 * 1024  # DESIGN.md: banner JS + CSS at most 6 KB gzip, a hard budget
+BUDGET_GZIP = 7 * 1024  # DESIGN.md: the base banner, JS + CSS, at most 7 KB gzip, a hard budget
 UNIT_TESTS = BANNER_JS / "test"
 IAB_FIXTURE = UNIT_TESTS / "fixtures" / "iab-strings.json"
 

@@ -6,7 +6,7 @@
 export const TEXT_KEYS = [
   "title", "intro_opt_in", "intro_opt_out", "intro_notice", "accept_all", "reject_all", "customize",
   "save", "close", "dismiss", "do_not_sell", "opt_out_done", "gpc_honored", "gpc_detail", "always_on",
-  "saved", "offline",
+  "saved", "offline", "gpc_off", "unavailable",
 ];
 
 // English ships inside the script so the banner works when the API cannot be reached;
@@ -31,6 +31,8 @@ export const EN_TEXTS = {
   always_on: "Always on",
   saved: "Your choices have been saved.",
   offline: "Saved on this device; it will be sent when the service can be reached.",
+  gpc_off: "Off because of your browser's Global Privacy Control signal",
+  unavailable: "Privacy choices cannot be recorded on this page right now, so only what is strictly necessary is used.",
 };
 
 export const OPT_IN = "opt_in";
@@ -56,6 +58,11 @@ export const CHANGE_EVENT = "consent:change";
 export const OPEN_ATTR = "data-consent-open";
 export const GATE_ATTR = "data-consent";
 export const HOST_ID = "consent-service";
+export const STATUS_ATTR = "data-consent-status"; // where the site wants the GPC status line
+
+// The service's errors that mean "this page is not set up" (not an outage): vocab.py's ErrorCode.
+export const ERR_ORIGIN = "forbidden_origin";
+export const ERR_SITE = "unknown_site";
 
 export const PATH_CONSENT = "/v1/consent";
 export const PATH_OPT_OUT = "/v1/opt-out";

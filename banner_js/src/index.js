@@ -3,7 +3,7 @@
 // APIs, then talks to the service in the background. Nothing here throws into the host page.
 import { sync, configure, settled } from "./api.js";
 import {
-  ACCEPT_ALL, CHANGE_EVENT, NECESSARY, OPEN_ATTR, OPEN_WAIT, PATH_CONSENT, PATH_OPT_OUT, SOURCE,
+  ACCEPT_ALL, CHANGE_EVENT, NECESSARY, OPEN_ATTR, OPEN_WAIT, PATH_CONSENT, PATH_OPT_OUT, REASON_GPC, SOURCE,
 } from "./constants.js";
 import { syncConsentMode } from "./consentmode.js";
 import { syncCookies } from "./cookies.js";
@@ -13,7 +13,7 @@ import { gppUpdate, installIab } from "./iab.js";
 import {
   PAGE_GPC, S, allowed, applyGpc, bannerDue, copy, decideLocally, decided, live, load, markDecided, save,
 } from "./state.js";
-import { hideBanner, openPrefs, setActions, showBanner, showStatus, texts } from "./ui.js";
+import { hideBanner, openPrefs, setActions, showBanner, showLine, showStatus, texts } from "./ui.js";
 
 /**
  * @import { ConsentService, ConsentState, Purpose } from "../types/consent-service"
@@ -42,6 +42,7 @@ function apply() {
     subscribers.forEach((cb) => safe(cb)(copy()));
   }
   markDecided();
+  whenParsed(showLine);
 }
 
 const refresh = () => sync(apply);
@@ -66,9 +67,17 @@ async function record(path, body, choices, doneKey) {
   await refresh();
   live.busy = 0;
   const t = texts();
+  // What the visitor asked for but GPC keeps off (where the site does not let an opt-in lift it).
+  const kept = S.purposes.filter((p) => choices[p.id] && S.decisions[p.id]?.reason === REASON_GPC);
   // Still pending (offline): an opt-out applies here at once, so confirm it and say it is not sent
-  // yet. Sent, or refused (a 4xx): the plain confirmation of what applies on this device.
-  showStatus(S.pending ? (doneKey === "saved" ? "" : t[doneKey] + " ") + t.offline : t[doneKey]);
+  // yet. Sent, or refused (a 4xx): the plain confirmation of what applies on this device. A page
+  // the service is not set up for records nothing: it says so, and never promises to send it later.
+  showStatus(
+    live.bad
+      ? t.unavailable
+      : (S.pending ? (doneKey === "saved" ? "" : t[doneKey] + " ") + t.offline : t[doneKey]) +
+          (kept[0] ? ` ${t.gpc_off}: ${kept.map((p) => p.label).join(", ")}.` : ""),
+  );
 }
 
 /** @type {(test: (p: Purpose) => boolean, value: boolean) => Record<string, boolean>} */
@@ -95,9 +104,10 @@ const actions = {
 // From local state at once when the site's purposes are known (a returning visitor, or after any
 // answer). On a first visit it waits for the first answer, but OPEN_WAIT at most: then it opens with
 // what is known (the English texts). Never the full API timeout.
+// On a page the service is not set up for, no choice can be recorded: the visitor reads that instead.
 const open = () =>
   Promise.race([settled(), new Promise((r) => setTimeout(r, S.purposes[0] ? 0 : OPEN_WAIT))]).then(() =>
-    whenParsed(openPrefs));
+    whenParsed(() => (live.bad ? showStatus(texts().unavailable) : openPrefs())));
 
 /** @satisfies {ConsentService} */
 const publicApi = {

@@ -12,7 +12,7 @@ import {
  * @typedef {{path: string, body: Record<string, unknown>}} Pending a choice the service has not accepted yet
  * @typedef {ConsentState & {device?: string | null, pending: Pending | null}} State what is saved: the
  *   page's copy (ConsentState) with the device token and the pending choice
- * @typedef {{failed?: boolean, ask?: boolean | number, shown?: unknown, busy?: number}} Live this
+ * @typedef {{failed?: boolean, ask?: boolean | number, shown?: unknown, busy?: number, bad?: number}} Live this
  *   page's flags (see `live`)
  */
 
@@ -63,6 +63,7 @@ S.consent_mode = consentMode();
 //   ask     ask the service now, not after the page loads: the page has a GPC signal the service
 //           has not recorded yet, or saved decisions were reset to "no consent"
 //   shown   the banner or the preferences are on screen
+//   bad     the service refused this page as not set up for it (forbidden_origin, unknown_site)
 //   busy    a change is under way (the preferences are open, or a choice is being recorded): GPP
 //           signalStatus is "not ready"
 /** @type {Live} */
@@ -178,12 +179,38 @@ export function decideLocally() {
   settle();
 }
 
-// After a local change: Consent Mode from the decisions, and USP says "opted out" where a
-// sale/share purpose is denied (the GPP string is the service's and stays until it answers).
+// After a local change: Consent Mode from the decisions; and where a sale/share purpose is opted out
+// (denied for another reason than no consent yet), USP and GPP say so at once, as the service's own
+// strings for that visitor do, so a tag never reads a new USP beside an old GPP. There is no GPP
+// encoder here: usnat's SaleOptOut, SharingOptOut and TargetedAdvertisingOptOut are bits 18-23 of
+// its core, the 4th base64url character, "q" (2, 2, 2: not opted out) or "V" (1, 1, 1). Only the
+// exact layout the service writes (header DBABLA: usnat alone) is edited; the parsed copy
+// (gpp_parsed) follows. (The Gpc subsection stays the service's until it answers.)
 function settle() {
   S.consent_mode = consentMode();
-  if (S.usp && S.purposes.some((p) => p.sale_share && !allowed(p.id))) S.usp = S.usp.replace(/^(1.)N/, "$1Y");
+  if (S.purposes.some((p) => p.sale_share && !allowed(p.id) && S.decisions[p.id]?.reason !== REASON_NO_CONSENT)) {
+    if (S.usp) S.usp = S.usp.replace(/^(1.)N/, "$1Y");
+    if (S.gpp) S.gpp = S.gpp.replace(/^(DBABLA~...)q/, "$1V");
+    Object.assign(S.gpp_parsed?.usnat?.[0] || {}, { SaleOptOut: 1, SharingOptOut: 1, TargetedAdvertisingOptOut: 1 });
+  }
 }
+
+// The page is not set up for the service (misconfigured): what this device had allowed is denied, as
+// before any choice; necessary stays.
+export function failClosed() {
+  for (const id in S.decisions) {
+    const d = S.decisions[id];
+    if (d.allowed && d.reason !== NECESSARY) S.decisions[id] = decision(false, REASON_NO_CONSENT);
+  }
+  settle();
+}
+
+// Every sale/share purpose of the site is opted out (GPC, the visitor, an account opt-out): the
+// Do Not Sell offer is in force, so it is not offered again.
+export const optedOut = () => {
+  const sale = S.purposes.filter((p) => p.sale_share);
+  return !!sale[0] && !sale.some((p) => allowed(p.id));
+};
 
 // As the service computes it: a key is granted when the site has purposes of its kind and every
 // one is allowed (a kind it does not declare, or any kind before the purposes are known, is denied).

@@ -1,12 +1,15 @@
 // @ts-check
 // The banner (a labelled region) and the preferences (a modal dialog), inside an open shadow root.
 // Stable hooks for tests: host #consent-service, buttons [data-cs=accept|reject|customize|save|close|
-// dismiss|optout], toggles [data-cs-purpose=<id>], the GPC message [data-cs=gpc], [data-cs=status].
+// dismiss|optout], toggles [data-cs-purpose=<id>], the GPC message [data-cs=gpc], [data-cs=status],
+// and the GPC status line [data-cs=honored].
 import CSS from "./banner.css";
-import { ACCEPT_ALL, CUSTOM, EN_TEXTS, HOST_ID, NECESSARY, NOTICE, OPT_OUT, REJECT_ALL } from "./constants.js";
+import {
+  ACCEPT_ALL, CUSTOM, EN_TEXTS, HOST_ID, NECESSARY, NOTICE, OPT_OUT, REASON_GPC, REJECT_ALL, STATUS_ATTR,
+} from "./constants.js";
 import { doc, h } from "./dom.js";
 import { gppUpdate } from "./iab.js";
-import { S, allowed, live } from "./state.js";
+import { S, allowed, live, optedOut } from "./state.js";
 
 /**
  * @import { Purpose } from "../types/consent-service"
@@ -30,6 +33,8 @@ let returnFocus;
 let bannerBack;
 /** @type {HTMLElement | undefined} */
 let back; // the page's element focused before the focus entered the banner or the preferences
+/** @type {HTMLElement | undefined} */
+let line; // the GPC status line in the corner
 
 export const setActions = (/** @type {Actions} */ actions) => (act = actions);
 
@@ -66,17 +71,36 @@ const button = (label, cs, onclick) => h("button", { "data-cs": cs, onclick }, l
 const panel = (attrs, t, body) =>
   h("div", { ...attrs, "aria-labelledby": "cs-t", lang: S.language }, [h("h2", { id: "cs-t" }, t.title), ...body]);
 
-// The GPC message (when GPC is on) and the regime's introduction.
+// The GPC message (when GPC is on) and the regime's introduction. Where the sale/share opt-out is
+// already in force in `opt_out`, no "you can opt out" intro: GPC's message, or else the confirmation.
 /** @type {(t: Texts) => Child[]} */
 const lead = (t) => [
   S.gpc && h("p", { "data-cs": "gpc" }, [h("strong", {}, t.gpc_honored), " ", t.gpc_detail]),
-  h("p", {}, t["intro_" + S.regime] || t.intro_opt_in),
+  S.regime !== OPT_OUT || !optedOut()
+    ? h("p", {}, t["intro_" + S.regime] || t.intro_opt_in)
+    : !S.gpc && h("p", {}, t.opt_out_done),
 ];
 
-// Tells IAB listeners whether the CMP is on screen.
+// Tells IAB listeners whether the CMP is on screen; the corner's status line gives way to it.
 function displayed() {
   live.shown = banner || prefs;
   gppUpdate();
+  showLine();
+}
+
+// GPC honoured (CCPA regs §7025(f)): "Opt-Out Request Honored" as an inline status, never a dialog.
+// It goes in every element the site marks `data-consent-status`; without one, in a small line in the
+// bottom left corner that takes no focus and lets clicks through. That line is not shown while the
+// banner or the preferences are (they carry the GPC message), nor when an explicit opt-in lifted GPC.
+export function showLine() {
+  const text = Object.values(S.decisions).some((d) => d.reason === REASON_GPC) ? texts().gpc_honored : "";
+  const marked = doc.querySelectorAll(`[${STATUS_ATTR}]`);
+  marked.forEach((el) => (el.textContent = text));
+  line?.remove();
+  if (text && !marked[0] && !live.shown) {
+    mount();
+    root.append((line = h("p", { class: "s", "data-cs": "honored", lang: S.language }, text)));
+  }
 }
 
 /**
@@ -90,7 +114,8 @@ export function showBanner(body) {
   mount();
   banner?.remove();
   const t = texts();
-  banner = panel({ class: "b", role: "region" }, t, body || [...lead(t), h("div", {}, regimeButtons(t))]);
+  // A row of buttons, all alike (banner.css lays them out).
+  banner = panel({ class: "b", role: "region" }, t, body || [...lead(t), h("div", { class: "r" }, regimeButtons(t))]);
   root.append(banner);
   displayed();
 }
@@ -123,9 +148,15 @@ export function hideBanner() {
 // status, while the preferences are open.
 /** @param {string} message */
 export function showStatus(message) {
+  mount();
   const hadFocus = root.activeElement || doc.activeElement === doc.body;
   const close = () => hideBanner() || back?.focus();
-  showBanner([h("p", { role: "status", "data-cs": "status" }, message), button(texts().close, "close", close)]);
+  showBanner([
+    h("div", { class: "t" }, [
+      h("p", { role: "status", "data-cs": "status" }, message),
+      button(texts().close, "close", close),
+    ]),
+  ]);
   if (hadFocus) banner?.querySelector("button")?.focus();
 }
 
@@ -145,12 +176,14 @@ export function openPrefs() {
     closePrefs(true);
     act.choose(action, choices);
   };
+  // Where the law asks for it, the "Do Not Sell or Share" link leads to a one-step opt-out; not
+  // offered again once it is in force (by GPC, the visitor or an account opt-out).
+  const dns = S.regime === OPT_OUT && !optedOut() && button(t.do_not_sell, "optout", () => closePrefs(true) || act.optOut());
   const dialog = panel({ class: "d", role: "dialog", "aria-modal": "true", onkeydown: onKey }, t, [
     ...lead(t),
     ...S.purposes.map((p) => purposeRow(p, t)),
-    h("div", {}, [
-      // Where the law asks for it, the "Do Not Sell or Share" link leads to a one-step opt-out.
-      S.regime === OPT_OUT && button(t.do_not_sell, "optout", () => closePrefs(true) || act.optOut()),
+    h("div", { class: "r" }, [
+      dns,
       button(t.accept_all, "accept", choose(ACCEPT_ALL)),
       button(t.reject_all, "reject", choose(REJECT_ALL)),
       button(t.save, "save", choose(CUSTOM, true)),
@@ -164,7 +197,8 @@ export function openPrefs() {
 }
 
 // One toggle per purpose, ticked only where the purpose is allowed now (so none in opt_in before
-// a choice); necessary is always on, and a sale/share purpose GPC turned off is shown off.
+// a choice); necessary is always on, and a sale/share purpose GPC turned off is shown off, disabled,
+// with the reason in its label.
 /**
  * @param {Purpose} p
  * @param {Texts} t
@@ -173,7 +207,7 @@ function purposeRow(p, t) {
   // Where the site allows a later explicit opt-in to lift GPC (`gpc_lift`), the toggle stays usable:
   // this dialog, opened by the visitor, is the only place that offer appears.
   const fixed =
-    p.kind === NECESSARY ? t.always_on : p.sale_share && S.gpc && !allowed(p.id) && !S.gpc_lift && t.gpc_honored;
+    p.kind === NECESSARY ? t.always_on : p.sale_share && S.gpc && !allowed(p.id) && !S.gpc_lift && t.gpc_off;
   const id = "cs-d-" + p.id;
   return h("div", { class: "p" }, [
     h("label", {}, [

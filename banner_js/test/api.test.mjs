@@ -129,6 +129,91 @@ describe("the experience", () => {
   });
 });
 
+describe("a page the service is not set up for (403 forbidden_origin, 404 unknown_site)", () => {
+  /** @type {unknown[][]} */
+  let errors;
+  const realError = console.error;
+  beforeEach(() => {
+    errors = [];
+    console.error = (...args) => errors.push(args);
+  });
+  const restore = () => (console.error = realError);
+
+  const cases = [
+    [
+      answer(403, { error: "forbidden_origin", detail: "this origin may not write for site 'shop'" }),
+      `consent-service: this page's origin https://shop.example is not in the origins of site "shop": add it there`,
+    ],
+    [
+      answer(404, { error: "unknown_site", detail: "no site 'shop' is configured" }),
+      `consent-service: no site "shop" is configured on ${API}: fix data-site, or add the site`,
+    ],
+  ];
+  for (const [refusal, message] of cases) {
+    test(`${refusal.status}: one console error with the fix; no banner, nothing kept to send`, async () => {
+      try {
+        S.pending = { path: "/v1/consent", body: { site: "shop", action: "accept_all" } };
+        script.push(refusal);
+        assert.equal(await syncOnce(), true);
+        assert.deepEqual(errors, [[message]]);
+        assert.equal(live.bad, 1);
+        assert.equal(S.pending, null); // not an outage: nothing will be sent later
+        assert.equal(S.show, false); // no banner asking for choices that cannot be recorded
+        assert.equal(S.fetched_at, 0);
+        // Only necessary stays allowed (a first visit's safe default).
+        assert.deepEqual(
+          Object.entries(S.decisions).filter(([, d]) => d.allowed).map(([id]) => id),
+          ["necessary"],
+        );
+        // Once per page: a second refusal adds no second error.
+        script.push(refusal);
+        await syncOnce();
+        assert.equal(errors.length, 1);
+      } finally {
+        restore();
+      }
+    });
+  }
+
+  test("what this device had allowed is denied again (fail closed); necessary stays", async () => {
+    try {
+      S.purposes = [purpose("core", "necessary"), purpose("stats", "analytics"), purpose("ads", "advertising", true)];
+      S.decisions = {
+        core: { allowed: true, reason: "necessary" },
+        stats: { allowed: true, reason: "consent" },
+        ads: { allowed: true, reason: "default" },
+      };
+      S.fetched_at = 1; // a returning visitor
+      script.push(answer(403, { error: "forbidden_origin", detail: "..." }));
+      await syncOnce();
+      assert.deepEqual(S.decisions, {
+        core: { allowed: true, reason: "necessary" },
+        stats: { allowed: false, reason: "no_consent" },
+        ads: { allowed: false, reason: "no_consent" },
+      });
+      assert.equal(S.consent_mode.analytics_storage, "denied");
+      assert.equal(S.consent_mode.ad_storage, "denied");
+    } finally {
+      restore();
+    }
+  });
+
+  test("another 403 or 404, or one without a JSON body, is no misconfiguration", async () => {
+    try {
+      const notJson = { ok: false, status: 404, json: async () => JSON.parse("<html>") };
+      for (const refusal of [answer(403, { error: "forbidden", detail: "..." }), answer(404, { error: "not_found" }), notJson]) {
+        script.push(refusal);
+        await syncOnce();
+        assert.equal(live.bad, undefined);
+        assert.equal(S.show, true); // a first visit without an answer: the built-in banner
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      restore();
+    }
+  });
+});
+
 describe("the pending choice", () => {
   const pending = () => ({ path: "/v1/consent", body: { site: "shop", source: "banner", action: "accept_all" } });
 

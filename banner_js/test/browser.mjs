@@ -64,7 +64,7 @@ export function installBrowser({ gpc = false, top = true } = {}) {
   define("document", document);
   define("navigator", { globalPrivacyControl: gpc });
   define("localStorage", localStorage);
-  define("location", { hostname: "shop.example" });
+  define("location", { hostname: "shop.example", origin: "https://shop.example" });
   return { window, document, localStorage };
 }
 

@@ -5,7 +5,9 @@ import { iabFixture, installBrowser, purpose, reset } from "./browser.mjs";
 
 const { localStorage } = installBrowser({ gpc: false });
 const state = await import("../src/state.js");
-const { S, live, allowed, applyGpc, bannerDue, consentMode, copy, decideLocally, load, merge, save } = state;
+const {
+  S, live, allowed, applyGpc, bannerDue, consentMode, copy, decideLocally, failClosed, load, merge, save,
+} = state;
 
 const FIRST_VISIT = structuredClone(S);
 const DAY = 864e5;
@@ -23,38 +25,40 @@ const PURPOSES = [
   purpose("prefs", "functional"),
 ];
 
-/** An experience answer as the service gives it (US, opt_out regime, nothing chosen). */
-const experience = (overrides = {}) => ({
-  site: "shop",
-  region: "US-CA",
-  regime: "opt_out",
-  gpc: false,
-  show: true,
-  language: "en",
-  texts: {},
-  purposes: PURPOSES,
-  choices: {},
-  decisions: {
-    essential: { allowed: true, reason: "necessary" },
-    stats: { allowed: true, reason: "default" },
-    ads: { allowed: true, reason: "default" },
-    prefs: { allowed: true, reason: "default" },
-  },
-  consent_mode: {
-    security_storage: "granted",
-    ad_storage: "granted",
-    ad_user_data: "granted",
-    ad_personalization: "granted",
-    analytics_storage: "granted",
-    functionality_storage: "granted",
-    personalization_storage: "denied",
-  },
-  gpp: notOptedOut.gpp,
-  gpp_sid: notOptedOut.gpp_sid,
-  usp: notOptedOut.usp,
-  gpp_parsed: notOptedOut.gpp_parsed,
-  ...overrides,
-});
+/** An experience answer as the service gives it (US, opt_out regime, nothing chosen); a fresh copy
+ * each time, as the state may change what it took from an answer. */
+const experience = (overrides = {}) =>
+  structuredClone({
+    site: "shop",
+    region: "US-CA",
+    regime: "opt_out",
+    gpc: false,
+    show: true,
+    language: "en",
+    texts: {},
+    purposes: PURPOSES,
+    choices: {},
+    decisions: {
+      essential: { allowed: true, reason: "necessary" },
+      stats: { allowed: true, reason: "default" },
+      ads: { allowed: true, reason: "default" },
+      prefs: { allowed: true, reason: "default" },
+    },
+    consent_mode: {
+      security_storage: "granted",
+      ad_storage: "granted",
+      ad_user_data: "granted",
+      ad_personalization: "granted",
+      analytics_storage: "granted",
+      functionality_storage: "granted",
+      personalization_storage: "denied",
+    },
+    gpp: notOptedOut.gpp,
+    gpp_sid: notOptedOut.gpp_sid,
+    usp: notOptedOut.usp,
+    gpp_parsed: notOptedOut.gpp_parsed,
+    ...overrides,
+  });
 
 beforeEach(() => {
   reset(S, live, FIRST_VISIT);
@@ -242,10 +246,11 @@ describe("merge()", () => {
     assert.equal(S.consent_mode.ad_storage, "denied");
     assert.equal(S.consent_mode.ad_personalization, "denied");
     assert.equal(S.consent_mode.analytics_storage, "granted");
-    // USP says "opted out", as the service's own string for that visitor does; the GPP string stays.
+    // USP and GPP say "opted out" at once, as the service's own strings for that visitor do.
     assert.equal(S.usp, optedOut.usp);
     assert.equal(S.usp, "1YYN");
-    assert.equal(S.gpp, notOptedOut.gpp);
+    assert.equal(S.gpp, optedOut.gpp);
+    assert.deepEqual(S.gpp_parsed, optedOut.gpp_parsed);
   });
 
   test("but not against the visitor's explicit consent the service reports", () => {
@@ -323,6 +328,55 @@ test("applyGpc() turns every sale/share purpose off with reason gpc", () => {
   assert.deepEqual(S.decisions.stats, { allowed: true, reason: "default" });
   assert.equal(S.consent_mode.ad_user_data, "denied");
   assert.equal(S.usp, "1YYN");
+});
+
+describe("a local opt-out's signals (finding: a new USP beside an old GPP)", () => {
+  test("an opt-out made here turns the service's GPP and USP into its own strings for an opted-out visitor", () => {
+    merge(experience());
+    S.choices = { ads: false };
+    decideLocally();
+    assert.deepEqual(S.decisions.ads, { allowed: false, reason: "opt_out" });
+    assert.deepEqual([S.usp, S.gpp], [optedOut.usp, optedOut.gpp]);
+    assert.deepEqual(S.gpp_parsed, optedOut.gpp_parsed); // getSection/getField agree with the string
+  });
+
+  test("GPC seen here does the same for the opt-out fields (its Gpc subsection waits for the service)", () => {
+    merge(experience());
+    applyGpc();
+    const [core, sub] = S.gpp_parsed.usnat;
+    assert.deepEqual([core.SaleOptOut, core.SharingOptOut, core.TargetedAdvertisingOptOut], [1, 1, 1]);
+    assert.equal(S.gpp, optedOut.gpp);
+    assert.equal(sub.Gpc, false);
+  });
+
+  test("no consent yet (opt_in) is no opt-out: the strings stay", () => {
+    merge(experience({ regime: "opt_in", decisions: {} }));
+    decideLocally();
+    assert.deepEqual(S.decisions.ads, { allowed: false, reason: "no_consent" });
+    assert.deepEqual([S.usp, S.gpp], [notOptedOut.usp, notOptedOut.gpp]);
+    assert.equal(S.gpp_parsed.usnat[0].SaleOptOut, 2);
+  });
+});
+
+test("optedOut(): every sale/share purpose is off, and the site has one", () => {
+  merge(experience());
+  assert.equal(state.optedOut(), false);
+  applyGpc();
+  assert.equal(state.optedOut(), true);
+  merge(experience({ purposes: PURPOSES.filter((p) => !p.sale_share), gpc: false }));
+  assert.equal(state.optedOut(), false); // nothing to opt out of: no "opt-out in force" either
+});
+
+test("failClosed(): every allowed purpose but necessary is denied", () => {
+  merge(experience());
+  failClosed();
+  assert.deepEqual(S.decisions, {
+    essential: { allowed: true, reason: "necessary" },
+    stats: { allowed: false, reason: "no_consent" },
+    ads: { allowed: false, reason: "no_consent" },
+    prefs: { allowed: false, reason: "no_consent" },
+  });
+  assert.equal(S.consent_mode.analytics_storage, "denied");
 });
 
 test("a USP string that does not apply is left alone", () => {

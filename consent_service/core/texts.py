@@ -50,6 +50,14 @@ BANNER_MESSAGES = (
     message("always_on", "Always on"),
     message("saved", "Your choices have been saved."),
     message("offline", "Saved on this device; it will be sent when the service can be reached."),
+    # Beside a sale/share toggle that GPC keeps off (and after a choice that asked for it, with the
+    # purposes' names after a colon): why it cannot be switched on.
+    message("gpc_off", "Off because of your browser's Global Privacy Control signal"),
+    # A page the service is not set up for (misconfigured origin or site): nothing can be recorded.
+    message(
+        "unavailable",
+        "Privacy choices cannot be recorded on this page right now, so only what is strictly necessary is used.",
+    ),
 )
 
 TEXT_KEYS = tuple(key for key, _ in BANNER_MESSAGES)

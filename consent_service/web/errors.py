@@ -23,22 +23,30 @@ def handlers() -> dict[Any, Any]:
     return {ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected, ClientDisconnect: _client_gone}
 
 
+# The answers that say a page is not set up for the service (docs/banner.md), not an outage.
+SETUP_ERRORS = frozenset({ErrorCode.FORBIDDEN_ORIGIN, ErrorCode.UNKNOWN_SITE})
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    if exc.code in (ErrorCode.FORBIDDEN_ORIGIN, ErrorCode.UNKNOWN_SITE):
+    if exc.code in SETUP_ERRORS:
         basics = basics_of(request)
         if basics is not None:  # a page's misconfiguration: say so in the log, with the fix
             basics.misconfig.refused(exc, http.headers_of(request).get("origin"))
-    return http.error_response(exc, _error_cors(request))
+    return http.error_response(exc, _error_cors(request, exc.code))
 
 
-def _error_cors(request: Request) -> dict[str, str]:
-    """Errors are readable by every configured origin, so a banner can see a 503 and its Retry-After."""
+def _error_cors(request: Request, code: ErrorCode) -> dict[str, str]:
+    """Errors are readable by every configured origin, so a banner can see a 503 and its Retry-After.
+    A refusal of the page itself (an origin not listed, a site not configured) is readable by any
+    origin, so the banner on a misconfigured page can tell its operator what to fix instead of taking
+    it for an outage: it grants nothing, as the body holds only the code and its detail, which a
+    caller without an Origin header (curl) gets anyway."""
     origin = http.headers_of(request).get("origin")
     basics = basics_of(request)
     if origin is None or basics is None:
         return {}
-    if not http.origin_allowed(origin, basics.sites.all_origins, request, basics.settings):
+    if code not in SETUP_ERRORS and not http.origin_allowed(origin, basics.sites.all_origins, request, basics.settings):
         return {}
     return http.cors_headers(origin)
 

@@ -68,6 +68,9 @@ async def opt_out(request: Request, state: AppState) -> Response:
 
 async def experience(request: Request, state: AppState) -> Response:
     site = state.site(request.path_params["site"])
+    # A page whose origin the site does not list could not read the answer anyway (no CORS); a 403 it
+    # can read tells its banner that the page is not set up, not that the service is down.
+    _check_origin(request, state, site)
     query = request.query_params
     visitor = visitor_of(request, state, site, gpc_signal(query.getlist("gpc")))
     return _respond(request, state, site, await state.service.experience(visitor, language(request, query.get("lang"))))
