@@ -46,7 +46,9 @@ def _error_cors(request: Request, code: ErrorCode) -> dict[str, str]:
     basics = basics_of(request)
     if origin is None or basics is None:
         return {}
-    if code not in SETUP_ERRORS and not http.origin_allowed(origin, basics.sites.all_origins, request, basics.settings):
+    if code in SETUP_ERRORS:  # only an origin as browsers send it is echoed, never a hostile string
+        return http.cors_headers(origin) if http.well_formed_origin(origin) else {}
+    if not http.origin_allowed(origin, basics.sites.all_origins, request, basics.settings):
         return {}
     return http.cors_headers(origin)
 

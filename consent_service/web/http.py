@@ -186,6 +186,17 @@ def origin_allowed(origin: str | None, allowed: frozenset[str], request: Request
     return origin in allowed or origin == own_origin(request, settings)
 
 
+# An origin as a browser sends it: scheme, lower-case host (or bracketed IPv6), optional port; nothing
+# else (no path, no space, no control or bidi character) is ever echoed or logged.
+_ORIGIN = re.compile(
+    r"https?://(?:[a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}(?::[0-9]{1,5})?|https?://\[[0-9a-f:.]{2,45}\](?::[0-9]{1,5})?"
+)
+
+
+def well_formed_origin(origin: str) -> bool:
+    return len(origin) <= 300 and _ORIGIN.fullmatch(origin) is not None
+
+
 def cors_headers(origin: str) -> dict[str, str]:
     return {
         "access-control-allow-origin": origin,

@@ -12,7 +12,6 @@ path or query is written.
 from __future__ import annotations
 
 import logging
-import re
 
 from consent_service.config.selection import FLAGS_SOURCE, origins_source
 from consent_service.config.sites import DEMO_SOURCE, SITE_ID_RE
@@ -20,11 +19,9 @@ from consent_service.core.errors import ApiError
 from consent_service.core.site import SiteConfig
 from consent_service.core.vocab import ErrorCode
 from consent_service.obs.once import OncePer
+from consent_service.web.http import well_formed_origin
 
 log = logging.getLogger("consent_service.misconfig")
-ORIGIN_RE = re.compile(
-    r"https?://(?:[a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}(?::[0-9]{1,5})?|https?://\[[0-9a-f:.]{2,45}\](?::[0-9]{1,5})?"
-)
 NULL_ORIGIN = "null"  # a page opened from a file, or a sandboxed frame
 
 
@@ -109,7 +106,7 @@ def _clean_origin(raw: str | None) -> str | None:
     if raw is None:
         return None
     origin = raw.strip().lower()
-    if origin == NULL_ORIGIN or (len(origin) <= 300 and ORIGIN_RE.fullmatch(origin)):
+    if origin == NULL_ORIGIN or well_formed_origin(origin):
         return origin
     return None
 
