@@ -4,8 +4,6 @@ device, request logs and screenshots. The fixtures themselves live in conftest.p
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +17,8 @@ from e2e.conftest import AXE, ROOT, new_page
 VIEWPORT = {"width": 1000, "height": 700}
 OPTIONAL = ("analytics", "advertising", "personalization")
 SHOTS = ROOT / "e2e" / "screenshots"
-DOCS_SHOTS = ROOT / "docs" / "screenshots"
 # The committed screenshots in docs/ are rewritten only when asked (or missing), so a test run
 # leaves the work tree clean.
-UPDATE_DOCS = os.environ.get("E2E_UPDATE_DOCS") == "1"
 DO_NOT_SELL = "Do Not Sell or Share My Personal Information"
 GPC_HONORED = "Opt-Out Request Honored"
 GPC_INIT = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true});"
@@ -242,17 +238,11 @@ def cookie_value(context: BrowserContext, url: str, name: str) -> str | None:
 # ---- screenshots -----------------------------------------------------------------------------
 
 
-def snap(page: Page, name: str, docs: str | None = None) -> None:
-    """Saves a screenshot under e2e/screenshots/ (gitignored); `docs` names the committed copy in
-    docs/screenshots/, rewritten when E2E_UPDATE_DOCS=1 or when it is missing."""
+def snap(page: Page, name: str) -> None:
+    """Saves a screenshot under e2e/screenshots/ (gitignored), to look at after a run. The docs'
+    screenshots are made by tools/screenshots.py, not by the tests."""
     SHOTS.mkdir(exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
-    if docs is not None:
-        target = DOCS_SHOTS / f"{docs}.png"
-        if UPDATE_DOCS or not target.exists():
-            DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 # ---- accessibility ---------------------------------------------------------------------------

@@ -116,7 +116,7 @@ def test_opt_in_banner_in_germany(
     assert styles[1] == styles[0] and styles[2] == styles[0], styles
     # Nothing but necessary runs before a choice.
     no_tags_ran(page, log, service)
-    snap(page, f"opt_in-banner-{where}", docs="opt_in-banner" if where == "demo" else None)
+    snap(page, f"opt_in-banner-{where}")
     # Customize: a toggle per purpose, none pre-ticked; necessary always on.
     cs(page, "customize").click()
     for purpose in OPTIONAL:
@@ -126,7 +126,7 @@ def test_opt_in_banner_in_germany(
     expect(toggle(page, "necessary")).to_be_checked()
     expect(toggle(page, "necessary")).to_be_disabled()
     assert {"role": "dialog", "modal": "true", "name": "Your privacy choices"} in page.evaluate(LABELS_JS)
-    snap(page, f"opt_in-preferences-{where}", docs=None)
+    snap(page, f"opt_in-preferences-{where}")
     no_tags_ran(page, log, service)
 
 
@@ -145,7 +145,7 @@ def test_opt_out_notice_in_california(
     # opt_out: tags run by default (the notice does not block them).
     page.wait_for_function("() => window.demoAdLoaded === 1 && window.demoAnalyticsLoaded === 1")
     expect(cs(page, "gpc")).to_have_count(0)  # no GPC here: nothing claims it was honoured
-    snap(page, f"opt_out-notice-{where}", docs="opt_out-notice" if where == "demo" else None)
+    snap(page, f"opt_out-notice-{where}")
     # The preferences show each purpose, as it stands (on by default here).
     cs(page, "customize").click()
     for purpose in OPTIONAL:
@@ -167,7 +167,7 @@ def test_notice_in_japan_is_dismissed_and_remembered(
     assert (st["regime"], st["region"]) == ("notice", "JP")
     assert decided(st) == dict.fromkeys(OPTIONAL, (True, "default"))
     assert st["usp"] == "1---" and st["gpp"] is None  # not a US region
-    snap(page, f"notice-{where}", docs="notice" if where == "demo" else None)
+    snap(page, f"notice-{where}")
     cs(page, "dismiss").click()
     expect(cs(page, "dismiss")).to_have_count(0)
     page.reload()
@@ -316,7 +316,7 @@ def test_gpc_in_california_is_honoured_without_a_pop_up(
     expect(cs(page, "gpc")).to_contain_text(GPC_HONORED)
     expect(toggle(page, "advertising")).not_to_be_checked()
     expect(toggle(page, "analytics")).to_be_checked()
-    snap(page, f"gpc-preferences-{how}-{where}", docs="gpc-preferences" if where == "demo" and how == "both" else None)
+    snap(page, f"gpc-preferences-{how}-{where}")
     # The service recorded it for the device.
     body = wait_server(service.origin, device_token(page, context, service.origin), CA, lambda b: b["gpc"])
     assert body["gpc"] is True and body["decisions"]["advertising"] == {"allowed": False, "reason": "gpc"}

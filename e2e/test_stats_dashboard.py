@@ -111,7 +111,7 @@ def test_the_dashboard_in_chromium(
     assert all(charts[name]["barWidth"] > 0 for name in ("gpc", "region", "device"))
     assert page.evaluate("() => window.__csp") == []
     assert page.evaluate("() => document.scripts.length") == 0
-    snap(page, "dashboard", docs="dashboard")
+    snap(page, "dashboard")
 
     today = dt.datetime.now(dt.UTC).date().isoformat()
     row = page.locator(f'#days-table tr[data-day="{today}"]')
