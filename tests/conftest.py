@@ -30,6 +30,7 @@ from consent_service.core.site import SiteConfig
 from consent_service.store.stats import is_stats_key
 from consent_service.web.app import create_app
 from tests.cluster import LocalCluster
+from tests.serving import Served
 
 TEST_KEYS = Keys(signing=("k" * 40,), pseudonym="p" * 40)
 CA = {"CloudFront-Viewer-Country": "US", "CloudFront-Viewer-Country-Region": "CA"}
@@ -197,3 +198,22 @@ def own_redis_client(own_redis: EmbeddedRedis, tmp_path: Path) -> Iterator[TestC
     app = create_app(settings, load_sites(None), TEST_KEYS)
     with TestClient(app, base_url="http://consent.test", headers={"user-agent": CHROME}) as c:
         yield c
+
+
+# ---- `consent-service serve` in a subprocess (tests/serving.py) --------------------------------------
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    """The environment of a `serve` run: this one without any setting of ours, quiet logs."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "REDIS_URL"}
+    return {**clean, "CONSENT_LOG_LEVEL": "warning"}
+
+
+@pytest.fixture
+def served() -> Iterator[list[Served]]:
+    """The `serve` runs a test starts (append them), stopped at its end."""
+    started: list[Served] = []
+    yield started
+    for server in started:
+        server.stop()

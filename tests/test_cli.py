@@ -3,75 +3,14 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
-import pytest
 
 from tests.conftest import CA, CHROME
-
-BOUND_S = 20.0  # how long we wait for a start at most (Redis + uvicorn), not a speed claim
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Served:
-    def __init__(self, cwd: Path, env: dict[str, str], *args: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "consent_service.cli.main", "serve", "--port", str(self.port), *args]
-        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.output: str | None = None
-        deadline = time.monotonic() + BOUND_S
-        while not self._healthy():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"serve did not start: {self.stop()}")
-            time.sleep(0.1)
-
-    def _healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def stop(self) -> str:
-        if self.output is not None:
-            return self.output
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # what Ctrl-C does
-            try:
-                self.proc.wait(timeout=BOUND_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        assert self.proc.stdout is not None
-        self.output = self.proc.stdout.read().decode()
-        self.proc.stdout.close()
-        return self.output
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "REDIS_URL"}
-    return {**clean, "CONSENT_LOG_LEVEL": "warning"}
-
-
-@pytest.fixture
-def served(tmp_path: Path, env: dict[str, str]) -> Iterator[list[Served]]:
-    started: list[Served] = []
-    yield started
-    for s in started:
-        s.stop()
+from tests.serving import BOUND_S, Served
 
 
 def test_serve_starts_redis_keeps_choices_across_restarts(

@@ -44,8 +44,8 @@ from consent_service.store import Lifetimes, Store
 from consent_service.store.outbox import Claimed, Delivery, Status
 from consent_service.store.trail import KEY_VERSION
 from tests.conftest import CA, DE, TEST_KEYS, AppFactory
+from tests.serving import Served
 from tests.test_accounts import ACCOUNT, AUTH, KEY
-from tests.test_cli import Served
 
 BOUND_S = 30.0  # the longest any wait here may take: a bound, never a speed claim
 ADCO_SECRET = "adco-secret-" + "a" * 32

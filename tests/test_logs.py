@@ -14,7 +14,7 @@ import pytest
 
 from consent_service.obs.logs import JsonFormatter, TextFormatter, logging_config, resolve_format
 from tests.conftest import CA
-from tests.test_cli import BOUND_S, Served
+from tests.serving import BOUND_S, Served
 
 ADMIN_KEY = "adminkey-" + "7" * 40
 ACCOUNT_ID = "acct-555-private-person"

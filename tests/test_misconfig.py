@@ -18,7 +18,7 @@ from consent_service.config.selection import sites_for
 from consent_service.config.settings import Settings
 from consent_service.obs.once import OncePer
 from tests.conftest import CA, AppFactory
-from tests.test_cli import BOUND_S, Served
+from tests.serving import BOUND_S, Served
 
 PAGE = "http://localhost:5500"
 OTHER = "http://localhost:5501"

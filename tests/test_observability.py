@@ -32,7 +32,7 @@ from consent_service.store.reader import ReaderError
 from consent_service.web.app import create_app
 from consent_service.web.asgi import Instrumented
 from tests.conftest import CA, CHROME, TEST_KEYS
-from tests.test_cli import BOUND_S, Served
+from tests.serving import BOUND_S, Served
 
 ACCOUNT_ID = "acct-4242-do-not-log"
 METRICS_KEY = "m" * 40

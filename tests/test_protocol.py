@@ -22,7 +22,7 @@ import httpx2 as httpx
 import orjson
 import pytest
 
-from tests.test_cli import Served
+from tests.serving import Served
 
 TIMEOUT_S = 1.0  # CONSENT_READ_TIMEOUT_S for these tests
 SLACK_S = 10.0  # a busy machine: the server's close may come this long after its deadline

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.readme_steps import mismatches, steps_of, text_mismatches, try_it_block
-from tests.test_cli import Served, env, served  # noqa: F401 (fixtures)
+from tests.serving import Served
 
 ROOT = Path(__file__).resolve().parent.parent
 STEP_TIMEOUT_S = 120  # the whole block, bounded; not a speed claim
 
 
-def test_the_readme_try_it_runs_as_documented(tmp_path: Path, env: dict[str, str], served: list[Served]) -> None:  # noqa: F811
+def test_the_readme_try_it_runs_as_documented(tmp_path: Path, env: dict[str, str], served: list[Served]) -> None:
     for tool in ("curl", "python3"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is needed to run the README's Try it (./dev installs it)")

@@ -5,32 +5,15 @@ development admin key only in the development case (issue 14)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
-import pytest
 
-from tests.test_cli import BOUND_S, Served
+from tests.serving import BOUND_S, Served
 
 PAGE = "http://localhost:5500"
 ADMIN_KEY = "configured-admin-key-" + "4" * 32
-
-
-@pytest.fixture
-def env() -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "REDIS_URL"}
-    return {**clean, "CONSENT_LOG_LEVEL": "warning"}
-
-
-@pytest.fixture
-def served() -> Iterator[list[Served]]:
-    started: list[Served] = []
-    yield started
-    for s in started:
-        s.stop()
 
 
 def _start(served: list[Served], cwd: Path, env: dict[str, str], *args: str) -> Served:

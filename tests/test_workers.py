@@ -3,33 +3,16 @@ worker or replica is seen by every other, at once."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
-import pytest
 import redis
 
 from tests.conftest import CA, CHROME
-from tests.test_cli import Served
+from tests.serving import Served
 
 KEYS = {"CONSENT_SECRET_KEYS": "s" * 40, "CONSENT_PSEUDONYM_KEY": "p" * 40, "CONSENT_ADMIN_KEYS": "a" * 40 + ":*"}
 ADS = {"site": "demo", "purpose": ["advertising", "analytics"]}
-
-
-@pytest.fixture
-def env() -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "REDIS_URL"}
-    return {**clean, "CONSENT_LOG_LEVEL": "warning"}
-
-
-@pytest.fixture
-def served() -> Iterator[list[Served]]:
-    started: list[Served] = []
-    yield started
-    for server in started:
-        server.stop()
 
 
 def test_two_replicas_see_each_others_writes(
