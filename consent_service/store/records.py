@@ -37,10 +37,10 @@ from consent_service.core.partner import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.core.vocab import Source
 from consent_service.store import scripts
 from consent_service.store.accounts import Accounts, account_key
-from consent_service.store.connect import Client, connect
+from consent_service.store.connect import Client, Reader, connect
 from consent_service.store.errors import REDIS_ERRORS, unavailable
 from consent_service.store.outbox import Outbox
-from consent_service.store.reader import PipelinedReader, ReaderError
+from consent_service.store.reader import ReaderError
 from consent_service.store.record_data import (
     Applied,
     Change,
@@ -77,7 +77,7 @@ class Store:
     """Device records in Redis. Every method raises StoreUnavailable and nothing else from Redis."""
 
     def __init__(
-        self, client: Client, lifetimes: Lifetimes, reader: PipelinedReader | None = None, *, replicas: int = 0
+        self, client: Client, lifetimes: Lifetimes, reader: Reader | None = None, *, replicas: int = 0
     ) -> None:
         self._redis = client
         self._reader = reader
