@@ -8,8 +8,8 @@ A cluster URL names one or more startup nodes (any reachable one is enough to fi
 several so that one being down does not stop a start) and uses redis-py's cluster client, which
 routes each command by its key's slot. Query options are redis-py's connection options (e.g.
 `?ssl_cert_reqs=none`); a database number other than 0 is refused, as Redis Cluster has only db 0.
-The decision path's pipelined reader (reader.py) speaks to one server, so it is used for standalone
-URLs only; on a cluster the reads go through the cluster client.
+The decision path's pipelined reader (reader.py) speaks to one server; on a cluster, cluster_reader.py
+keeps one per master and routes each read by its slot (TLS clusters read through the cluster client).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from consent_service.core.digits import ascii_int
+from consent_service.store.cluster_reader import ClusterReader
 from consent_service.store.reader import PipelinedReader
 
 Client = aioredis.Redis | RedisCluster
@@ -38,7 +39,10 @@ def is_cluster_url(url: str) -> bool:
     return url.split("://", 1)[0].lower() in CLUSTER_SCHEMES
 
 
-def connect(url: str, timeout_s: float) -> tuple[Client, PipelinedReader | None]:
+Reader = PipelinedReader | ClusterReader  # the decision path's lean HGETALL
+
+
+def connect(url: str, timeout_s: float) -> tuple[Client, Reader | None]:
     """The client for `url` (nothing is connected yet: the first command connects), and the
     decision path's reader where it applies."""
     common: dict[str, Any] = {
@@ -55,7 +59,8 @@ def connect(url: str, timeout_s: float) -> tuple[Client, PipelinedReader | None]
         "client_name": f"consent-service-{os.getpid()}",
     }
     if is_cluster_url(url):
-        return _cluster(url, common), None
+        cluster = _cluster(url, common)
+        return cluster, ClusterReader(cluster) if url.lower().startswith("redis+cluster://") else None
     client = aioredis.Redis.from_url(url, **common)
     return client, PipelinedReader(url) if PipelinedReader.supports(url) else None
 

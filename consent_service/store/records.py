@@ -28,7 +28,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
 from consent_service.core.clock import now_ms
@@ -38,10 +37,10 @@ from consent_service.core.partner import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.core.vocab import Source
 from consent_service.store import scripts
 from consent_service.store.accounts import Accounts, account_key
-from consent_service.store.connect import Client, connect
-from consent_service.store.errors import REDIS_ERRORS, StoreUnavailable, unavailable
+from consent_service.store.connect import Client, Reader, connect
+from consent_service.store.errors import REDIS_ERRORS, unavailable
 from consent_service.store.outbox import Outbox
-from consent_service.store.reader import PipelinedReader, ReaderError
+from consent_service.store.reader import ReaderError
 from consent_service.store.record_data import (
     Applied,
     Change,
@@ -54,6 +53,7 @@ from consent_service.store.record_data import (
     parse_record,
     record_key,
 )
+from consent_service.store.replicated import REPEATED, WRITTEN, ReplicatedWrites
 from consent_service.store.scripts import named, pairs
 from consent_service.store.sessions import SessionRevocations
 from consent_service.store.trail import KEY_VERSION, PIPELINE_BATCH, Trail
@@ -66,7 +66,7 @@ def _rid() -> str:
 
 
 # Status codes returned by the write script.
-_WRITTEN, _REPEATED, _TOO_LATE, _NOTHING = 1, 0, -1, -2
+_WRITTEN, _REPEATED, _TOO_LATE, _NOTHING = WRITTEN, REPEATED, -1, -2
 CLOCK_RECHECK_S = 60.0
 # The script refuses to write once this share of the caller's timeout has passed (on Redis's clock),
 # so a write that stalled in Redis cannot land after its caller was told it failed.
@@ -77,14 +77,12 @@ class Store:
     """Device records in Redis. Every method raises StoreUnavailable and nothing else from Redis."""
 
     def __init__(
-        self, client: Client, lifetimes: Lifetimes, reader: PipelinedReader | None = None, *, replicas: int = 0
+        self, client: Client, lifetimes: Lifetimes, reader: Reader | None = None, *, replicas: int = 0
     ) -> None:
         self._redis = client
         self._reader = reader
-        # Writes wait for this many replicas (WAIT) before they count as done (standalone Redis).
-        if replicas and isinstance(client, RedisCluster):
-            raise ValueError("CONSENT_REDIS_WAIT_REPLICAS works with a standalone Redis only, not a cluster")
-        self._replicas = replicas
+        # Writes wait for this many replicas (WAIT) before they count as done (replicated.py).
+        self._replicated = ReplicatedWrites(client, replicas) if replicas else None
         self._lifetimes = lifetimes
         self._apply = client.register_script(scripts.RECORD_APPLY)
         self._erase = client.register_script(scripts.RECORD_ERASE)
@@ -139,6 +137,8 @@ class Store:
             await asyncio.gather(self._warm_up, return_exceptions=True)
         if self._reader is not None:
             await self._reader.close()
+        if self._replicated is not None:
+            await self._replicated.close()
         await self._redis.aclose()
         # A connection dropped after an error was closed without waiting (redis-py's nowait): its
         # socket closes on a later turn of the loop, which must come before the loop itself ends.
@@ -310,9 +310,10 @@ class Store:
             async with asyncio.timeout(timeout_s):
                 keys = keys_with(change.site, change.device_id, "carry", "out", "due", "dst")
                 deadline = await self._redis_deadline(timeout_s * DEADLINE_SHARE, keys[0])
-                if self._replicas:
-                    status, gpc_new, fields, *rest = await self._apply_and_wait(
-                        keys, self._args(change, deadline), timeout_s
+                if self._replicated is not None:
+                    wait_ms = int(timeout_s * 1000 * (1 - DEADLINE_SHARE))
+                    status, gpc_new, fields, *rest = await self._replicated.run(
+                        self._apply, keys, self._args(change, deadline), wait_ms
                     )
                 else:
                     status, gpc_new, fields, *rest = await self._apply(keys=keys, args=self._args(change, deadline))
@@ -322,22 +323,6 @@ class Store:
             raise unavailable(TimeoutError("the write reached Redis after its deadline and was not applied"))
         record = parse_record(_pairs(fields)) if status != _NOTHING else None
         return Applied(record=record, gpc_first_seen_now=gpc_new == 1, changed=_pairs(rest[0]) if rest else {})
-
-    async def _apply_and_wait(self, keys: list[str], args: list[bytes | str], timeout_s: float) -> list[Any]:
-        """The script, then WAIT on the same connection (WAIT counts that connection's writes), so the
-        change is acknowledged only once the replicas have it. Fewer replicas in time: unavailable
-        (the change stays written on the primary; retrying it is idempotent, by its change id)."""
-        assert isinstance(self._redis, aioredis.Redis)
-        pipe = self._redis.pipeline(transaction=False)
-        await self._apply(keys=keys, args=args, client=pipe)
-        pipe.execute_command("WAIT", self._replicas, max(1, int(timeout_s * 1000 * (1 - DEADLINE_SHARE))))
-        result, acknowledged = await pipe.execute()
-        if result[0] == _REPEATED:
-            # A retry found the change already written, by a connection WAIT cannot see: unconfirmed.
-            raise StoreUnavailable("a retried write could not be confirmed on the replicas")
-        if result[0] == _WRITTEN and int(acknowledged) < self._replicas:
-            raise StoreUnavailable(f"the write reached {acknowledged} of {self._replicas} replicas in time")
-        return list(result)
 
     async def _redis_deadline(self, budget_s: float, key: str) -> int:
         """The deadline on the clock of the Redis that holds `key` (the script compares it with its
