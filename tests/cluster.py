@@ -87,6 +87,7 @@ class LocalCluster:
             raise ClusterStartError("redis-cli is missing (Debian package redis-tools; `./dev test` installs it)")
         binary = find_redis_server()
         atexit.register(self.stop)  # also if the session ends without its teardown
+        self.directory.mkdir(parents=True, exist_ok=True)
         try:
             ports = _free_cluster_ports(self.masters * (1 + self.replicas))
             self.ports, self.replica_ports = ports[: self.masters], ports[self.masters :]
