@@ -138,6 +138,12 @@ class LocalCluster:
         proc.kill()
         proc.wait(START_TIMEOUT_S)
 
+    def restart(self, port: int) -> None:
+        """Start the node on `port` again, on its files (nodes.conf, AOF) and with its settings."""
+        assert self._procs[port].poll() is not None, "the node is still running"
+        self._procs[port] = self._spawn(find_redis_server(), port)
+        _wait(lambda: _ping(port), time.monotonic() + START_TIMEOUT_S, f"node {port} did not come back", self)
+
     def node_ids(self) -> dict[int, str]:
         """Each live node's cluster id, by its own port."""
         ids = {}

@@ -361,21 +361,7 @@ def test_the_proxy_cuts_the_replication_link_and_nothing_else(tmp_path: Path) ->
         master.stop()
 
 
-@pytest.mark.parametrize(
-    "wait_replicas",
-    [
-        pytest.param(0, id="no_wait"),
-        pytest.param(
-            1,
-            id="wait",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="temporary: CONSENT_REDIS_WAIT_REPLICAS on a cluster is the store change of issue 15, "
-                "not on main yet (the Store refuses it with a ValueError at start)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("wait_replicas", [pytest.param(0, id="no_wait"), pytest.param(1, id="wait")])
 def test_no_opt_out_acknowledged_as_stored_is_lost_to_a_failover(
     wait_replicas: int, failover_cluster: LocalCluster, tmp_path: Path
 ) -> None:
@@ -414,11 +400,15 @@ def test_no_opt_out_acknowledged_as_stored_is_lost_to_a_failover(
             assert stats.replication_closed_by_cut == 1, stats
             wait_until(lambda: info(replica, "replication")["master_link_status"] == "down", "the cut did not bite")
 
-            def while_cut(w: Write) -> bool:
-                return w.on_victim and w.asked >= cut and (w.stored or wait_replicas > 0)
+            def after(moment: float) -> Callable[[Write], bool]:
+                """Answered on the victim's slots, asked after `moment`; without WAIT, stored too."""
+                return lambda w: w.on_victim and w.asked >= moment and (w.stored or wait_replicas > 0)
+
+            while_cut = after(cut)
 
             writers.wait_for(while_cut, WHILE_CUT, "answered on the victim's slots while cut")
             writers.wait_for(lambda w: w.stored and w.asked >= cut, WHILE_CUT, "stored while cut (on any master)")
+            say(f"cut: {writers.count(while_cut)} answered on the victim's slots")
             with Prober(base, consented, opted_out) as prober:
                 time.sleep(0.5)  # a few probes of the cluster before the kill
                 # 3. The victim dies; its replica, cut off all along, takes over.
@@ -427,17 +417,27 @@ def test_no_opt_out_acknowledged_as_stored_is_lost_to_a_failover(
                 cluster.kill(victim)
                 wait_until(lambda: promoted(cluster, replica, victim_id, victim_slots), "the replica was not promoted")
                 promoted_at = time.monotonic()
-                writers.wait_for(
-                    lambda w: w.on_victim and w.stored and w.asked >= promoted_at,
-                    AFTER_PROMOTION,
-                    "stored on the victim's slots after the promotion",
-                )
+                say(f"promoted {promoted_at - killed:.1f} s after the kill")
+                # Answered again on those slots (stored without WAIT; with it, not yet: no replica).
+                writers.wait_for(after(promoted_at), AFTER_PROMOTION, "answered on the victim's slots after promotion")
                 wait_until(lambda: client.get("/readyz").status_code == 200, "/readyz did not recover")
                 recovered = time.monotonic()
                 time.sleep(0.3)
+            # 4. The old master comes back on its AOF, with the writes its replica never had: it
+            # rejoins as the promoted node's replica (the newer epoch wins) and drops them.
+            cluster.proxy.heal(victim)
+            cluster.restart(victim)
+            wait_until(lambda: rejoined(victim, replica), "the old master did not rejoin as a replica")
+            rejoined_at = time.monotonic()
+            say(f"rejoined {rejoined_at - killed:.1f} s after the kill")
+            writers.wait_for(
+                lambda w: w.on_victim and w.stored and w.asked >= rejoined_at,
+                AFTER_PROMOTION,
+                "stored on the victim's slots once the old master rejoined",
+            )
         assert not writers.failures, writers.failures[:5]  # every opt-out was answered 200
 
-        # 4. Every opt-out acknowledged as stored, asked for again.
+        # 5. Every opt-out acknowledged as stored, asked for again.
         stored = [w for w in writers.writes if w.stored]
         lost = read_back(base, stored)
     stats = cluster.proxy.stats()[victim]
@@ -459,7 +459,7 @@ def test_no_opt_out_acknowledged_as_stored_is_lost_to_a_failover(
     }
     probes = check_probes(prober.probes, prober.failures, killed, promoted_at, recovered)
     report |= probes
-    print("failover:", json.dumps(report))  # the numbers docs/capacity.md quotes (pytest -s shows them)
+    say(json.dumps(report))  # the numbers docs/capacity.md quotes (pytest -s shows them)
 
     # Every lost opt-out was answered on the victim's slots after the cut began: nothing else loses.
     assert all(w.on_victim and w.answered >= cut_began for w in lost), report
@@ -480,6 +480,23 @@ def accepted_on_victim(client: httpx.Client, victim_slots: frozenset[int]) -> st
         if slot_of(token) in victim_slots:
             return token
     raise AssertionError("no consent landed on the victim's slots")
+
+
+def rejoined(old_master: int, new_master: int) -> bool:
+    """The old master follows the new one and has synced."""
+    try:
+        replication = info(old_master, "replication")
+    except redis.RedisError:
+        return False
+    return (
+        replication.get("role") == "slave"
+        and replication.get("master_port") == new_master
+        and replication.get("master_link_status") == "up"
+    )
+
+
+def say(what: str) -> None:
+    print(f"failover: {what}")  # progress, with pytest -s
 
 
 def replicated(replica: int, offset: int) -> bool:
