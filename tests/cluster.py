@@ -286,6 +286,11 @@ def _text(reply: Any) -> str:
     return reply.decode() if isinstance(reply, bytes) else str(reply)
 
 
+def cluster_info(port: int) -> dict[str, str]:
+    """CLUSTER INFO of the node on `port`, as text fields."""
+    return _info_fields(port, "CLUSTER", "INFO")
+
+
 def _info_fields(port: int, *command: str) -> dict[str, str]:
     with redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, decode_responses=True) as node:
         reply = node.execute_command(*command)

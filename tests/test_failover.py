@@ -11,8 +11,11 @@ The run, on a real cluster of 3 masters and 3 replicas made for the test (`failo
    its replica is turned away, its clients are not. The writers go on until `WHILE_CUT` opt-outs
    on the victim's slots were answered while it was cut (without WAIT, answered as stored).
 3. The victim is SIGKILLed; the test waits until its replica serves its slots and every live
-   node says `cluster_state:ok`, then until writes on those slots are stored again.
-4. Every opt-out acknowledged as stored is asked for again (`GET /v1/decision` with its device
+   node says `cluster_state:ok`, then until writes on those slots are answered again (stored,
+   without WAIT; with WAIT they cannot be: the promoted node has no replica yet).
+4. The old master restarts on its AOF (which holds the writes its replica never had) and rejoins
+   as the promoted node's replica, dropping them; writes on its old slots are stored again.
+5. Every opt-out acknowledged as stored is asked for again (`GET /v1/decision` with its device
    token): one that is no longer opted out is lost.
 
 Without WAIT the test asserts that opt-outs were lost, and only ones answered on the victim's
@@ -23,7 +26,8 @@ the dead master, then recovers).
 
 The cluster's settings, and why:
 
-- `appendfsync always` (as in production advice): the loss shown is the failover's, not a crash's.
+- `appendonly yes`, `appendfsync always` (as the service's own Redis runs): what is lost is lost
+  to the failover, not to a crash.
 - `cluster-node-timeout 2000`: the failover happens in seconds (detection takes a node timeout).
 - `cluster-replica-validity-factor 0`: a replica whose link has been down longer than
   node timeout × factor + `repl-ping-replica-period` (2 s × 10 + 10 s by default) does not stand
@@ -63,7 +67,7 @@ from consent_service.config.sites import load_sites
 from consent_service.core.identity import DeviceTokens
 from consent_service.store.record_data import record_key
 from consent_service.web.app import create_app
-from tests.cluster import LocalCluster
+from tests.cluster import LocalCluster, cluster_info
 from tests.conftest import CA, CHROME, TEST_KEYS
 from tests.tcp_proxy import ReplicationProxy
 
@@ -301,22 +305,13 @@ def wait_until(check: Callable[[], bool], what: str) -> None:
 def promoted(cluster: LocalCluster, replica: int, victim_id: str, slots: frozenset[int]) -> bool:
     """The replica serves the victim's slots, and every live node says the cluster is ok."""
     try:
-        replica_id = cluster.node_ids()[replica]
-        for port in cluster.all_ports:
-            if port in cluster.node_ids() and info_cluster(port).get("cluster_state") != "ok":
-                return False
-        owners = cluster.slot_owners(replica)
+        live = cluster.node_ids()
+        if any(cluster_info(port).get("cluster_state") != "ok" for port in live):
+            return False
+        replica_id, owners = live[replica], cluster.slot_owners(replica)
     except redis.RedisError:
         return False
     return all(owners[slot] == replica_id for slot in slots) and victim_id not in owners
-
-
-def info_cluster(port: int) -> dict[str, str]:
-    with redis.Redis(host="127.0.0.1", port=port, socket_timeout=5, decode_responses=True) as node:
-        reply = node.execute_command("CLUSTER", "INFO")
-    if isinstance(reply, dict):
-        return {str(k): str(v) for k, v in reply.items()}
-    return dict(line.split(":", 1) for line in str(reply).splitlines() if ":" in line)
 
 
 # ---- the tests -------------------------------------------------------------------------------------
@@ -327,11 +322,10 @@ def test_the_proxy_cuts_the_replication_link_and_nothing_else(tmp_path: Path) ->
     clients still write through the proxy; healed, it catches up."""
     master = EmbeddedRedis(tmp_path / "master", persistent=False)
     replica = EmbeddedRedis(tmp_path / "replica", persistent=False)
-    proxy = ReplicationProxy([0], tmp_path / "proxy.log")  # the master's port is known once it runs
     master.start()
     replica.start()
+    proxy = ReplicationProxy([master.port], tmp_path / "proxy.log")
     try:
-        proxy.upstream_ports = [master.port]
         port = proxy.start()[master.port]
         with (
             redis.Redis(port=replica.port, decode_responses=True) as follower,
