@@ -3,6 +3,8 @@
     redis://[user:password@]host:port/0        standalone (also rediss:// for TLS, unix:///path.sock)
     redis+cluster://[user:password@]host:port[,host:port…][/?options]
     rediss+cluster://…                          the same over TLS
+    redis+sentinel://[user:password@]host:port[,host:port…]/master-name
+                                                a primary found by Redis Sentinel (rediss+sentinel: TLS)
 
 A cluster URL names one or more startup nodes (any reachable one is enough to find the others; name
 several so that one being down does not stop a start) and uses redis-py's cluster client, which
@@ -21,6 +23,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 from consent_service.core.digits import ascii_int
@@ -35,10 +38,15 @@ DEFAULT_PORT = 6379
 MAX_CONNECTIONS_PER_NODE = 1024
 
 
+def is_sentinel_url(url: str) -> bool:
+    return url.split("://", 1)[0].lower() in SENTINEL_SCHEMES
+
+
 def is_cluster_url(url: str) -> bool:
     return url.split("://", 1)[0].lower() in CLUSTER_SCHEMES
 
 
+SENTINEL_SCHEMES = {"redis+sentinel": "redis", "rediss+sentinel": "rediss"}
 Reader = PipelinedReader | ClusterReader  # the decision path's lean HGETALL
 
 
@@ -58,6 +66,10 @@ def connect(url: str, timeout_s: float) -> tuple[Client, Reader | None]:
         # replica holds which (no personal data: a host-local process id).
         "client_name": f"consent-service-{os.getpid()}",
     }
+    if is_sentinel_url(url):
+        # The primary's address changes on a failover: every read and write goes through
+        # redis-py's Sentinel client, which asks the sentinels again when its primary is gone.
+        return _sentinel(url, common), None
     if is_cluster_url(url):
         cluster = _cluster(url, common)
         return cluster, ClusterReader(cluster) if url.lower().startswith("redis+cluster://") else None
@@ -101,6 +113,47 @@ def _cluster(url: str, common: dict[str, Any]) -> RedisCluster:
         return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in nodes], **kwargs)
     except TypeError as exc:  # an option redis-py's cluster client does not know
         raise ValueError(f"unsupported option in the Redis Cluster URL {_safe(url)}: {exc}") from exc
+
+
+async def close_client(client: Client) -> None:
+    """Closes the client, and a Sentinel client's connections to the sentinels too."""
+    await client.aclose()
+    manager = getattr(getattr(client, "connection_pool", None), "sentinel_manager", None)
+    for sentinel in getattr(manager, "sentinels", ()):
+        await sentinel.aclose()
+
+
+def sentinel_parts(url: str) -> tuple[list[tuple[str, int]], str, dict[str, Any]]:
+    """The sentinels' (host, port), the monitored master's name, and the connection options of a
+    Sentinel URL (credentials and TLS are the primary's; the sentinels get the socket timeouts)."""
+    scheme, sep, rest = url.partition("://")
+    base = SENTINEL_SCHEMES.get(scheme.lower())
+    authority, slash, tail = rest.partition("/")
+    name, _, query = tail.partition("?")
+    if not sep or base is None or not slash or not name or "/" in name:
+        raise ValueError(
+            f"not a Redis Sentinel URL (redis+sentinel://host:port[,host:port…]/master-name): {_safe(url)}"
+        )
+    credentials, at, hosts = authority.rpartition("@")
+    nodes = [_host_port(part) for part in hosts.split(",") if part.strip()]
+    if not nodes:
+        raise ValueError(f"a Redis Sentinel URL needs at least one host:port: {_safe(url)}")
+    options: dict[str, Any] = dict(parse_url(f"{base}://{credentials}{at}localhost/0{'?' + query if query else ''}"))
+    for key in ("host", "port", "db"):
+        options.pop(key, None)
+    if options.pop("connection_class", None) is SSLConnection:
+        options["ssl"] = True
+    return nodes, name, options
+
+
+def _sentinel(url: str, common: dict[str, Any]) -> aioredis.Redis:
+    nodes, name, options = sentinel_parts(url)
+    sentinels = Sentinel(nodes, sentinel_kwargs={k: v for k, v in common.items() if k.startswith("socket_")})
+    try:
+        client: aioredis.Redis = sentinels.master_for(name, **common, **options)
+    except TypeError as exc:
+        raise ValueError(f"unsupported option in the Redis Sentinel URL {_safe(url)}: {exc}") from exc
+    return client
 
 
 def _host_port(part: str) -> tuple[str, int]:

@@ -12,7 +12,7 @@ import math
 import time
 
 from limits import RateLimitItem
-from limits.aio.storage import RedisClusterStorage, RedisStorage, Storage
+from limits.aio.storage import RedisClusterStorage, RedisSentinelStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
 KEY_PREFIX = "cs1rl"
@@ -34,10 +34,13 @@ class Limiter:
             return
 
     async def close(self) -> None:
-        """Close the library's own Redis client (it keeps one per storage)."""
-        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
-        if client is not None:
-            await client.aclose()
+        """Close the library's own Redis clients (one per storage; with Sentinel, also its replica
+        client and its connections to the sentinels)."""
+        bridge = getattr(self._storage, "bridge", None)
+        sentinels = getattr(getattr(bridge, "sentinel", None), "sentinels", [])
+        for client in [getattr(bridge, "storage", None), getattr(bridge, "storage_replica", None), *sentinels]:
+            if client is not None:
+                await client.aclose()
 
     async def hit(self, rule: RateLimitItem, *key: str) -> int | None:
         """Count one write. None when allowed, else the seconds until the window resets."""
@@ -52,10 +55,15 @@ class Limiter:
 
 
 def _storage(redis_url: str) -> Storage:
-    """The same Redis as the store: `redis://` standalone, `redis+cluster://h:p,h:p` a cluster."""
+    """The same Redis as the store: `redis://` standalone, `redis+cluster://h:p,h:p` a cluster,
+    `redis+sentinel://h:p,h:p/name` the primary Sentinel names."""
     scheme, _, rest = redis_url.partition("://")
     if scheme == "unix":
         return RedisStorage(f"async+redis+unix://{rest}", implementation="redispy", key_prefix=KEY_PREFIX)
+    if scheme.endswith("+sentinel"):
+        tls = "s" if scheme.startswith("rediss") else ""
+        uri = f"async+redis{tls}+sentinel://{rest}"
+        return RedisSentinelStorage(uri, implementation="redispy", key_prefix=KEY_PREFIX)
     if scheme.endswith("+cluster"):
         tls = "s" if scheme.startswith("rediss") else ""
         uri = f"async+redis{tls}+cluster://{rest}"

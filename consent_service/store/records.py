@@ -37,7 +37,7 @@ from consent_service.core.partner import NO_PARTNERS, OutboxSpecs, SubjectKind
 from consent_service.core.vocab import Source
 from consent_service.store import scripts
 from consent_service.store.accounts import Accounts, account_key
-from consent_service.store.connect import Client, Reader, connect
+from consent_service.store.connect import Client, Reader, close_client, connect
 from consent_service.store.errors import REDIS_ERRORS, unavailable
 from consent_service.store.outbox import Outbox
 from consent_service.store.reader import ReaderError
@@ -139,7 +139,7 @@ class Store:
             await self._reader.close()
         if self._replicated is not None:
             await self._replicated.close()
-        await self._redis.aclose()
+        await close_client(self._redis)
         # A connection dropped after an error was closed without waiting (redis-py's nowait): its
         # socket closes on a later turn of the loop, which must come before the loop itself ends.
         for _ in range(3):
