@@ -545,7 +545,10 @@ def check_probes(
     unavailable = [p for p in outage if p.answer["decisions"]["advertising"]["reason"] == "store_unavailable"]
     assert unavailable, "no decision saw the outage: the probe tested nothing"
     readyz = [p for p in probes if p.what == "readyz"]
-    assert any(p.status != 200 for p in readyz if killed <= p.at <= recovered), "/readyz never reported the dead master"
+    down = [p for p in readyz if killed <= p.at <= recovered and p.status != 200]
+    assert down, "/readyz never reported the dead master"
+    # It names the master that does not answer (host:port as the slot map has it), not just "down".
+    assert any("does not answer: 127.0.0.1:" in str(p.answer.get("detail")) for p in down), down[:2]
     return {
         "decisions_probed": len(decisions),
         "decisions_during_outage": len(outage),

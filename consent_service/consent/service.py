@@ -386,6 +386,6 @@ class ConsentService:
             return self._tokens.sign(visitor.site.id, device_id)
         return None
 
-    async def ready(self) -> bool:
-        """Whether the store answers (for /readyz)."""
-        return await self._store.ping(self._read_timeout_s * 5)
+    async def unready(self) -> tuple[str, ...]:
+        """What of the store does not answer (for /readyz): nothing when ready."""
+        return await self._store.unreachable(self._read_timeout_s * 5)

@@ -147,13 +147,29 @@ class Store:
 
     async def ping(self, timeout_s: float) -> bool:
         """Redis answers; on a cluster, every master does (a missing one fails a share of writes)."""
+        return not await self.unreachable(timeout_s)
+
+    async def unreachable(self, timeout_s: float) -> tuple[str, ...]:
+        """What does not answer PING: nothing (ready), `redis`, or on a cluster each master that does
+        not (host:port, as the slot map names it), or `cluster` when no node gives a slot map."""
+        if not isinstance(self._redis, RedisCluster):
+            return () if await self._answers(self._redis.ping(), timeout_s) else ("redis",)
+        if not await self._answers(self._redis.initialize(), timeout_s):
+            return ("cluster",)
+        primaries = self._redis.get_primaries()
+        answers = await asyncio.gather(
+            *(self._answers(self._redis.ping(target_nodes=node), timeout_s) for node in primaries)
+        )
+        return tuple(sorted(node.name for node, ok in zip(primaries, answers, strict=True) if not ok))
+
+    @staticmethod
+    async def _answers(call: Any, timeout_s: float) -> bool:
         try:
             async with asyncio.timeout(timeout_s):
-                if isinstance(self._redis, RedisCluster):
-                    return bool(await self._redis.ping(target_nodes=RedisCluster.PRIMARIES))
-                return bool(await self._redis.ping())
+                await call
         except REDIS_ERRORS:
             return False
+        return True
 
     async def get(self, site: str, device_id: str, timeout_s: float) -> DeviceRecord | None:
         """The device's record, or None when there is none. One command for an unlinked device; a

@@ -66,9 +66,11 @@ async def metrics(request: Request, state: AppState) -> Response:
 
 
 async def readyz(request: Request, state: AppState) -> Response:
-    if await state.service.ready():
+    missing = await state.service.unready()
+    if not missing:
         return http.json_response({"status": "ready"})
-    raise ApiError(ErrorCode.STORE_UNAVAILABLE, "Redis does not answer", retry_after=5)
+    # Which master (host:port) does not answer, so that an operator sees it at once: no personal data.
+    raise ApiError(ErrorCode.STORE_UNAVAILABLE, f"Redis does not answer: {', '.join(missing)}", retry_after=5)
 
 
 async def openapi(request: Request) -> Response:
