@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         if pin:
             os.sched_setaffinity(0, {0})
-            _pin([p for p in [redis.pid, *(proc.pid for proc in cluster._procs)] if p is not None], 1)
+            _pin([p for p in [redis.pid, *(proc.pid for proc in cluster._procs.values())] if p is not None], 1)
         results = uvloop.run(_bench(redis.url, cluster.url, args))
     base = statistics.median(r[0] for r in results["standalone"])
     print(f"{args.concurrency} concurrent readers, {args.rounds} x {args.seconds:g} s per variant (median)")

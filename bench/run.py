@@ -335,6 +335,42 @@ def scenarios(token: str, gpc_token: str) -> list[Scenario]:
     ]
 
 
+def _cluster_scenario(
+    stack: contextlib.ExitStack,
+    tmp: Path,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    servers: dict[str, Server],
+    counters: dict[str, RedisCounter],
+) -> Scenario:
+    """`--cluster`: a 3-master Redis Cluster (tests/cluster.py) and a second service on it, on the same
+    core as the first, and the token scenario against it, to compare with standalone in one run."""
+    from tests.cluster import LocalCluster  # noqa: PLC0415 - only with --cluster
+
+    cluster = stack.enter_context(LocalCluster(tmp / "cluster"))
+    if args.redis_cpu is not None:
+        for proc in cluster._procs.values():
+            pin_all_threads(proc.pid, args.redis_cpu)
+    cluster_env = {**env, "REDIS_URL": cluster.url, "CONSENT_DATA_DIR": str(tmp / "service-cluster-data")}
+    service = Server("service-cluster", ["--factory", args.service_factory], cluster_env, cpu=args.server_cpu,
+                     log_dir=tmp)  # fmt: skip
+    stack.callback(service.stop)
+    service.start("/healthz")
+    servers[service.name] = service
+    counter = RedisCounter(*(f"redis://127.0.0.1:{port}/0" for port in cluster.ports))
+    stack.callback(counter.close)
+    counters[service.name] = counter
+    token = seed_device(service)
+    return Scenario(
+        "decision (token) on cluster",
+        service.name,
+        DECISION_PATH,
+        {"X-Consent-Device": token, **REGION_HEADERS},
+        lambda b: _advertising(b) == {"allowed": False, "reason": "opt_out"} and b.get("device") == token,
+        "as `decision (token)`, on a 3-master Redis Cluster (the per-master pipelined reader)",
+    )
+
+
 def seed_device(service: Server) -> str:
     """POST /v1/consent (demo, reject_all) as a server-side caller; the answer carries the device token."""
     body = json.dumps({"site": "demo", "action": "reject_all"}).encode()
@@ -360,17 +396,24 @@ def verify(scenario: Scenario, base: str) -> None:
 class RedisCounter:
     """Per-command call counts from INFO commandstats, to show how many Redis commands a request costs."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, *urls: str) -> None:
         import redis  # noqa: PLC0415 - third-party imports wait until `_script_setup` picked the venv
 
-        self._client = redis.Redis.from_url(url, socket_timeout=5)
+        # Several URLs: a cluster's masters, summed (a request's commands land on its slot's master).
+        self._clients = [redis.Redis.from_url(url, socket_timeout=5) for url in urls]
 
     def snapshot(self) -> dict[str, int]:
-        stats = self._client.info("commandstats")
-        return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items() if name != "cmdstat_info"}
+        counts: dict[str, int] = {}
+        for client in self._clients:
+            for name, v in client.info("commandstats").items():
+                if name != "cmdstat_info":
+                    key = name.removeprefix("cmdstat_")
+                    counts[key] = counts.get(key, 0) + int(v["calls"])
+        return counts
 
     def close(self) -> None:
-        self._client.close()
+        for client in self._clients:
+            client.close()
 
 
 def cpu_times() -> dict[str, list[int]]:
@@ -409,7 +452,7 @@ def measure(
     result.core_busy_pct, result.core_steal_pct = core_usage(cores_before, cores_after)
     result.server_cpu_pct = round(100 * cpu_used / result.seconds, 1)
     result.server_cpu_us_per_request = round(1e6 * cpu_used / max(result.requests, 1), 1)
-    if scenario.server == "service":
+    if scenario.server != "bare":
         result.redis_calls_per_request = {
             name: round((calls - redis_before.get(name, 0)) / max(result.requests, 1), 3)
             for name, calls in redis_after.items()
@@ -609,6 +652,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--redis-cpu", type=int, default=None, help="core for redis-server (default: wrk's core; -1: not pinned)"
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin anything to cores")
+    parser.add_argument("--cluster", action="store_true", help="also run `decision (token)` on a 3-master cluster")
     parser.add_argument("--profile", action="store_true", help="then profile `decision, token` into results/")
     parser.add_argument("--profiler", choices=("auto", "py-spy", "cprofile"), default="auto")
     parser.add_argument("--profile-duration", type=int, default=10)
@@ -702,6 +746,9 @@ def _run(args: argparse.Namespace, pinned: bool) -> int:
 
         token, gpc_token = seed_device(service), seed_device(service)
         plan = scenarios(token, gpc_token)
+        counters = {"service": counter, "bare": counter}
+        if args.cluster:
+            plan.append(_cluster_scenario(stack, tmp, env, args, servers, counters))
         if args.only:
             wanted = {"bare", *(n.strip() for n in args.only.split(","))}
             plan = [s for s in plan if s.name in wanted]
@@ -720,7 +767,7 @@ def _run(args: argparse.Namespace, pinned: bool) -> int:
         rounds: list[dict[str, WrkResult]] = []
         for number in range(1, args.rounds + 1):
             print(f"round {number}/{args.rounds}", flush=True)
-            rounds.append({s.name: measure(s, servers[s.server], counter, args, quiet=False) for s in plan})
+            rounds.append({s.name: measure(s, servers[s.server], counters[s.server], args, quiet=False) for s in plan})
 
         summary = summarize(rounds)
         print()
