@@ -1,6 +1,13 @@
 """A real Redis Sentinel setup for the tests: a primary, one replica and three sentinels
 (`redis-server --sentinel`), all on 127.0.0.1 with free ports and files in a temp dir, stopped at the
-end. The sentinels monitor the primary as `mymaster` (quorum 2) and fail over after 1 s down.
+end. The sentinels monitor the primary as `mymaster` (quorum 2) and fail over after 2 s down.
+
+The primary is reached through tests/tcp_proxy.py's proxy: the sentinels monitor it at the proxy's
+port, the replica replicates from that port, and the service is told that port by the sentinels. So
+`cut()` can partition the replica from the primary (the proxy closes only the replication link)
+while clients keep writing, and the sentinels see a consistent address (a replica pointing elsewhere
+than the sentinels' master would be "fixed" by them, around the proxy). After a failover the promoted
+replica is reached directly.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import IO
 import redis
 
 from consent_service.cli.redis_runner import find_redis_server
+from tests.tcp_proxy import ReplicationProxy
 
 MASTER = "mymaster"
 START_TIMEOUT_S = 30.0
@@ -35,6 +43,8 @@ class LocalSentinel:
         self.sentinel_ports = [_free_port() for _ in range(3)]
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self._logs: list[IO[bytes]] = []
+        self.proxy = ReplicationProxy([self.primary_port], directory / "proxy.log")
+        self.proxy_port = 0
 
     @property
     def url(self) -> str:
@@ -42,11 +52,11 @@ class LocalSentinel:
 
     def __enter__(self) -> LocalSentinel:
         binary = str(find_redis_server())
+        self.directory.mkdir(parents=True, exist_ok=True)
         try:
-            for port, extra in (
-                (self.primary_port, []),
-                (self.replica_port, ["--replicaof", "127.0.0.1", str(self.primary_port)]),
-            ):
+            self.proxy_port = self.proxy.start()[self.primary_port]
+            replica = ["--replicaof", "127.0.0.1", str(self.proxy_port)]
+            for port, extra in ((self.primary_port, []), (self.replica_port, replica)):
                 data = self.directory / str(port)
                 data.mkdir(parents=True)
                 self._spawn(port, [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data), "--save", "",
@@ -55,8 +65,8 @@ class LocalSentinel:
                 conf = self.directory / f"sentinel-{port}.conf"
                 conf.write_text(
                     f"port {port}\nbind 127.0.0.1\ndir {self.directory}\n"
-                    f"sentinel monitor {MASTER} 127.0.0.1 {self.primary_port} 2\n"
-                    f"sentinel down-after-milliseconds {MASTER} 1000\n"
+                    f"sentinel monitor {MASTER} 127.0.0.1 {self.proxy_port} 2\n"
+                    f"sentinel down-after-milliseconds {MASTER} 2000\n"
                     f"sentinel failover-timeout {MASTER} 4000\n"
                 )
                 self._spawn(port, [binary, str(conf), "--sentinel"])
@@ -73,6 +83,15 @@ class LocalSentinel:
         log = (self.directory / f"{port}.log").open("ab")
         self._logs.append(log)
         self.procs[port] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+
+    def cut(self) -> None:
+        """Partition the replica from the primary (its replication link only) until the end."""
+        self.proxy.cut(self.primary_port)
+        self.wait(lambda: self.link(self.replica_port) == "down", "the cut did not bite")
+
+    def link(self, port: int) -> str:
+        with redis.Redis(port=port, socket_timeout=1, decode_responses=True) as r:
+            return str(r.info("replication").get("master_link_status"))
 
     def restart_as_replica(self, port: int) -> None:
         """A killed server started again on its port and files (the sentinels reconfigure it)."""
@@ -96,8 +115,7 @@ class LocalSentinel:
         return max(set(said), key=said.count) if said else None
 
     def _watched(self) -> bool:
-        with redis.Redis(port=self.primary_port, socket_timeout=1) as r:
-            online = r.info("replication").get("connected_slaves") == 1
+        online = self.link(self.replica_port) == "up"
         known = 0
         for port in self.sentinel_ports:
             with redis.Redis(port=port, socket_timeout=1) as s:
@@ -117,6 +135,7 @@ class LocalSentinel:
             time.sleep(0.1)
 
     def stop(self) -> None:
+        self.proxy.stop()
         for proc in self.procs.values():
             proc.terminate()
         for proc in self.procs.values():
