@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 TCF_VERSION = 2
 PURPOSES, SPECIAL_FEATURES = 24, 12  # the core segment's fixed bit fields
@@ -148,3 +148,87 @@ def encode(model: TCModel) -> str:
         publisher.number(0, 6)  # NumCustomPurposes: none
         segments.append(publisher.base64())
     return ".".join(segments)
+
+
+class _Reader:
+    def __init__(self, segment: str) -> None:
+        if not segment or len(segment) > 8192 or not segment.isascii():
+            raise TCStringError("an empty, overlong or non-ASCII segment")
+        try:
+            raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        except (ValueError, TypeError) as exc:
+            raise TCStringError("a segment that is not base64url") from exc
+        self.bits = "".join(format(byte, "08b") for byte in raw)
+        self.at = 0
+
+    def number(self, width: int) -> int:
+        if self.at + width > len(self.bits):
+            raise TCStringError("the segment ends early")
+        value = int(self.bits[self.at : self.at + width], 2) if width else 0
+        self.at += width
+        return value
+
+    def flag(self) -> bool:
+        return self.number(1) == 1
+
+    def letters(self) -> str:
+        return "".join(chr(ord("A") + self._letter()) for _ in range(2))
+
+    def _letter(self) -> int:
+        value = self.number(6)
+        if value > 25:
+            raise TCStringError("not a letter")
+        return value
+
+    def fixed(self, width: int) -> frozenset[int]:
+        return frozenset(i for i in range(1, width + 1) if self.flag())
+
+    def vendors(self) -> frozenset[int]:
+        top = self.number(16)
+        if not self.flag():
+            return self.fixed(top)
+        chosen: set[int] = set()
+        for _ in range(self.number(12)):
+            is_range, start = self.flag(), self.number(16)
+            end = self.number(16) if is_range else start
+            if not 1 <= start <= end <= top:
+                raise TCStringError("a vendor range outside 1..MaxVendorId")
+            chosen.update(range(start, end + 1))
+        return frozenset(chosen)
+
+
+def decode(tc: str) -> TCModel:
+    """The model a TC string says (publisher restrictions are skipped: this service writes none).
+    Raises TCStringError for anything that is not a well-formed version 2 string."""
+    segments = tc.split(".")
+    if len(segments) > 4:
+        raise TCStringError("too many segments")
+    core = _Reader(segments[0])
+    if core.number(6) != TCF_VERSION:
+        raise TCStringError("not a TCF version 2 string")
+    head = [core.number(w) for w in (36, 36, 12, 12, 6)]
+    language, list_version, policy = core.letters(), core.number(12), core.number(6)
+    service_specific, non_standard = core.flag(), core.flag()
+    features, consents, interests = core.fixed(SPECIAL_FEATURES), core.fixed(PURPOSES), core.fixed(PURPOSES)
+    one_treatment, country = core.flag(), core.letters()
+    vendor_consents, vendor_interests = core.vendors(), core.vendors()
+    model = TCModel(
+        created_ds=head[0], updated_ds=head[1], cmp_id=head[2], cmp_version=head[3], consent_screen=head[4],
+        consent_language=language, vendor_list_version=list_version, policy_version=policy,
+        is_service_specific=service_specific, use_non_standard_texts=non_standard, special_feature_opt_ins=features,
+        purpose_consents=consents, purpose_legitimate_interests=interests, purpose_one_treatment=one_treatment,
+        publisher_cc=country, vendor_consents=vendor_consents, vendor_legitimate_interests=vendor_interests,
+    )  # fmt: skip
+    for segment in segments[1:]:
+        model = _with_segment(model, _Reader(segment))
+    return model
+
+
+def _with_segment(model: TCModel, reader: _Reader) -> TCModel:
+    kind = reader.number(3)
+    if kind == DISCLOSED_VENDORS:
+        return replace(model, vendors_disclosed=reader.vendors())
+    if kind == PUBLISHER_TC:
+        consents, interests = reader.fixed(PURPOSES), reader.fixed(PURPOSES)
+        return replace(model, publisher_consents=consents, publisher_legitimate_interests=interests)
+    return model  # another segment type (allowed vendors, from TCF v2.0): nothing this service uses
