@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import html
 import re
-import shutil
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -23,10 +22,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from bench.page_snapshots import LANGS
+from tools import chromium
 
 SHOT = re.compile(r"^(?P<page>.+?)(?:-(?P<lang>" + "|".join(LANGS) + r"))?-(?P<suffix>[a-z0-9]+)\.png$")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync"]  # fmt: skip
 
 
 def shots_of(folder: Path) -> dict[str, dict[str, Path]]:
@@ -79,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     old, new = shots_of(args.before), shots_of(args.after)
     args.out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=FLAGS)
+        browser = chromium.launch(p)
         page = browser.new_page(viewport={"width": 800, "height": 600})
         for name in sorted(set(old) | set(new)):
             doc = Path(tmp) / f"{name}.html"

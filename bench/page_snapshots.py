@@ -25,7 +25,6 @@ import argparse
 import difflib
 import json
 import re
-import shutil
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -39,6 +38,7 @@ from consent_service.core.errors import unavailable
 from consent_service.web.admin.dashboard import render_dashboard
 from consent_service.web.admin.words import words_for
 from tests.test_dashboard import known_report
+from tools import chromium
 from tools.live import running_service
 
 LANGS = ("en", "nl", "sv", "de", "fr", "es")
@@ -177,10 +177,8 @@ def shoot(pages: Pages, shots: Path, langs: tuple[str, ...], suffix: str, saved:
         body = bodies[route.request.url.rsplit("/", 1)[-1]]
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
 
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-             "--no-first-run", "--disable-sync"]  # fmt: skip
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=flags)
+        browser = chromium.launch(p)
         context = browser.new_context(viewport={"width": 1280, "height": 800}, extra_http_headers=CA)
         context.route(f"{pages.origin}/snapshot/*", fulfill)
         page = context.new_page()

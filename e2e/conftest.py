@@ -7,7 +7,6 @@ by Playwright.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,17 +23,10 @@ import redis
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
 
 from consent_service.cli.redis_runner import EmbeddedRedis
+from tools import chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "e2e" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 BOUND_S = 20.0  # how long a start may take at most; not a speed claim
 CA = {"cloudfront-viewer-country": "US", "cloudfront-viewer-country-region": "CA"}
 DE = {"cloudfront-viewer-country": "DE"}
@@ -248,9 +240,7 @@ def playwright_instance() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    # Debian's Chromium (Playwright's own download does not work here); Playwright's browser otherwise.
-    browser = playwright_instance.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+    browser = chromium.launch(playwright_instance)  # Debian's Chromium, else Playwright's
     yield browser
     browser.close()
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tools import chromium
 from tools.live import Live, running_service
 from tools.sample_stats import count_history, send_traffic
 
@@ -31,8 +32,6 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 ADMIN_KEY = "screenshots-admin-key-" + "k" * 32
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync"]  # fmt: skip
 GPC_SCRIPT = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true});"
 READY = "() => window.consentService && window.consentService.state().regime"
 
@@ -125,8 +124,7 @@ def run(out: Path, names: tuple[str, ...] = NAMES) -> list[Path]:
         if "dashboard" in names:
             count_history(live.redis_url)
             send_traffic(live.origin)
-        chromium = shutil.which("chromium")
-        browser = p.chromium.launch(executable_path=chromium, args=FLAGS) if chromium else p.chromium.launch()
+        browser = chromium.launch(p)
         try:
             for shot in BANNER_SHOTS:
                 if shot.name in names:
