@@ -19,13 +19,13 @@ client.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 from urllib.parse import quote
 
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 
 from consent_service.store.reader import PipelinedReader, ReaderError
+from consent_service.store.slots import reread_slot_map, slot_owner
 
 MOVED = "MOVED "
 
@@ -42,13 +42,13 @@ class ClusterReader:
         deadline = loop.time() + timeout_s
         try:
             for _ in range(2):  # the owner, then the new owner after a MOVED
-                node = await self._owner(key)
+                node = await slot_owner(self._cluster, key)
                 if node is None:
                     break
                 try:
                     return await self._reader(node).hgetall(key, max(0.001, deadline - loop.time()))
                 except ReaderError as exc:
-                    await self._refresh()  # a MOVED, or a master gone: the map may be stale either way
+                    await reread_slot_map(self._cluster)  # a MOVED, or a master gone: the map may be stale either way
                     if MOVED not in str(exc):
                         break
         except TimeoutError:
@@ -59,14 +59,6 @@ class ClusterReader:
         readers, self._readers = list(self._readers.values()), {}
         for reader in readers:
             await reader.close()
-
-    async def _owner(self, key: str) -> ClusterNode | None:
-        await self._cluster.initialize()  # the slot map (a no-op once known)
-        return self._cluster.get_node_from_key(key)
-
-    async def _refresh(self) -> None:
-        with contextlib.suppress(Exception):  # nothing answered: the fallback asks the cluster client
-            await self._cluster.nodes_manager.initialize()
 
     def _reader(self, node: ClusterNode) -> PipelinedReader:
         reader = self._readers.get(node.name)

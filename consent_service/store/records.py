@@ -56,6 +56,7 @@ from consent_service.store.record_data import (
 from consent_service.store.replicated import REPEATED, WRITTEN, ReplicatedWrites
 from consent_service.store.scripts import named, pairs
 from consent_service.store.sessions import SessionRevocations
+from consent_service.store.slots import slot_owner
 from consent_service.store.trail import KEY_VERSION, PIPELINE_BATCH, Trail
 
 
@@ -346,8 +347,7 @@ class Store:
         re-measured at most once a minute."""
         node, target = "", dict[str, Any]()
         if isinstance(self._redis, RedisCluster):
-            await self._redis.initialize()  # the slot map (a no-op once known)
-            owner = self._redis.get_node_from_key(key)
+            owner = await slot_owner(self._redis, key)
             if owner is not None:
                 node, target = owner.name, {"target_nodes": owner}
         offset_ms, checked = self._clocks.get(node, (0, -CLOCK_RECHECK_S))

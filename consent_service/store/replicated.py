@@ -22,7 +22,6 @@ replicas as well, and `min-replicas-to-write` as a complement).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -34,6 +33,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from consent_service.store.connect import Client
 from consent_service.store.errors import StoreUnavailable
+from consent_service.store.slots import reread_slot_map, slot_owner
 
 WRITTEN, REPEATED = 1, 0  # the write script's statuses (records.py)
 # A cluster that is failing over answers these until a replica is promoted and the slot map is new.
@@ -57,12 +57,14 @@ class ReplicatedWrites:
             return self._confirmed(*await self._on(self._client, script, keys, args, wait_ms))
         while True:
             try:
-                node = await self._owner(keys[0])
+                node = await slot_owner(self._client, keys[0])
+                if node is None:
+                    raise ClusterDownError(f"no master serves the slot of {keys[0]!r}")
                 return self._confirmed(*await self._on(self._node_client(node), script, keys, args, wait_ms))
             except TOPOLOGY_ERRORS:
                 # The slot moved or its master is gone: ask the cluster again, until the deadline.
                 await asyncio.sleep(RETRY_PAUSE_S)
-                await self._refresh()
+                await reread_slot_map(self._client)
 
     async def close(self) -> None:
         nodes, self._nodes = list(self._nodes.values()), {}
@@ -84,19 +86,6 @@ class ReplicatedWrites:
         if result[0] == WRITTEN and acknowledged < self._replicas:
             raise StoreUnavailable(f"the write reached {acknowledged} of {self._replicas} replicas in time")
         return result
-
-    async def _owner(self, key: str) -> ClusterNode:
-        assert isinstance(self._client, RedisCluster)
-        await self._client.initialize()  # the slot map (a no-op once known)
-        node = self._client.get_node_from_key(key)
-        if node is None:
-            raise ClusterDownError(f"no master serves the slot of {key!r}")
-        return node
-
-    async def _refresh(self) -> None:
-        assert isinstance(self._client, RedisCluster)
-        with contextlib.suppress(*TOPOLOGY_ERRORS):  # no node answered yet: the next attempt asks again
-            await self._client.nodes_manager.initialize()
 
     def _node_client(self, node: ClusterNode) -> aioredis.Redis:
         """A plain client of one primary, with the cluster client's own connection options (TLS,
