@@ -13,7 +13,6 @@ replica is reached directly.
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -24,23 +23,18 @@ import redis
 
 from consent_service.cli.redis_runner import find_redis_server
 from tests.tcp_proxy import ReplicationProxy
+from tools.live import free_port
 
 MASTER = "mymaster"
 START_TIMEOUT_S = 30.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LocalSentinel:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.primary_port = _free_port()
-        self.replica_port = _free_port()
-        self.sentinel_ports = [_free_port() for _ in range(3)]
+        self.primary_port = free_port()
+        self.replica_port = free_port()
+        self.sentinel_ports = [free_port() for _ in range(3)]
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self._logs: list[IO[bytes]] = []
         self.proxy = ReplicationProxy([self.primary_port], directory / "proxy.log")

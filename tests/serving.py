@@ -5,7 +5,6 @@ with Ctrl-C's signal (tests/test_cli.py, test_startup.py, test_workers.py, test_
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +13,9 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
+from tools.live import free_port
+
 BOUND_S = 20.0  # how long we wait for a start at most (Redis + uvicorn), not a speed claim
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Served:
