@@ -60,7 +60,7 @@ class GvlVendor:
         return bool(self.leg_int_purposes)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared (and hashed, for memos) by identity: one per load
 class Gvl:
     vendor_list_version: int
     tcf_policy_version: int
