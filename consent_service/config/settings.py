@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 from limits import parse as parse_rate
 
@@ -78,6 +79,9 @@ class Settings:
     delivery_backoff_s: float = 30.0  # the first retry's delay; doubled each attempt, with jitter
     delivery_backoff_cap_s: float = 3600.0
     delivery_max_age_h: float = 72.0  # retries run this long after the event (or its replay), then dead
+    # The IAB Global Vendor List (tcf/gvl_source.py): unset, the bundled list only and no network at all.
+    gvl_url: str | None = None
+    gvl_translations_url: str | None = None  # a template with {lang}, e.g. IAB's …/v3/purposes-{lang}.json
 
     @property
     def demo_enabled(self) -> bool:
@@ -143,6 +147,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         redis_wait_replicas=_int(env, "CONSENT_REDIS_WAIT_REPLICAS", d.redis_wait_replicas, 0, 16),
         stats_retention_days=_int(env, "CONSENT_STATS_RETENTION_DAYS", d.stats_retention_days, 1, 3650),
         demo=_demo(env),
+        gvl_url=_fetch_url(env, "CONSENT_GVL_URL"),
+        gvl_translations_url=_fetch_url(env, "CONSENT_GVL_TRANSLATIONS_URL", template="{lang}"),
         **_delivery(env, d),
     )
 
@@ -250,6 +256,29 @@ def _demo(env: Mapping[str, str]) -> Literal["auto", "on", "off"]:
     if value == "auto":
         return "auto"
     return "on" if value in ("on", "true", "1") else "off"
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def _fetch_url(env: Mapping[str, str], name: str, template: str | None = None) -> str | None:
+    """A URL the service fetches from: https, or plain http to this machine only (a test server, a
+    local mirror); no user:password (it would show in logs). `template` must appear in it."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if template is not None and template not in raw:
+        raise SettingsError(f"{name}: {raw!r} must contain {template} (e.g. …/purposes-{template}.json)")
+    try:
+        parts = urlsplit(raw.replace(template, "en") if template else raw)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if host is None or parts.username is not None or parts.password is not None:
+        raise SettingsError(f"{name}: {raw!r} is not a URL like https://host/path (without user:password)")
+    if parts.scheme != "https" and not (parts.scheme == "http" and host in LOOPBACK_HOSTS):
+        raise SettingsError(f"{name}: {raw!r} must use https (plain http only to 127.0.0.1 or localhost)")
+    return raw
 
 
 def _metrics_key(raw: str | None) -> str | None:

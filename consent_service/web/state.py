@@ -30,7 +30,9 @@ from consent_service.rights.agents import AgentRequests
 from consent_service.rights.device_data import Rights, sale_share_ids
 from consent_service.stats.counter import StatsCounter
 from consent_service.store import Lifetimes, StatsStore, Store
+from consent_service.store.gvl_cache import GvlCache
 from consent_service.store.limits import Limiter
+from consent_service.tcf.gvl_source import GvlSource
 from consent_service.web.admin_sessions import AdminSessions, LoginThrottle
 from consent_service.web.assets import Asset
 from consent_service.web.misconfig import Misconfig
@@ -84,6 +86,7 @@ class AppState:
     agents: AgentRequests
     stats: StatsCounter  # consent statistics: `await state.stats.report(site, first, last)`
     limits: WriteLimits | None
+    gvl: GvlSource  # the IAB Global Vendor List: `state.gvl.current()`, `state.gvl.texts(language)`
 
     @property
     def settings(self) -> Settings:
@@ -150,7 +153,8 @@ def build_state(basics: Basics, store: Store) -> AppState:
         retention_ms=lifetimes(s).retention_ms,
         timeout_s=write_s,
     )
-    return AppState(basics, store, service, rights, accounts, agents, stats, limits)
+    gvl = GvlSource.from_settings(s, GvlCache.of(store, write_s))
+    return AppState(basics, store, service, rights, accounts, agents, stats, limits, gvl)
 
 
 def basics_of(request: Request) -> Basics | None:
