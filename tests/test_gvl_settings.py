@@ -23,6 +23,7 @@ def test_unset_by_default() -> None:
         IAB_LIST,
         "http://127.0.0.1:8080/v3/vendor-list.json",
         "http://localhost/gvl.json",
+        "http://[::1]:9/gvl.json",
         "https://mirror.internal/gvl?v=3",
     ],
 )
@@ -49,6 +50,7 @@ def test_the_translations_template_names_the_language() -> None:
         ("vendor-list.consensu.org/v3/vendor-list.json", "is not a URL"),
         ("https://user:secret@mirror.internal/gvl.json", "without user:password"),
         ("https://[::1/gvl.json", "is not a URL"),
+        ("https://mirror.internal:99999/gvl.json", "is not a URL"),
     ],
 )
 def test_anything_else_is_refused_clearly(url: str, says: str) -> None:

@@ -5,6 +5,7 @@ Nothing else in the package reads `os.environ`: tests inject a mapping instead o
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,12 +259,10 @@ def _demo(env: Mapping[str, str]) -> Literal["auto", "on", "off"]:
     return "on" if value in ("on", "true", "1") else "off"
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
-
-
 def _fetch_url(env: Mapping[str, str], name: str, template: str | None = None) -> str | None:
     """A URL the service fetches from: https, or plain http to this machine only (a test server, a
-    local mirror); no user:password (it would show in logs). `template` must appear in it."""
+    local mirror), like partners' URLs; no user:password (it would show in logs). `template` must
+    appear in it."""
     raw = (env.get(name) or "").strip()
     if not raw:
         return None
@@ -271,14 +270,23 @@ def _fetch_url(env: Mapping[str, str], name: str, template: str | None = None) -
         raise SettingsError(f"{name}: {raw!r} must contain {template} (e.g. …/purposes-{template}.json)")
     try:
         parts = urlsplit(raw.replace(template, "en") if template else raw)
-        host = parts.hostname
+        host, _ = parts.hostname, parts.port  # the port read only to validate it
     except ValueError:
         host = None
     if host is None or parts.username is not None or parts.password is not None:
         raise SettingsError(f"{name}: {raw!r} is not a URL like https://host/path (without user:password)")
-    if parts.scheme != "https" and not (parts.scheme == "http" and host in LOOPBACK_HOSTS):
-        raise SettingsError(f"{name}: {raw!r} must use https (plain http only to 127.0.0.1 or localhost)")
+    if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(host)):
+        raise SettingsError(f"{name}: {raw!r} must use https (plain http only to 127.0.0.1, ::1 or localhost)")
     return raw
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _metrics_key(raw: str | None) -> str | None:

@@ -131,9 +131,7 @@ class GvlSource:
                 log.error("GVL %s: upkeep failed", resource.label, exc_info=outcome)
         after = self.current().tcf_policy_version
         if after != before:
-            log.warning(
-                "GVL: TCF policy version %d (was %d): consent given under the old one is asked again", after, before
-            )
+            log.warning("GVL: TCF policy version %d (was %d): TC strings of the old one are out of date", after, before)
 
     async def start(self) -> None:
         """Start the background task and return at once (the bundled list serves until a copy is found)."""

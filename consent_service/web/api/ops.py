@@ -77,7 +77,10 @@ def _gvl(state: AppState) -> dict[str, object]:
     """The Global Vendor List in use (tcf/gvl_source.py), and why the last fetch failed while it did."""
     found = state.gvl.status()
     shown: dict[str, object] = {"version": found.version, "policy_version": found.policy_version}
-    return {**shown, "source": found.source, **({"error": found.error} if found.error else {})}
+    shown["source"] = found.source
+    if found.error:
+        shown["error"] = found.error
+    return shown
 
 
 async def openapi(request: Request) -> Response:
