@@ -6,14 +6,13 @@ or read from an environment variable); its URL must be https (http only to the l
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from consent_service.config.validator import Validator
+from consent_service.config.validator import Validator, is_loopback
 from consent_service.core.partner import EventType, Partner
 from consent_service.core.site import Purpose
 
@@ -98,15 +97,6 @@ def url_problem(url: str) -> str | None:
         return "must name a host"
     if parts.scheme == "https":
         return None
-    if parts.scheme == "http" and _loopback(parts.hostname):
+    if parts.scheme == "http" and is_loopback(parts.hostname):
         return None
     return "must be https (http only to 127.0.0.1, ::1 or localhost, for development)"
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

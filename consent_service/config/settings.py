@@ -5,7 +5,6 @@ Nothing else in the package reads `os.environ`: tests inject a mapping instead o
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 from limits import parse as parse_rate
 
+from consent_service.config.validator import is_loopback
 from consent_service.core.digits import ascii_int
 
 SameSite = Literal["lax", "strict", "none"]
@@ -281,18 +281,9 @@ def _fetch_url(env: Mapping[str, str], name: str, template: str | None = None) -
         host = None
     if host is None or parts.username is not None or parts.password is not None:
         raise SettingsError(f"{name}: {raw!r} is not a URL like https://host/path (without user:password)")
-    if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(host)):
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(host)):
         raise SettingsError(f"{name}: {raw!r} must use https (plain http only to 127.0.0.1, ::1 or localhost)")
     return raw
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _metrics_key(raw: str | None) -> str | None:

@@ -3,6 +3,7 @@ field: every error says where and what, so a bad deploy stops with a message a p
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -76,3 +77,13 @@ class Validator:
 
 
 _REQUIRED = object()
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address: where plain http is allowed (tests, a local mirror)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

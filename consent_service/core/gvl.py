@@ -84,12 +84,7 @@ def parse_gvl(data: bytes | str, *, language: str = "en") -> Gvl:
     spec version, missing purposes, vendors without ids or names, ids that do not match their keys."""
     if len(data) > MAX_GVL_BYTES:
         raise GvlError(f"larger than {MAX_GVL_BYTES} bytes")
-    try:
-        raw = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise GvlError(f"not JSON: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise GvlError("not a JSON object")
+    raw = _json_object(data)
     if raw.get("gvlSpecificationVersion") != GVL_SPEC_VERSION:
         raise GvlError(f"gvlSpecificationVersion is not {GVL_SPEC_VERSION}")
     purposes = _texts(raw, "purposes")
@@ -112,12 +107,7 @@ def parse_gvl(data: bytes | str, *, language: str = "en") -> Gvl:
 def with_translation(gvl: Gvl, data: bytes | str, language: str) -> Gvl:
     """The list with the texts of a translation file (`purposes-de.json`: the same keys, texts only).
     Texts the translation lacks stay English; vendors are never translated."""
-    try:
-        raw = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise GvlError(f"not JSON: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise GvlError("not a JSON object")
+    raw = _json_object(data)
     merged = {
         name: {**getattr(gvl, attr), **(_texts(raw, name) if name in raw else {})}
         for name, attr in _TEXT_SECTIONS.items()
@@ -143,6 +133,16 @@ _TEXT_SECTIONS: Final = {
     "specialFeatures": "special_features",
     "stacks": "stacks",
 }
+
+
+def _json_object(data: bytes | str) -> dict[str, object]:
+    try:
+        raw = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GvlError(f"not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise GvlError("not a JSON object")
+    return raw
 
 
 def _objects(raw: Mapping[str, object], name: str) -> dict[int, Mapping[str, object]]:
