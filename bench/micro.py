@@ -135,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     region = {"cloudfront-viewer-country": "US", "cloudfront-viewer-country-region": "CA"}
     with_token = _scope({**base_headers, **region, "x-consent-device": token})
     no_token = _scope({**base_headers, **region})
+    # Germany, where the demo has IAB TCF on: the answer also carries a TC string (memoized by its inputs).
+    germany = _scope({**base_headers, "cloudfront-viewer-country": "DE", "x-consent-device": token})
     health = {**_scope(base_headers), "path": "/healthz", "raw_path": b"/healthz", "query_string": b""}
-    for scope in (with_token, no_token, health):
+    for scope in (with_token, no_token, health, germany):
         scope["state"] = {STATE_KEY: state}  # what the lifespan would hand every request
     sent: list[Any] = []
 
@@ -160,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     request = Request(with_token)
     visitor: Visitor = _visitor(request, state, site, False)
     record = parse_record(raw)
+    german: Visitor = _visitor(Request(germany), state, site, False)
     outcome = _drive(state.service.decision(visitor, ("advertising",)))
     loop = asyncio.new_event_loop()
 
@@ -167,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         ("app: /healthz (Starlette + orjson)", call(health)),
         ("app: decision, no token", call(no_token)),
         ("app: decision, token (store answers at once)", call(with_token)),
+        ("app: decision, token, Germany (+ TC string)", call(germany)),
         ("  parse_decision_query (memoized)", lambda: parse_decision_query(with_token["query_string"])),
         ("  parse_decision_query (uncached)", lambda: validation._parse_decision_query(with_token["query_string"])),
         ("  _visitor (headers, region, token)", lambda: _visitor(Request(with_token), state, site, False)),
@@ -175,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         ("  parse_record", lambda: parse_record(raw)),
         ("  ConsentService.decision", lambda: _drive(state.service.decision(visitor, ("advertising",)))),
         ("    Answers.answer", lambda: state.service._answers.answer(visitor, record, ("advertising",), None)),
+        ("    Answers.answer, Germany", lambda: state.service._answers.answer(german, record, ("advertising",), None)),
         ("  _respond (orjson + Response)", lambda: _respond(request, state, site, outcome)),
         ("asyncio.wait_for(instant coroutine)", lambda: loop.run_until_complete(asyncio.wait_for(store.close(), 1))),
         ("loop.run_until_complete(instant coroutine)", lambda: loop.run_until_complete(store.close())),
