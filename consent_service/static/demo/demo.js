@@ -42,8 +42,19 @@
     }
     pad();
   }
+  // What a TCF vendor's tag reads: the page API's own events (IAB TCF v2.3), not the banner's state.
+  function tcf() {
+    if (typeof window.__tcfapi !== "function") { set("st-tcf", "no __tcfapi"); return; }
+    window.__tcfapi("addEventListener", 2, function (data, success) {
+      if (!success || !data) { set("st-tcf", "TCF off on this site"); return; }
+      set("st-tcf", data.gdprApplies
+        ? data.eventStatus + " · " + data.tcString
+        : "gdprApplies: false (" + data.eventStatus + ")");
+    });
+  }
   function start() {
     if (!window.consentService) { return; }
+    tcf();
     window.consentService.onChange(show);
     show(window.consentService.state());
     new MutationObserver(watch).observe(document.body, { childList: true });
