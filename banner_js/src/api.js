@@ -6,12 +6,12 @@ import { PAGE_GPC, S, bannerDue, failClosed, live, merge } from "./state.js";
 
 /** @typedef {{site: string, api: string, lang?: string}} Config the embedding tag's settings */
 
-/** @type {Config} */
-let cfg;
+// The embedding tag's settings (index.js fills it in first).
+export const cfg = /** @type {Config} */ ({});
 /** @type {Promise<void>} */
 let chain = Promise.resolve();
 
-export const configure = (/** @type {Config} */ config) => (cfg = config);
+export const configure = (/** @type {Config} */ config) => Object.assign(cfg, config);
 
 // Resolves when every sync started so far has finished.
 export const settled = () => chain;
@@ -59,6 +59,7 @@ export function sync(done) {
       if (pending) {
         await call(pending.path, pending.body);
         if (S.pending === pending) S.pending = null;
+        live.done = 1; // the visitor's choice, confirmed
       }
       if (due()) {
         await call(experience());

@@ -1,7 +1,7 @@
 // @ts-check
 // Entry point: reads the embedding tag, decides at once from first-party state, installs the page
 // APIs, then talks to the service in the background. Nothing here throws into the host page.
-import { sync, configure, settled } from "./api.js";
+import { cfg, configure, settled, sync } from "./api.js";
 import {
   ACCEPT_ALL, CHANGE_EVENT, NECESSARY, OPEN_ATTR, OPEN_WAIT, PATH_CONSENT, PATH_OPT_OUT, REASON_GPC, SOURCE,
 } from "./constants.js";
@@ -9,7 +9,7 @@ import { syncConsentMode } from "./consentmode.js";
 import { syncCookies } from "./cookies.js";
 import { doc, safe, w, whenParsed } from "./dom.js";
 import { gate } from "./gating.js";
-import { gppUpdate, installIab } from "./iab.js";
+import { iabUpdate, installIab } from "./iab.js";
 import {
   PAGE_GPC, S, allowed, applyGpc, bannerDue, copy, decideLocally, decided, live, load, markDecided, save,
 } from "./state.js";
@@ -23,8 +23,6 @@ import { hideBanner, openPrefs, setActions, showBanner, showLine, showStatus, te
 
 /** @type {Set<(state: ConsentState) => void>} */
 const subscribers = new Set();
-/** @type {string} */
-let site;
 /** @type {string | undefined} */
 let lastSignal;
 
@@ -34,7 +32,7 @@ function apply() {
   syncCookies();
   gate();
   syncConsentMode();
-  gppUpdate();
+  iabUpdate();
   const signal = JSON.stringify([S.decisions, S.gpc, S.gpp, S.usp]);
   if (signal !== lastSignal) {
     lastSignal = signal;
@@ -62,7 +60,7 @@ async function record(path, body, choices, doneKey) {
   S.chosen_at = now;
   S.show = false;
   if (S.purposes.some((p) => p.sale_share && S.choices[p.id] === false)) S.opted_out_at = now;
-  S.pending = { path, body: { site, source: SOURCE, gpc: PAGE_GPC, ...body } };
+  S.pending = { path, body: { site: cfg.site, source: SOURCE, gpc: PAGE_GPC, ...body } };
   apply();
   await refresh();
   live.busy = 0;
@@ -135,10 +133,8 @@ const afterLoad = (fn) => (doc.readyState === "complete" ? fn() : w.addEventList
 
 safe(() => {
   if (w.consentService) return; // included twice
-  const cfg = config();
-  site = cfg.site;
-  configure(cfg);
-  const returning = load(site);
+  configure(config());
+  const returning = load(cfg.site);
   if (PAGE_GPC && !S.gpc) {
     applyGpc(); // a GPC signal the service has not seen: sale/share off before any answer
     live.ask = true;
@@ -146,7 +142,7 @@ safe(() => {
   setActions(actions);
   w.consentService = publicApi;
   syncConsentMode(); // the default, before any tag
-  installIab();
+  installIab(refresh);
   if (returning) apply(); // decisions from first-party state, no request first
   whenParsed(gate);
   doc.addEventListener("click", safe((e) => {

@@ -8,7 +8,7 @@ import {
   ACCEPT_ALL, CUSTOM, EN_TEXTS, HOST_ID, NECESSARY, NOTICE, OPT_OUT, REASON_GPC, REJECT_ALL, STATUS_ATTR,
 } from "./constants.js";
 import { doc, h } from "./dom.js";
-import { gppUpdate } from "./iab.js";
+import { iabUpdate } from "./iab.js";
 import { S, allowed, live, optedOut } from "./state.js";
 
 /**
@@ -84,7 +84,7 @@ const lead = (t) => [
 // Tells IAB listeners whether the CMP is on screen; the corner's status line gives way to it.
 function displayed() {
   live.shown = banner || prefs;
-  gppUpdate();
+  iabUpdate();
   showLine();
 }
 
@@ -268,10 +268,10 @@ const focusables = () => [
 function onKey(e) {
   if (e.key === "Escape") return closePrefs();
   if (e.key !== "Tab") return;
-  const all = focusables();
-  const edge = e.shiftKey ? all[0] : all[all.length - 1];
-  if (root.activeElement === edge) {
+  // Shift+Tab: the same with the order reversed.
+  const all = e.shiftKey ? focusables().reverse() : focusables();
+  if (root.activeElement === all[all.length - 1]) {
     e.preventDefault();
-    (e.shiftKey ? all[all.length - 1] : all[0]).focus();
+    all[0].focus();
   }
 }

@@ -1,5 +1,5 @@
 // src/iab.js: the `__gpp` (GPP CMP API 1.1) and `__uspapi` page APIs, the calls their stubs queued,
-// the locator frames and the postMessage answers. The strings are the service's: the fixture holds
+// the locator frames and the postMessage answers (`__tcfapi` and USP's deletion commands: tcf.test.mjs). The strings are the service's: the fixture holds
 // what consent_service/core/iab.py gives (tests/test_banner_build.py keeps it current), and three of
 // them are the vectors tests/test_iab.py checks against IAB's reference library.
 import assert from "node:assert/strict";
@@ -26,9 +26,9 @@ window.__uspapi("getUSPData", 1, (data, ok) => early.usp.push([data, ok]));
 window.frames.__uspapiLocator = {}; // as if another script had added it already
 
 const { S, live, markDecided } = await import("../src/state.js");
-const { gppUpdate, installIab } = await import("../src/iab.js");
+const { iabUpdate: gppUpdate, installIab } = await import("../src/iab.js"); // (GPP's part of it here)
 const FIRST_VISIT = structuredClone(S);
-installIab();
+installIab(() => {});
 
 const strings = await iabFixture();
 const [notOptedOut, optedOutGpc, optedOutGpcMspa] = strings;
@@ -94,9 +94,9 @@ describe("before the first answer", () => {
     assert.equal(gpp("removeEventListener", 2)[0].data, true);
   });
 
-  test("the __gppLocator frame is added to the top window once; an existing locator is kept", () => {
+  test("the __gppLocator and __tcfapiLocator frames are added to the top window once; an existing locator is kept", () => {
     const frames = document.body.children.filter((el) => el instanceof FakeElement && el.tagName === "IFRAME");
-    assert.deepEqual(frames.map((f) => f.getAttribute("name")), ["__gppLocator"]);
+    assert.deepEqual(frames.map((f) => f.getAttribute("name")), ["__gppLocator", "__tcfapiLocator"]);
     assert.equal(frames[0].style.display, "none");
   });
 
@@ -109,7 +109,7 @@ describe("before the first answer", () => {
       cmpStatus: "loading",
       cmpDisplayStatus: "hidden",
       signalStatus: "not ready",
-      supportedAPIs: ["7:usnat"],
+      supportedAPIs: ["2:tcfeuv2", "7:usnat"],
       cmpId: 0,
       sectionList: [],
       applicableSections: [-1],
@@ -290,7 +290,8 @@ describe("postMessage", () => {
     const f = frame();
     f.post("hello");
     f.post(JSON.stringify({ other: 1 }));
-    f.post({ __tcfapiCall: { command: "ping", callId: 1 } });
+    f.post({ __otherCall: { command: "ping", callId: 1 } });
+    f.post(JSON.stringify({ __otherCall: { command: "ping", callId: 1 } }));
     f.post(null);
     assert.deepEqual(f.received, []);
   });

@@ -81,10 +81,13 @@ export function gpp(): void {
   api("hasSection", (has) => same<typeof has, boolean>(true), "usnat");
   api("getSection", (section) => {
     same<typeof section, GppSection | null>(true);
-    console.log(section?.[1]?.Gpc);
+    // usnat's is a list of sub-sections; tcfeuv2's one object of fields.
+    if (Array.isArray(section)) console.log(section[1]?.Gpc);
+    else console.log(section?.PurposeConsents);
   }, "usnat");
   api("getField", (value) => same<typeof value, GppFieldValue | null>(true), "usnat.SaleOptOut");
   api("ping", () => {}, undefined, "1.1"); // a version after the parameter is allowed
+  api("getField", (value) => console.log(value), "tcfeuv2.PurposeConsents");
   // @ts-expect-error no such command
   api("getTCData", () => {});
   // @ts-expect-error hasSection names the section
