@@ -6,12 +6,12 @@ import { PAGE_GPC, S, bannerDue, failClosed, live, merge } from "./state.js";
 
 /** @typedef {{site: string, api: string, lang?: string}} Config the embedding tag's settings */
 
-// The embedding tag's settings (index.js fills it in first).
-export const cfg = /** @type {Config} */ ({});
+/** @type {Config} */
+let cfg;
 /** @type {Promise<void>} */
 let chain = Promise.resolve();
 
-export const configure = (/** @type {Config} */ config) => Object.assign(cfg, config);
+export const configure = (/** @type {Config} */ config) => (cfg = config);
 
 // Resolves when every sync started so far has finished.
 export const settled = () => chain;

@@ -252,7 +252,7 @@ export function iabUpdate() {
     lastTcf = tcfNow;
     tcfListeners.forEach(tcfSend);
   }
-  if (S.deleted_at !== announced) {
+  if (S.deleted_at && S.deleted_at !== announced) {
     announced = S.deleted_at;
     performDeletion(undefined);
   }

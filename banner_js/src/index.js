@@ -1,7 +1,7 @@
 // @ts-check
 // Entry point: reads the embedding tag, decides at once from first-party state, installs the page
 // APIs, then talks to the service in the background. Nothing here throws into the host page.
-import { cfg, configure, settled, sync } from "./api.js";
+import { sync, configure, settled } from "./api.js";
 import {
   ACCEPT_ALL, CHANGE_EVENT, NECESSARY, OPEN_ATTR, OPEN_WAIT, PATH_CONSENT, PATH_OPT_OUT, REASON_GPC, SOURCE,
 } from "./constants.js";
@@ -23,6 +23,8 @@ import { hideBanner, openPrefs, setActions, showBanner, showLine, showStatus, te
 
 /** @type {Set<(state: ConsentState) => void>} */
 const subscribers = new Set();
+/** @type {string} */
+let site;
 /** @type {string | undefined} */
 let lastSignal;
 
@@ -60,7 +62,7 @@ async function record(path, body, choices, doneKey) {
   S.chosen_at = now;
   S.show = false;
   if (S.purposes.some((p) => p.sale_share && S.choices[p.id] === false)) S.opted_out_at = now;
-  S.pending = { path, body: { site: cfg.site, source: SOURCE, gpc: PAGE_GPC, ...body } };
+  S.pending = { path, body: { site, source: SOURCE, gpc: PAGE_GPC, ...body } };
   apply();
   await refresh();
   live.busy = 0;
@@ -133,8 +135,10 @@ const afterLoad = (fn) => (doc.readyState === "complete" ? fn() : w.addEventList
 
 safe(() => {
   if (w.consentService) return; // included twice
-  configure(config());
-  const returning = load(cfg.site);
+  const cfg = config();
+  site = cfg.site;
+  configure(cfg);
+  const returning = load(site);
   if (PAGE_GPC && !S.gpc) {
     applyGpc(); // a GPC signal the service has not seen: sale/share off before any answer
     live.ask = true;

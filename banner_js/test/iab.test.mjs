@@ -32,6 +32,11 @@ installIab(() => {});
 
 const strings = await iabFixture();
 const [notOptedOut, optedOutGpc, optedOutGpcMspa] = strings;
+const { readFile } = await import("node:fs/promises");
+// The service's strings in GDPR territory on a site with TCF on: GPP section 2 (tcfeuv2) alone.
+const [tcfNoConsent, tcfAcceptAll] = JSON.parse(
+  await readFile(new URL("./fixtures/tcf-answers.json", import.meta.url), "utf8"),
+);
 
 /** The state after the service's answer for a US visitor (one of the fixture's cases). */
 function answered(strings) {
@@ -188,6 +193,21 @@ describe("the service's strings", () => {
     assert.deepEqual(gpp("getSection", "usnat"), [null, false]);
   });
 
+  test("tcfeuv2 (section 2): hasSection, getSection (one object of fields) and getField", () => {
+    answered(tcfAcceptAll);
+    const [ping] = gpp("ping");
+    assert.deepEqual([ping.sectionList, ping.applicableSections, ping.gppString], [[2], [2], tcfAcceptAll.gpp]);
+    for (const name of ["tcfeuv2", "2:tcfeuv2", "tcfeuv2.2"]) assert.deepEqual(gpp("hasSection", name), [true, true], name);
+    for (const name of ["usnat", "7:usnat", "tcfcav1"]) assert.deepEqual(gpp("hasSection", name), [false, true], name);
+    assert.deepEqual(gpp("getSection", "tcfeuv2"), [tcfAcceptAll.gpp_parsed.tcfeuv2, true]);
+    assert.deepEqual(gpp("getSection", "2:tcfeuv2"), [tcfAcceptAll.gpp_parsed.tcfeuv2, true]);
+    assert.deepEqual(gpp("getField", "tcfeuv2.PurposeConsents")[0].slice(0, 12), [...Array(11).fill(true), false]);
+    assert.deepEqual(gpp("getField", "tcfeuv2.CmpId"), [300, true]);
+    assert.deepEqual(gpp("getField", "tcfeuv2.VendorConsents"), [[32, 755], true]);
+    assert.deepEqual(gpp("getField", "tcfeuv2.NoSuchField"), [null, false]);
+    assert.deepEqual(gpp("getSection", "usnat"), [null, false]);
+  });
+
   test("unknown commands fail; a missing callback is no error", () => {
     assert.deepEqual(gpp("getTCData"), [null, false]);
     assert.doesNotThrow(() => window.__gpp("ping"));
@@ -238,6 +258,15 @@ describe("events", () => {
       ["signalStatus", "ready", "ready"],
     ]);
     assert.deepEqual(removed, []); // removed before the change
+  });
+
+  test("a new string in GDPR territory is a sectionChange of tcfeuv2", () => {
+    answered(tcfNoConsent);
+    const heard = [];
+    window.__gpp("addEventListener", (e) => heard.push([e.eventName, e.data]));
+    S.gpp = tcfAcceptAll.gpp;
+    gppUpdate();
+    assert.deepEqual(heard, [["listenerRegistered", true], ["sectionChange", "tcfeuv2"]]);
   });
 
   test("nothing is sent when nothing changed", () => {
