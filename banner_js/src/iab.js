@@ -26,6 +26,8 @@ const gppListeners = new Map();
 const tcfListeners = new Map();
 /** @type {WeakMap<object, MessageEventSource>} */
 const senders = new WeakMap(); // postMessage reply → the window that sent the call
+/** @type {WeakSet<object>} */
+const forwarded = new WeakSet(); // events during which a page function was called (see onMessage)
 let nextId = 1; // listener ids, for both APIs
 /** @type {Partial<GppPing>} */
 let last = {}; // what GPP listeners were last told
@@ -268,9 +270,17 @@ const queueOf = (stub) =>
       /** @type {ArrayLike<unknown>[]} */ ((typeof stub === "function" && safe(/** @type {() => unknown} */ (stub))()) || []),
   );
 
+// A page function, called while an event is dispatched, marks it: a stub's message listener, which
+// runs before ours, has then answered the call already (see onMessage).
+/** @type {(handler: Handler) => Handler} */
+const page = (handler) => (command, cb, parameter, version) => {
+  if (w.event) forwarded.add(w.event);
+  return handler(command, cb, parameter, version);
+};
+
 // USP's and TCF's page functions take the version second, the callback third.
 /** @type {(handler: Handler) => (command: string, version: unknown, cb: unknown, parameter?: unknown) => any} */
-const versionFirst = (handler) => safe((command, version, cb, parameter) => handler(command, cb, parameter, version));
+const versionFirst = (handler) => safe((command, version, cb, parameter) => page(handler)(command, cb, parameter, version));
 
 /** @type {(name: string) => unknown} `window.__<name>` */
 const api = (name) => /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (w))["__" + name];
@@ -280,7 +290,7 @@ export function installIab(sync) {
   refresh = sync;
   announced = S.deleted_at;
   const stubs = IAB_APIS.map(api);
-  w.__gpp = safe(gpp); // (tsc checks the three against the declared GppApi, UspApi and TcfApi)
+  w.__gpp = safe(page(gpp)); // (tsc checks the three against the declared GppApi, UspApi and TcfApi)
   w.__uspapi = versionFirst(usp);
   w.__tcfapi = versionFirst(tcf);
   // Listeners the GPP stub already registered (and answered) keep their ids.
@@ -292,8 +302,7 @@ export function installIab(sync) {
   IAB_APIS.forEach((name, i) => {
     for (const args of queueOf(stubs[i])) /** @type {Function} */ (api(name)).apply(w, args);
   });
-  // Capture: before a stub's own message listener, which would answer the same call again.
-  w.addEventListener("message", safe(onMessage), true);
+  w.addEventListener("message", safe(onMessage));
   if (w === w.top) whenParsed(() => IAB_APIS.forEach((name) => addLocator("__" + name + "Locator")));
 }
 
@@ -307,11 +316,13 @@ function addLocator(name) {
 }
 
 // `{__<name>Call: {command, parameter, version, callId}}` → `{__<name>Return: {returnValue, success,
-// callId}}` for gpp, uspapi and tcfapi; a JSON string is answered with a JSON string.
+// callId}}` for gpp, uspapi and tcfapi; a JSON string is answered with a JSON string. A call a stub's
+// message listener (added before ours, so called first) passed to our page function is answered.
 /** @param {MessageEvent} e */
 function onMessage(e) {
   let data = e.data;
   const isString = typeof data === "string";
+  if (forwarded.has(e)) return;
   if (isString) {
     if (!/"__\w+Call"/.test(data)) return;
     data = JSON.parse(data);
@@ -319,7 +330,6 @@ function onMessage(e) {
   for (const name of IAB_APIS) {
     const call = data?.["__" + name + "Call"];
     if (!call || !e.source) continue;
-    e.stopImmediatePropagation();
     /** @type {Callback} */
     const reply = (returnValue, success) => {
       const msg = { ["__" + name + "Return"]: { returnValue, success, callId: call.callId } };

@@ -18,6 +18,19 @@ window.__tcfapi = (...args) => {
   if (args[0] === "ping") return args[2]({ gdprApplies: undefined, cmpLoaded: false, cmpStatus: "stub" });
   stubQueue.push(args);
 };
+// IAB's stub also has a message listener of its own, added before ours (so called first), that passes
+// a frame's call on to `__tcfapi` (ours, once installed) and answers it; while a listener runs, the
+// browser's `window.event` is the message. (Off but for the test that needs it.)
+let stubForwards = false;
+window.addEventListener("message", (e) => {
+  const call = e.data?.__tcfapiCall;
+  if (!stubForwards || !call) return;
+  window.event = e;
+  const reply = (returnValue, success) =>
+    e.source.postMessage({ __tcfapiReturn: { returnValue, success, callId: call.callId } }, "*");
+  window.__tcfapi(call.command, call.version, reply, call.parameter);
+  window.event = undefined;
+});
 window.__uspapi = function () {
   window.__uspapi.a.push(arguments);
 };
@@ -318,13 +331,12 @@ describe("postMessage", () => {
     assert.deepEqual(tcf("removeEventListener", a.received.at(-1)[0].__tcfapiReturn.returnValue.listenerId), [true, true]);
   });
 
-  test("a stub's own message listener does not answer a call again", () => {
-    let stubAnswers = 0;
-    window.addEventListener("message", () => stubAnswers++); // added after ours, as a stub's would run after
+  test("a call the stub's message listener passed on is not answered again", () => {
+    stubForwards = true;
     const f = frame();
     f.post({ __tcfapiCall: { command: "ping", version: 2, callId: "s1" } });
-    assert.equal(f.received.length, 1);
-    assert.equal(stubAnswers, 0);
+    stubForwards = false;
+    assert.deepEqual(f.received.map(([m]) => m.__tcfapiReturn.callId), ["s1"]);
   });
 });
 
