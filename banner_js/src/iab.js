@@ -159,9 +159,9 @@ function usp(command, cb, parameter) {
 
 // ---- TCF --------------------------------------------------------------------------------------
 
-// "loaded" with the service's TC data; "error" when an answer (or its failure) left none: the site
-// has TCF off, or the service cannot be reached or refuses this page. Before that, "loading".
-const tcfStatus = () => (S.tcf_data && !live.bad ? "loaded" : live.got || live.failed ? "error" : "loading");
+// "loaded" with the service's TC data; "error" when an answer said there is none (null: the site has
+// TCF off), or the service cannot be reached or refuses this page. Before that, "loading".
+const tcfStatus = () => (S.tcf_data && !live.bad ? "loaded" : S.tcf_data === null || live.failed ? "error" : "loading");
 
 // Outside GDPR territory always "tcloaded". Inside: "useractioncomplete" once the service confirmed
 // the visitor's choice in this page view; "cmpuishown" while the banner is due (the string is then
@@ -231,8 +231,8 @@ function tcf(command, cb, parameter, version) {
   /** @type {Listener} */
   const entry = [cb, !listener, parameter];
   tcfSend(entry, listen(tcfListeners, entry));
-  // A saved state without TC data (from before the site had TCF, or of a site without it) is told
-  // apart by asking the service now, rather than at the next daily refresh.
+  // A state saved before the banner knew TCF (no `tcf_data` at all, not even null) asks the service
+  // now, rather than at the next daily refresh.
   if (tcfStatus() === "loading" && S.fetched_at && !live.ask) {
     live.ask = 1;
     refresh();

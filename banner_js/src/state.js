@@ -12,7 +12,7 @@ import {
  * @typedef {{path: string, body: Record<string, unknown>}} Pending a choice the service has not accepted yet
  * @typedef {ConsentState & {device?: string | null, pending: Pending | null}} State what is saved: the
  *   page's copy (ConsentState) with the device token and the pending choice
- * @typedef {{failed?: boolean, ask?: boolean | number, shown?: unknown, busy?: number, bad?: number, got?: number,
+ * @typedef {{failed?: boolean, ask?: boolean | number, shown?: unknown, busy?: number, bad?: number,
  *   done?: number}} Live this page's flags (see `live`)
  */
 
@@ -66,7 +66,6 @@ S.consent_mode = consentMode();
 //   bad     the service refused this page as not set up for it (forbidden_origin, unknown_site)
 //   busy    a change is under way (the preferences are open, or a choice is being recorded): GPP
 //           signalStatus is "not ready", TCF eventStatus "cmpuishown"
-//   got     the service answered in this page view (without `tcf_data`, TCF is off for the site)
 //   done    the service confirmed a choice of the visitor's in this page view: TCF "useractioncomplete"
 /** @type {Live} */
 export const live = {};
@@ -137,9 +136,8 @@ export const bannerDue = () =>
 export function merge(answer) {
   const mine = S.choices;
   Object.assign(S, answer);
-  live.got = 1;
-  // Absent where the site has TCF off: a TC string saved from before must not outlive it.
-  S.tcf_data = answer.tcf_data;
+  // Absent where the site has TCF off: null says so (and a TC string saved from before goes).
+  S.tcf_data = answer.tcf_data || null;
   if (!answer.consent_mode) S.consent_mode = consentMode();
   // An opt-out of sale/sharing made here within 12 months holds even when the service refused it
   // (a 4xx drops the pending call) or never got it: the local choice stays, and an answer that

@@ -231,7 +231,10 @@ describe("outside GDPR territory, and a site with TCF off", () => {
     newPage({ ...answer(acceptAll), fetched_at: Date.now() });
     assert.equal(tcf("ping")[0].cmpStatus, "loaded");
     answered({ regime: "opt_in" });
-    assert.equal(S.tcf_data, undefined);
+    assert.equal(S.tcf_data, null); // saved so: the next page knows TCF is off without asking
+    newPage({ regime: "opt_in", fetched_at: Date.now(), tcf_data: null });
+    assert.deepEqual(tcf("addEventListener"), [null, false]);
+    assert.equal(refreshed, 0);
     assert.equal(tcf("ping")[0].cmpStatus, "error");
   });
 
@@ -242,8 +245,8 @@ describe("outside GDPR territory, and a site with TCF off", () => {
     assert.deepEqual(tcf("addEventListener"), [null, false]);
   });
 
-  test("a saved state without TC data asks the service now (not at the next daily refresh)", () => {
-    newPage({ regime: "opt_in", fetched_at: Date.now() }); // saved before the site had TCF
+  test("a state saved before the banner knew TCF asks the service now (not at the next daily refresh)", () => {
+    newPage({ regime: "opt_in", fetched_at: Date.now() }); // no tcf_data at all: saved by an older banner
     const heard = listener();
     assert.deepEqual(heard, []);
     assert.equal(refreshed, 1);

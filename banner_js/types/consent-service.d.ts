@@ -119,8 +119,8 @@ export interface ConsentState {
   /** The TC string, on a site with TCF on, in GDPR territory (for server-side callers; the page reads
    * `__tcfapi`). */
   tcf?: string | null;
-  /** What `__tcfapi` answers from, on a site with TCF on (absent where it is off). */
-  tcf_data?: TcfServiceData;
+  /** What `__tcfapi` answers from, on a site with TCF on; null once an answer said the site has it off. */
+  tcf_data?: TcfServiceData | null;
   /** ms the service deleted this device's data (on its data page); a new value is announced to the
    * callbacks registered with `__uspapi("registerDeletion", ...)`. */
   deleted_at?: number;
