@@ -5,12 +5,18 @@ banner's three buttons make of it; every string read back by IAB's `@iabtechlabt
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
+from redis import Redis
 from starlette.testclient import TestClient
 
+from consent_service.config.gvl_files import bundled_list
+from consent_service.core.gvl import parse_gvl
 from consent_service.core.iab import parsed_sections
 from tests.conftest import CA, DE, AppFactory
+from tests.gvl_server import Answer, GvlServer
+from tests.test_gvl_source import gvl_json
 from tests.test_tcf import reference_decode
 
 GB = {"CloudFront-Viewer-Country": "GB"}
@@ -167,3 +173,44 @@ def test_a_choice_made_under_another_policy_is_asked_again_where_tcf_applies(cli
     assert exp["show"] is True and exp["decisions"]["advertising"]["reason"] == "no_consent"
     assert read(exp["tcf"])["purpose_consents"] == []
     assert experience(client, CA)["decisions"]["advertising"]["reason"] == "consent"  # not re-asked elsewhere
+
+
+def test_the_audit_names_the_vendor_list_a_choice_was_made_under(client: TestClient, redis_client: Redis) -> None:
+    choose(client, DE, "accept_all")
+    choose(client, CA, "reject_all")
+    entries = [e for key in redis_client.scan_iter(match="*:audit") for _, e in redis_client.xrange(key)]
+    by_action = {e["a"]: e for e in entries}
+    assert by_action["accept_all"]["gvl"] == str(parse_gvl(bundled_list()).vendor_list_version)
+    assert by_action["accept_all"]["pv"].endswith("+tcf5")
+    assert "gvl" not in by_action["reject_all"]  # California: TCF does not apply
+
+
+def _fetched(client: TestClient, version: int) -> None:
+    for _ in range(300):  # the app's background task fetches the list (bounded: 30 s)
+        if client.get("/readyz").json()["gvl"] == {"version": version, "policy_version": 6, "source": "fetched"}:
+            return
+        time.sleep(0.1)
+    raise AssertionError(client.get("/readyz").json())
+
+
+def test_a_new_tcf_policy_version_from_the_vendor_list_asks_again(make_client: AppFactory) -> None:
+    """The list fetched from a (loopback) GVL URL brings TCF policy 6: a consent given under policy 5
+    lapses in GDPR territory (the banner asks again, the string grants nothing), not in California."""
+    server = GvlServer()
+    try:
+        server.set("/v3/vendor-list.json", Answer(gvl_json(40, policy=6)))
+        before = make_client(tcf_cmp_id=CMP_ID)  # the bundled list: policy 5
+        token = choose(before, DE, "accept_all")["device"]
+        assert experience(before, {**DE, "X-Consent-Device": token})["show"] is False
+        after = make_client(tcf_cmp_id=CMP_ID, gvl_url=server.url("/v3/vendor-list.json"))
+        _fetched(after, 40)
+        exp = experience(after, {**DE, "X-Consent-Device": token})
+        assert exp["show"] is True and exp["policy_version"].endswith("+tcf6")
+        assert exp["decisions"]["advertising"]["reason"] == "no_consent"
+        got = read(exp["tcf"])
+        assert got["purpose_consents"] == [] and (got["policy_version"], got["vendor_list_version"]) == (6, 40)
+        assert experience(after, {**CA, "X-Consent-Device": token})["decisions"]["advertising"]["reason"] == "consent"
+        again = choose(after, {**DE, "X-Consent-Device": token}, "accept_all", policy_version=exp["policy_version"])
+        assert read(again["tcf"])["purpose_consents"] == list(range(1, 12))
+    finally:
+        server.close()
