@@ -185,7 +185,7 @@ function tcfSend([cb, once, vendorIds], id) {
   /** @type {TCData | null} */
   let data = null;
   if (status === "loading") return;
-  if (once || !d) tcfListeners.delete(id);
+  if (once || status === "error") tcfListeners.delete(id);
   if (status === "loaded") {
     data = { ...d, eventStatus: eventStatus(), cmpStatus: status, listenerId: once ? undefined : id };
     if (vendorIds && d.vendor) {

@@ -238,11 +238,20 @@ describe("outside GDPR territory, and a site with TCF off", () => {
     assert.equal(tcf("ping")[0].cmpStatus, "error");
   });
 
-  test("the service cannot be reached on a first visit: error", () => {
+  test("the service cannot be reached on a first visit, or refuses the page: error", () => {
     newPage();
     live.failed = true;
     assert.equal(tcf("ping")[0].cmpStatus, "error");
     assert.deepEqual(tcf("addEventListener"), [null, false]);
+    // A page the service is not set up for (api.js: live.bad): a saved TC string is not handed out.
+    newPage({ ...answer(acceptAll), fetched_at: Date.now() });
+    const heard = listener();
+    live.failed = true;
+    live.bad = 1;
+    iabUpdate();
+    iabUpdate();
+    assert.deepEqual(heard.map(([status]) => status), ["tcloaded", null]);
+    assert.equal(tcf("ping")[0].cmpStatus, "error");
   });
 
   test("a state saved before the banner knew TCF asks the service now (not at the next daily refresh)", () => {
