@@ -59,6 +59,11 @@ export const OPEN_ATTR = "data-consent-open";
 export const GATE_ATTR = "data-consent";
 export const HOST_ID = "consent-service";
 export const STATUS_ATTR = "data-consent-status"; // where the site wants the GPC status line
+// The preferences, a script of their own (prefs.js) beside banner.js, loaded on demand: its file (the
+// build puts the content-hashed name here, banner-prefs.<hash>.js) and the event on `document` by
+// which it hands its open() to the banner (internal: not part of the page API).
+export const PREFS_FILE = "banner-prefs.js";
+export const PREFS_EVENT = "consent-service:prefs";
 
 // The service's errors that mean "this page is not set up" (not an outage): vocab.py's ErrorCode.
 export const ERR_ORIGIN = "forbidden_origin";
