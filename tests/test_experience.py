@@ -134,6 +134,7 @@ def test_banner_prefs_part_is_served_by_the_hash_the_banner_names(client: TestCl
     assert plain.status_code == 200 and plain.headers["content-type"].startswith("text/javascript")
     assert plain.headers["cache-control"] == "public, max-age=300"
     assert plain.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert plain.headers["access-control-allow-origin"] == "*"  # loaded in CORS mode, without credentials
     digest = plain.headers["etag"].strip('"')
     assert f'"banner-prefs.{digest}.js"' in banner
     hashed = client.get(f"/v1/banner-prefs.{digest}.js", headers={"Accept-Encoding": "gzip"})

@@ -162,8 +162,9 @@ safe(() => {
   }));
   w.addEventListener("online", safe(() => S.pending && refresh()));
   // The preferences' script into the HTTP cache (not run), once the page is loaded and idle: opening
-  // them then needs no request, even while the service cannot be reached.
-  afterLoad(() => (w.requestIdleCallback || setTimeout)(() => fetch(prefs, { mode: "no-cors" }).catch(() => {})));
+  // them then needs no request, even while the service cannot be reached. The request is the one
+  // ui.js's `crossorigin` script makes (CORS mode, no credentials), so every browser's cache has it.
+  afterLoad(() => (w.requestIdleCallback || setTimeout)(() => fetch(prefs).catch(() => {})));
   const start = () => refresh().then(() => bannerDue() && whenParsed(showBanner));
   // A returning visitor's refresh waits for the page's load: it is never on the critical path.
   if (returning && !bannerDue() && !live.ask) afterLoad(safe(start));

@@ -16,7 +16,9 @@ import { ACCEPT_ALL, CUSTOM, NECESSARY, OPT_OUT, PREFS_EVENT, REJECT_ALL } from 
  */
 
 /**
- * What the banner hands the preferences when it opens them (all of it the banner's own).
+ * What the banner hands the preferences when it opens them (all of it the banner's own), as open()'s
+ * arguments in this order: positional, because an object's keys would cost the base banner about 40
+ * bytes of its budget (minifiers rename arguments, not keys).
  * @typedef {object} Internals
  * @property {ShadowRoot} root the banner's shadow root
  * @property {Texts} t the texts
@@ -29,11 +31,10 @@ import { ACCEPT_ALL, CUSTOM, NECESSARY, OPT_OUT, PREFS_EVENT, REJECT_ALL } from 
  * @property {typeof Button} button
  * @property {typeof Panel} panel
  * @property {typeof Lead} lead
- * @property {(css: string) => void} css adds a stylesheet to the shadow root
  * @property {(overlay: HTMLElement | null, chose?: boolean) => void} show shows the preferences' overlay
  *   in the banner's place, or removes it (null) and brings the banner back unless the visitor chose
  * @property {() => void} displayed tells IAB listeners (and the GPC status line) what is on screen
- * @typedef {(x: Internals) => void} Open the preferences' open(), handed to the banner
+ * @typedef {typeof open} Open the preferences' open(), handed to the banner
  */
 
 /** @type {Internals} */
@@ -45,12 +46,36 @@ let returnFocus;
 /** @type {boolean | undefined} */
 let styled;
 
-/** @type {Open} */
-function open(internals) {
-  x = internals;
-  const { t, S, button } = x;
-  if (!styled) x.css(CSS);
-  styled = true;
+/**
+ * Opens the preferences (the banner made sure they are not open).
+ * @param {Internals["root"]} root
+ * @param {Internals["t"]} t
+ * @param {Internals["S"]} S
+ * @param {Internals["live"]} live
+ * @param {Internals["allowed"]} allowed
+ * @param {Internals["optedOut"]} optedOut
+ * @param {Internals["act"]} act
+ * @param {Internals["h"]} h
+ * @param {Internals["button"]} button
+ * @param {Internals["panel"]} panel
+ * @param {Internals["lead"]} lead
+ * @param {Internals["displayed"]} displayed
+ * @param {Internals["show"]} show
+ */
+function open(root, t, S, live, allowed, optedOut, act, h, button, panel, lead, displayed, show) {
+  x = { root, t, S, live, allowed, optedOut, act, h, button, panel, lead, displayed, show };
+  if (!styled) {
+    // Its rules after the banner's, as the base adds them (a constructable sheet works under
+    // `style-src 'self'`, where a <style> element would not).
+    try {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      x.root.adoptedStyleSheets = [...x.root.adoptedStyleSheets, sheet];
+    } catch (e) {
+      x.root.append(x.h("style", {}, CSS));
+    }
+    styled = true;
+  }
   x.live.busy = 1;
   returnFocus = /** @type {HTMLElement | null} */ (x.root.activeElement || document.activeElement);
   /** @type {(action: string, read?: true) => () => void} */

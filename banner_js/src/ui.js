@@ -58,21 +58,16 @@ function mount() {
     e.relatedTarget !== host && (back = /** @type {HTMLElement | null} */ (e.relatedTarget) || back);
   const host = h("div", { id: HOST_ID, onfocusin: from });
   root = host.attachShadow({ mode: "open" });
-  css(CSS);
+  try {
+    // A constructable sheet works under `style-src 'self'`, where a <style> element would not.
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } catch (e) {
+    root.append(h("style", {}, CSS));
+  }
   // First in the body, so keyboard and screen-reader users meet it before the page.
   doc.body.prepend(host);
-}
-
-// A constructable sheet works under `style-src 'self'`, where a <style> element would not.
-/** @param {string} text */
-function css(text) {
-  try {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(text);
-    root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
-  } catch (e) {
-    root.append(h("style", {}, text));
-  }
 }
 
 // No form around them here, so no `type` is needed. The hook is the text key's first word (accept_all:
@@ -187,9 +182,10 @@ export function openPrefs() {
   mount();
   if (prefs || loading) return;
   if (part) {
-    return part({
-      root, t: texts(), S, live, allowed, optedOut, act, h, button, panel, lead, css, displayed,
-      show(overlay, chose) {
+    // (Positional: see prefs.js's Internals.)
+    return part(
+      root, texts(), S, live, allowed, optedOut, act, h, button, panel, lead, displayed,
+      (overlay, chose) => {
         prefs?.remove();
         if ((prefs = overlay)) {
           bannerBack = !!banner;
@@ -201,11 +197,11 @@ export function openPrefs() {
           if (bannerBack) showBanner();
         }
       },
-    });
+    );
   }
   const done = () => {
     loading = loading?.remove();
     part ? openPrefs() : showStatus(texts().unavailable, !!banner);
   };
-  doc.head.append((loading = h("script", { src: prefsUrl, onload: done, onerror: done })));
+  doc.head.append((loading = h("script", { src: prefsUrl, crossorigin: true, onload: done, onerror: done })));
 }

@@ -51,11 +51,14 @@ async def banner(request: Request, state: AppState) -> Response:
 
 async def banner_prefs(request: Request, state: AppState) -> Response:
     """The preferences' part, which banner.js loads by its content-hashed URL (cacheable forever) when
-    they are first opened, and prefetches once the page is idle; the plain URL is the latest."""
+    they are first opened, and prefetches once the page is idle; the plain URL is the latest. Both
+    without credentials, in CORS mode (a `crossorigin` script and a fetch() that match, so the script
+    finds the prefetched copy in every browser's cache): readable by any page, as it is public code."""
     digest = request.path_params.get("digest")
     if digest is not None and digest != state.basics.banner_prefs.digest:
         raise ApiError(ErrorCode.NOT_FOUND, "no such version of the banner's preferences; use /v1/banner-prefs.js")
-    return serve(state.basics.banner_prefs, request, SHORT_CACHE if digest is None else LONG_CACHE)
+    cache = SHORT_CACHE if digest is None else LONG_CACHE
+    return serve(state.basics.banner_prefs, request, cache, {"access-control-allow-origin": "*"})
 
 
 async def gpc_json(request: Request) -> Response:
