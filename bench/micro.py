@@ -33,7 +33,7 @@ from consent_service.store import parse_record
 from consent_service.web import http, validation
 from consent_service.web.api.consent import _respond
 from consent_service.web.app import JS_TYPE, create_app
-from consent_service.web.assets import BANNER, load_asset
+from consent_service.web.assets import BANNER, BANNER_PREFS, load_asset
 from consent_service.web.state import STATE_KEY, Basics, build_state
 from consent_service.web.validation import parse_decision_query
 from consent_service.web.visitor import visitor_of as _visitor
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     store = InstantStore(raw)
     app = create_app(settings, sites, KEYS, store=store)  # type: ignore[arg-type]
-    basics = Basics.of(settings, sites, KEYS, load_asset(BANNER, JS_TYPE), {})
+    basics = Basics.of(settings, sites, KEYS, (load_asset(BANNER, JS_TYPE), load_asset(BANNER_PREFS, JS_TYPE)), {})
     state = build_state(basics, store)  # type: ignore[arg-type]
     token = state.tokens.sign("demo", "AAAAAAAAAAAAAAAAAAAAAA")
     base_headers = {"host": "127.0.0.1:8000", "user-agent": UA.decode(), "accept": "*/*"}

@@ -1,10 +1,12 @@
-"""banner_js/: the committed consent_service/static/banner.js is the build of its sources, within budget;
+"""banner_js/: the committed consent_service/static/banner.js and banner-prefs.js (the preferences, which
+banner.js loads on demand by their content hash) are the build of their sources, each within its budget;
 the sources type-check (tsc, against the page API's types/consent-service.d.ts) and pass their unit
 tests (node --test banner_js/test/*.test.mjs), whose IAB fixture is the service's own strings."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib
 import json
 import re
@@ -16,15 +18,21 @@ from typing import NoReturn
 import pytest
 
 from consent_service.config.catalogs import texts_for
-from consent_service.core.iab import parsed_sections, privacy_strings
+from consent_service.core.gvl import CONSENT_ONLY_PURPOSES, PURPOSE_IDS
+from consent_service.core.iab import parsed_sections, privacy_strings, tcf_strings
+from consent_service.core.tcf import TCModel, encode
+from consent_service.core.tcf_signals import tc_data
 from consent_service.core.texts import TEXT_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 BANNER_JS = ROOT / "banner_js"
 BUILT = ROOT / "consent_service" / "static" / "banner.js"
+BUILT_PREFS = ROOT / "consent_service" / "static" / "banner-prefs.js"
 BUDGET_GZIP = 7 * 1024  # DESIGN.md: the base banner, JS + CSS, at most 7 KB gzip, a hard budget
+PREFS_BUDGET_GZIP = 3 * 1024  # the preferences' part, JS + CSS, loaded when they are first opened
 UNIT_TESTS = BANNER_JS / "test"
 IAB_FIXTURE = UNIT_TESTS / "fixtures" / "iab-strings.json"
+TCF_FIXTURE = UNIT_TESTS / "fixtures" / "tcf-answers.json"
 
 
 def fail_setup(reason: str) -> NoReturn:
@@ -64,16 +72,23 @@ def run_node(*args: str) -> str:
 def test_committed_banner_is_the_build_of_its_sources(tmp_path: Path) -> None:
     out = tmp_path / "banner.js"
     run_node("build.mjs", "--out", str(out))
-    assert out.read_bytes() == BUILT.read_bytes(), (
-        "consent_service/static/banner.js is not the build of banner_js/: run `node banner_js/build.mjs` "
-        "and commit the result"
-    )
+    for built, committed in ((out, BUILT), (tmp_path / "banner-prefs.js", BUILT_PREFS)):
+        assert built.read_bytes() == committed.read_bytes(), (
+            f"consent_service/static/{committed.name} is not the build of banner_js/: run "
+            "`node banner_js/build.mjs` and commit the result"
+        )
 
 
-def test_banner_fits_the_weight_budget() -> None:
-    data = BUILT.read_bytes()
+def test_banner_loads_the_preferences_by_their_content_hash() -> None:
+    """The base names the part by the digest the service serves it under (web/assets.py), and only it."""
+    digest = hashlib.sha256(BUILT_PREFS.read_bytes()).hexdigest()[:12]
+    assert re.findall(r"banner-prefs\.[0-9a-f]+\.js", BUILT.read_text("utf-8")) == [f"banner-prefs.{digest}.js"]
+
+
+def weight(path: Path, budget: int) -> None:
+    data = path.read_bytes()
     gzipped = len(gzip.compress(data, compresslevel=9, mtime=0))
-    sizes = f"banner.js (JS + CSS): {len(data)} bytes, gzip -9 {gzipped} bytes"
+    sizes = f"{path.name} (JS + CSS): {len(data)} bytes, gzip -9 {gzipped} bytes"
     try:
         brotli = importlib.import_module("brotli")
     except ImportError:
@@ -81,7 +96,15 @@ def test_banner_fits_the_weight_budget() -> None:
     else:
         sizes += f", brotli -q 11 {len(brotli.compress(data, quality=11))} bytes"
     print(sizes)
-    assert gzipped <= BUDGET_GZIP, f"{sizes}: over the budget of {BUDGET_GZIP} bytes gzip"
+    assert gzipped <= budget, f"{sizes}: over the budget of {budget} bytes gzip"
+
+
+def test_banner_fits_the_weight_budget() -> None:
+    weight(BUILT, BUDGET_GZIP)
+
+
+def test_preferences_part_fits_its_weight_budget() -> None:
+    weight(BUILT_PREFS, PREFS_BUDGET_GZIP)
 
 
 def test_embedded_english_texts_are_the_services() -> None:
@@ -161,12 +184,58 @@ def iab_fixture() -> str:
     return json.dumps(cases, indent=2) + "\n"
 
 
+# What the service's answers carry for TCF in GDPR territory (`tcf`, `gpp`, `gpp_sid`, `gpp_parsed`,
+# `tcf_data`) before a choice (nothing granted, the vendors disclosed) and after Accept all, for two
+# vendors (Xandr 32, Google 755), CMP id 300 version 7, on one day; the TCF unit tests answer them.
+TCF_VENDORS = frozenset({32, 755})
+
+
+def tcf_case(name: str, granted: bool) -> dict[str, object]:
+    every = frozenset(PURPOSE_IDS)
+    model = TCModel(
+        created_ds=17_000_000_000,
+        updated_ds=17_000_000_000,
+        cmp_id=300,
+        cmp_version=7,
+        consent_screen=1,
+        consent_language="EN",
+        vendor_list_version=3,
+        policy_version=5,
+        special_feature_opt_ins=frozenset({1, 2}) if granted else frozenset(),
+        purpose_consents=every if granted else frozenset(),
+        purpose_legitimate_interests=every - CONSENT_ONLY_PURPOSES if granted else frozenset(),
+        publisher_cc="DE",
+        vendor_consents=TCF_VENDORS if granted else frozenset(),
+        vendor_legitimate_interests=TCF_VENDORS if granted else frozenset(),
+        vendors_disclosed=TCF_VENDORS,
+        publisher_consents=every if granted else frozenset(),
+        publisher_legitimate_interests=every - CONSENT_ONLY_PURPOSES if granted else frozenset(),
+    )
+    tc = encode(model)
+    strings = tcf_strings(tc)
+    return {
+        "name": name,
+        "tcf": tc,
+        "gpp": strings.gpp,
+        "gpp_sid": list(strings.gpp_sid),
+        "usp": strings.usp,
+        "gpp_parsed": parsed_sections(strings.gpp),
+        "tcf_data": tc_data(model, tc, sorted(TCF_VENDORS)),
+    }
+
+
+def tcf_fixture() -> str:
+    return json.dumps([tcf_case("no_consent", False), tcf_case("accept_all", True)], indent=2) + "\n"
+
+
 def test_unit_tests_iab_fixture_is_the_services_strings() -> None:
     """The banner's unit tests read the service's strings from a file; it must say what the service says."""
-    assert IAB_FIXTURE.read_text(encoding="utf-8") == iab_fixture(), (
-        f"{IAB_FIXTURE.relative_to(ROOT)} is stale: rewrite it with `.venv/bin/python tests/test_banner_build.py`"
-    )
+    for fixture, text in ((IAB_FIXTURE, iab_fixture()), (TCF_FIXTURE, tcf_fixture())):
+        assert fixture.read_text(encoding="utf-8") == text, (
+            f"{fixture.relative_to(ROOT)} is stale: rewrite it with `.venv/bin/python tests/test_banner_build.py`"
+        )
 
 
 if __name__ == "__main__":
     IAB_FIXTURE.write_text(iab_fixture(), encoding="utf-8")
+    TCF_FIXTURE.write_text(tcf_fixture(), encoding="utf-8")

@@ -127,6 +127,22 @@ def test_banner_script_is_served_compressed_with_etag(client: TestClient) -> Non
     assert client.get("/v1/banner.000000000000.js").status_code == 404
 
 
+def test_banner_prefs_part_is_served_by_the_hash_the_banner_names(client: TestClient) -> None:
+    """The preferences' part: the plain URL, and the content-hashed one banner.js loads, cached forever."""
+    banner = client.get("/v1/banner.js").text
+    plain = client.get("/v1/banner-prefs.js", headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and plain.headers["content-type"].startswith("text/javascript")
+    assert plain.headers["cache-control"] == "public, max-age=300"
+    assert plain.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert plain.headers["access-control-allow-origin"] == "*"  # loaded in CORS mode, without credentials
+    digest = plain.headers["etag"].strip('"')
+    assert f'"banner-prefs.{digest}.js"' in banner
+    hashed = client.get(f"/v1/banner-prefs.{digest}.js", headers={"Accept-Encoding": "gzip"})
+    assert hashed.headers["content-encoding"] == "gzip" and hashed.content == plain.content
+    assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert client.get("/v1/banner-prefs.000000000000.js").status_code == 404
+
+
 def test_demo_page_region_override_and_switch(client: TestClient, make_client: AppFactory) -> None:
     page = client.get("/demo?region=DE")
     assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]

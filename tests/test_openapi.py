@@ -49,6 +49,8 @@ def test_every_json_route_is_documented(client: TestClient) -> None:
         "/metrics",
         "/v1/banner.js",
         "/v1/banner.{digest}.js",
+        "/v1/banner-prefs.js",
+        "/v1/banner-prefs.{digest}.js",
         "/demo",
         "/demo/{name}",
         "/privacy/privacy.css",

@@ -59,6 +59,11 @@ export const OPEN_ATTR = "data-consent-open";
 export const GATE_ATTR = "data-consent";
 export const HOST_ID = "consent-service";
 export const STATUS_ATTR = "data-consent-status"; // where the site wants the GPC status line
+// The preferences, a script of their own (prefs.js) beside banner.js, loaded on demand: its file (the
+// build puts the content-hashed name here, banner-prefs.<hash>.js) and the event on `document` by
+// which it hands its open() to the banner (internal: not part of the page API).
+export const PREFS_FILE = "banner-prefs.js";
+export const PREFS_EVENT = "consent-service:prefs";
 
 // The service's errors that mean "this page is not set up" (not an outage): vocab.py's ErrorCode.
 export const ERR_ORIGIN = "forbidden_origin";
@@ -87,10 +92,12 @@ export const CONSENT_MODE_KEYS = {
 };
 export const WAIT_FOR_UPDATE = 500; // ms
 
-// IAB GPP / USP.
+// IAB GPP / USP / TCF.
 export const GPP_VERSION = "1.1";
-export const CMP_ID = 0; // no IAB-registered CMP id
-export const USNAT = "usnat";
-export const GPP_LOCATOR = "__gppLocator";
-export const USP_LOCATOR = "__uspapiLocator";
+export const CMP_ID = 0; // GPP's: no IAB-registered CMP id (TCF's comes from the service, in tcf_data)
+// The GPP sections the service writes, "<id>:<api prefix>" as ping's supportedAPIs lists them.
+export const GPP_APIS = ["2:tcfeuv2", "7:usnat"];
+// The page APIs: window.__<name>, their `__<name>Call` / `__<name>Return` messages, `__<name>Locator` frames.
+export const IAB_APIS = ["gpp", "uspapi", "tcfapi"];
+export const TCF_API_VERSION = "2.2"; // the CMP API's (TCF v2.3 strings); `version` 2 in calls
 export const USP_COOKIE = "usprivacy";

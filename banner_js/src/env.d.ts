@@ -13,6 +13,11 @@ interface Navigator {
   readonly globalPrivacyControl?: boolean;
 }
 
+// The preferences' script (prefs.js) hands its open() to the banner (ui.js) in this event.
+interface DocumentEventMap {
+  "consent-service:prefs": CustomEvent<import("./prefs.js").Open>;
+}
+
 // Google's tag and its queue, when the page has them (Consent Mode). Any function: consentmode.js
 // calls it with apply() and its own arguments object, as gtag's snippet pushes that object.
 declare var gtag: Function | undefined;

@@ -3,17 +3,18 @@
 // APIs, then talks to the service in the background. Nothing here throws into the host page.
 import { sync, configure, settled } from "./api.js";
 import {
-  ACCEPT_ALL, CHANGE_EVENT, NECESSARY, OPEN_ATTR, OPEN_WAIT, PATH_CONSENT, PATH_OPT_OUT, REASON_GPC, SOURCE,
+  ACCEPT_ALL, CHANGE_EVENT, NECESSARY, OPEN_ATTR, OPEN_WAIT, PATH_CONSENT, PATH_OPT_OUT, PREFS_FILE, REASON_GPC,
+  SOURCE,
 } from "./constants.js";
 import { syncConsentMode } from "./consentmode.js";
 import { syncCookies } from "./cookies.js";
 import { doc, safe, w, whenParsed } from "./dom.js";
 import { gate } from "./gating.js";
-import { gppUpdate, installIab } from "./iab.js";
+import { iabUpdate, installIab } from "./iab.js";
 import {
   PAGE_GPC, S, allowed, applyGpc, bannerDue, copy, decideLocally, decided, live, load, markDecided, save,
 } from "./state.js";
-import { hideBanner, openPrefs, setActions, showBanner, showLine, showStatus, texts } from "./ui.js";
+import { hideBanner, openPrefs, setUp, showBanner, showLine, showStatus, texts } from "./ui.js";
 
 /**
  * @import { ConsentService, ConsentState, Purpose } from "../types/consent-service"
@@ -34,7 +35,7 @@ function apply() {
   syncCookies();
   gate();
   syncConsentMode();
-  gppUpdate();
+  iabUpdate();
   const signal = JSON.stringify([S.decisions, S.gpc, S.gpp, S.usp]);
   if (signal !== lastSignal) {
     lastSignal = signal;
@@ -120,14 +121,18 @@ const publicApi = {
   state: copy,
 };
 
-// The embedding tag's settings. (Without a tag, or without `data-site`, nothing can work: the error
-// is logged by safe() below.)
-/** @returns {Config} */
+// The embedding tag's settings, and where the preferences' script is: beside this one, on the service
+// that served it. (Without a tag, or without `data-site`, nothing can work: the error is logged by
+// safe() below.)
+/** @returns {[Config, string]} */
 function config() {
   const script = /** @type {HTMLScriptElement} */ (doc.currentScript || doc.querySelector("script[data-site]"));
   const data = script.dataset;
   const api = data.api || new URL(script.src).origin;
-  return { site: /** @type {string} */ (data.site), api: api.replace(/\/+$/, ""), lang: data.lang };
+  return [
+    { site: /** @type {string} */ (data.site), api: api.replace(/\/+$/, ""), lang: data.lang },
+    new URL(PREFS_FILE, script.src || api + "/v1/").href,
+  ];
 }
 
 /** @param {() => unknown} fn */
@@ -135,7 +140,7 @@ const afterLoad = (fn) => (doc.readyState === "complete" ? fn() : w.addEventList
 
 safe(() => {
   if (w.consentService) return; // included twice
-  const cfg = config();
+  const [cfg, prefs] = config();
   site = cfg.site;
   configure(cfg);
   const returning = load(site);
@@ -143,10 +148,10 @@ safe(() => {
     applyGpc(); // a GPC signal the service has not seen: sale/share off before any answer
     live.ask = true;
   }
-  setActions(actions);
+  setUp(actions, prefs);
   w.consentService = publicApi;
   syncConsentMode(); // the default, before any tag
-  installIab();
+  installIab(refresh);
   if (returning) apply(); // decisions from first-party state, no request first
   whenParsed(gate);
   doc.addEventListener("click", safe((e) => {
@@ -156,6 +161,10 @@ safe(() => {
     }
   }));
   w.addEventListener("online", safe(() => S.pending && refresh()));
+  // The preferences' script into the HTTP cache (not run), once the page is loaded and idle: opening
+  // them then needs no request, even while the service cannot be reached. The request is the one
+  // ui.js's `crossorigin` script makes (CORS mode, no credentials), so every browser's cache has it.
+  afterLoad(() => (w.requestIdleCallback || setTimeout)(() => fetch(prefs).catch(() => {})));
   const start = () => refresh().then(() => bannerDue() && whenParsed(showBanner));
   // A returning visitor's refresh waits for the page's load: it is never on the critical path.
   if (returning && !bannerDue() && !live.ask) afterLoad(safe(start));

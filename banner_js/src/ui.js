@@ -5,15 +5,15 @@
 // and the GPC status line [data-cs=honored].
 import CSS from "./banner.css";
 import {
-  ACCEPT_ALL, CUSTOM, EN_TEXTS, HOST_ID, NECESSARY, NOTICE, OPT_OUT, REASON_GPC, REJECT_ALL, STATUS_ATTR,
+  ACCEPT_ALL, EN_TEXTS, HOST_ID, NOTICE, OPT_OUT, PREFS_EVENT, REASON_GPC, REJECT_ALL, STATUS_ATTR,
 } from "./constants.js";
 import { doc, h } from "./dom.js";
-import { gppUpdate } from "./iab.js";
+import { iabUpdate } from "./iab.js";
 import { S, allowed, live, optedOut } from "./state.js";
 
 /**
- * @import { Purpose } from "../types/consent-service"
  * @import { Attr, Child } from "./dom.js"
+ * @import { Open } from "./prefs.js"
  * @typedef {{choose(action: string, choices?: Record<string, boolean>): void, optOut(): void, dismiss(): void}} Actions
  *   the visitor's choices, from index.js
  * @typedef {Record<string, string>} Texts the UI texts by key (EN_TEXTS's keys)
@@ -27,16 +27,25 @@ let root; // made by mount()
 let banner;
 /** @type {HTMLElement | null | undefined} */
 let prefs;
-/** @type {HTMLElement | null} */
-let returnFocus;
 /** @type {boolean | undefined} */
 let bannerBack;
+/** @type {string} */
+let prefsUrl; // the preferences' script
+/** @type {Open | undefined} */
+let part; // the preferences' open(), once their script has run
+/** @type {HTMLScriptElement | void} */
+let loading; // their script, while it loads
 /** @type {HTMLElement | undefined} */
 let back; // the page's element focused before the focus entered the banner or the preferences
 /** @type {HTMLElement | undefined} */
 let line; // the GPC status line in the corner
 
-export const setActions = (/** @type {Actions} */ actions) => (act = actions);
+/** @type {(actions: Actions, prefs: string) => void} */
+export function setUp(actions, prefs) {
+  act = actions;
+  prefsUrl = prefs;
+  doc.addEventListener(PREFS_EVENT, (e) => (part = e.detail));
+}
 
 /** @type {() => Texts} */
 export const texts = () => ({ ...EN_TEXTS, ...S.texts });
@@ -61,20 +70,21 @@ function mount() {
   doc.body.prepend(host);
 }
 
-// No form around them here, so no `type` is needed.
-/** @type {(label: string, cs: string, onclick: () => unknown) => HTMLButtonElement} */
-const button = (label, cs, onclick) => h("button", { "data-cs": cs, onclick }, label);
+// No form around them here, so no `type` is needed. The hook is the text key's first word (accept_all:
+// accept) unless given (do_not_sell: optout).
+/** @type {(t: Texts, key: string, onclick: () => unknown, cs?: string) => HTMLButtonElement} */
+export const button = (t, key, onclick, cs = key.split("_")[0]) => h("button", { "data-cs": cs, onclick }, t[key]);
 
 // The banner and the preferences alike: a container labelled by its title. They never show
 // together, so they share the heading's id.
 /** @type {(attrs: Record<string, Attr>, t: Texts, body: Child[]) => HTMLDivElement} */
-const panel = (attrs, t, body) =>
+export const panel = (attrs, t, body) =>
   h("div", { ...attrs, "aria-labelledby": "cs-t", lang: S.language }, [h("h2", { id: "cs-t" }, t.title), ...body]);
 
 // The GPC message (when GPC is on) and the regime's introduction. Where the sale/share opt-out is
 // already in force in `opt_out`, no "you can opt out" intro: GPC's message, or else the confirmation.
 /** @type {(t: Texts) => Child[]} */
-const lead = (t) => [
+export const lead = (t) => [
   S.gpc && h("p", { "data-cs": "gpc" }, [h("strong", {}, t.gpc_honored), " ", t.gpc_detail]),
   S.regime !== OPT_OUT || !optedOut()
     ? h("p", {}, t["intro_" + S.regime] || t.intro_opt_in)
@@ -84,7 +94,7 @@ const lead = (t) => [
 // Tells IAB listeners whether the CMP is on screen; the corner's status line gives way to it.
 function displayed() {
   live.shown = banner || prefs;
-  gppUpdate();
+  iabUpdate();
   showLine();
 }
 
@@ -122,15 +132,15 @@ export function showBanner(body) {
 
 /** @param {Texts} t */
 function regimeButtons(t) {
-  const customize = button(t.customize, "customize", openPrefs);
+  const customize = button(t, "customize", openPrefs);
   if (S.regime === OPT_OUT) {
-    return [button(t.do_not_sell, "optout", act.optOut), customize, button(t.dismiss, "dismiss", act.dismiss)];
+    return [button(t, "do_not_sell", act.optOut, "optout"), customize, button(t, "dismiss", act.dismiss)];
   }
-  if (S.regime === NOTICE) return [button(t.dismiss, "dismiss", act.dismiss), customize];
+  if (S.regime === NOTICE) return [button(t, "dismiss", act.dismiss), customize];
   // opt_in, and any visitor the service could not place: three buttons alike, reject as easy as accept.
   return [
-    button(t.accept_all, "accept", () => act.choose(ACCEPT_ALL)),
-    button(t.reject_all, "reject", () => act.choose(REJECT_ALL)),
+    button(t, ACCEPT_ALL, () => act.choose(ACCEPT_ALL)),
+    button(t, REJECT_ALL, () => act.choose(REJECT_ALL)),
     customize,
   ];
 }
@@ -144,134 +154,54 @@ export function hideBanner() {
 
 // The outcome of a choice, in the banner's place; it takes the focus if the banner had it (or if
 // the focus was lost with the preferences). Closing it returns the focus to where it was before the
-// banner or the preferences took it (to <body> only when that element is gone). No banner, and no
+// banner or the preferences took it (to <body> only when that element is gone), and brings the banner
+// back when `again` (the preferences could not be loaded: its buttons still work). No banner, and no
 // status, while the preferences are open.
-/** @param {string} message */
-export function showStatus(message) {
+/**
+ * @param {string} message
+ * @param {boolean} [again]
+ */
+export function showStatus(message, again) {
   mount();
   const hadFocus = root.activeElement || doc.activeElement === doc.body;
-  const close = () => hideBanner() || back?.focus();
+  const close = () => (again ? showBanner() : hideBanner()) || back?.focus();
   showBanner([
     h("div", { class: "t" }, [
       h("p", { role: "status", "data-cs": "status" }, message),
-      button(texts().close, "close", close),
+      button(texts(), "close", close),
     ]),
   ]);
   if (hadFocus) banner?.querySelector("button")?.focus();
 }
 
+// The preferences are a script of their own (prefs.js, static/banner-prefs.js), loaded from the
+// service the first time they open (index.js has prefetched it into the HTTP cache once the page was
+// loaded and idle, so a returning visitor opens them even while the service cannot be reached). When
+// it cannot be had, the visitor reads so (`unavailable`), and the banner's own buttons still work.
 export function openPrefs() {
   mount();
-  if (prefs) return;
-  const t = texts();
-  live.busy = 1;
-  returnFocus = /** @type {HTMLElement | null} */ (root.activeElement || doc.activeElement);
-  // The banner leaves while the preferences are open, so each control exists once on the page.
-  bannerBack = !!banner;
-  banner?.remove();
-  banner = null;
-  /** @type {(action: string, read?: true) => () => void} */
-  const choose = (action, read) => () => {
-    const choices = read && readToggles();
-    closePrefs(true);
-    act.choose(action, choices);
+  if (prefs || loading) return;
+  if (part) {
+    // (Positional: see prefs.js's Internals.)
+    return part(
+      root, texts(), S, live, allowed, optedOut, act, h, button, panel, lead, displayed,
+      (overlay, chose) => {
+        prefs?.remove();
+        if ((prefs = overlay)) {
+          bannerBack = !!banner;
+          banner?.remove();
+          banner = null;
+          root.append(overlay);
+        } else if (!chose) {
+          live.busy = 0;
+          if (bannerBack) showBanner();
+        }
+      },
+    );
+  }
+  const done = () => {
+    loading = loading?.remove();
+    part ? openPrefs() : showStatus(texts().unavailable, !!banner);
   };
-  // Where the law asks for it, the "Do Not Sell or Share" link leads to a one-step opt-out; not
-  // offered again once it is in force (by GPC, the visitor or an account opt-out).
-  const dns = S.regime === OPT_OUT && !optedOut() && button(t.do_not_sell, "optout", () => closePrefs(true) || act.optOut());
-  const dialog = panel({ class: "d", role: "dialog", "aria-modal": "true", onkeydown: onKey }, t, [
-    ...lead(t),
-    ...S.purposes.map((p) => purposeRow(p, t)),
-    h("div", { class: "r" }, [
-      dns,
-      button(t.accept_all, "accept", choose(ACCEPT_ALL)),
-      button(t.reject_all, "reject", choose(REJECT_ALL)),
-      button(t.save, "save", choose(CUSTOM, true)),
-      button(t.close, "close", () => closePrefs()),
-    ]),
-  ]);
-  prefs = h("div", { class: "o" }, dialog);
-  root.append(prefs);
-  focusables()[0].focus();
-  displayed();
-}
-
-// One toggle per purpose, ticked only where the purpose is allowed now (so none in opt_in before
-// a choice); necessary is always on, and a sale/share purpose GPC turned off is shown off, disabled,
-// with the reason in its label.
-/**
- * @param {Purpose} p
- * @param {Texts} t
- */
-function purposeRow(p, t) {
-  // Where the site allows a later explicit opt-in to lift GPC (`gpc_lift`), the toggle stays usable:
-  // this dialog, opened by the visitor, is the only place that offer appears.
-  const fixed =
-    p.kind === NECESSARY ? t.always_on : p.sale_share && S.gpc && !allowed(p.id) && !S.gpc_lift && t.gpc_off;
-  const id = "cs-d-" + p.id;
-  return h("div", { class: "p" }, [
-    h("label", {}, [
-      h("input", {
-        type: "checkbox",
-        "data-cs-purpose": p.id,
-        "aria-describedby": id,
-        checked: p.kind === NECESSARY || allowed(p.id),
-        disabled: !!fixed,
-      }),
-      p.label,
-      fixed && h("small", {}, fixed),
-    ]),
-    h("p", { id }, p.description),
-  ]);
-}
-
-function readToggles() {
-  /** @type {Record<string, boolean>} */
-  const choices = {};
-  for (const i of /** @type {NodeListOf<HTMLInputElement>} */ (
-    /** @type {HTMLElement} */ (prefs).querySelectorAll("input:not([disabled])")
-  )) {
-    choices[/** @type {string} */ (i.dataset.csPurpose)] = i.checked;
-  }
-  return choices;
-}
-
-// Closing without a choice brings the banner back; the focus returns where it was (or to the
-// banner's Customize button, which opened the preferences). With a choice, the change goes on until
-// the choice is recorded.
-/**
- * @param {boolean} [chose]
- * @returns {undefined}
- */
-function closePrefs(chose) {
-  /** @type {HTMLElement} */ (prefs).remove();
-  prefs = null;
-  if (!chose) {
-    live.busy = 0;
-    if (bannerBack) showBanner();
-  }
-  (returnFocus?.isConnected
-    ? returnFocus
-    : /** @type {HTMLElement | null | undefined} */ (banner?.querySelector("[data-cs=customize]")))?.focus();
-  displayed();
-}
-
-/** @type {() => HTMLElement[]} */
-const focusables = () => [
-  .../** @type {NodeListOf<HTMLElement>} */ (
-    /** @type {HTMLElement} */ (prefs).querySelectorAll("input:not([disabled]),button")
-  ),
-];
-
-// Escape closes; Tab and Shift+Tab stay inside the modal dialog.
-/** @param {KeyboardEvent} e */
-function onKey(e) {
-  if (e.key === "Escape") return closePrefs();
-  if (e.key !== "Tab") return;
-  const all = focusables();
-  const edge = e.shiftKey ? all[0] : all[all.length - 1];
-  if (root.activeElement === edge) {
-    e.preventDefault();
-    (e.shiftKey ? all[all.length - 1] : all[0]).focus();
-  }
+  doc.head.append((loading = h("script", { src: prefsUrl, crossorigin: true, onload: done, onerror: done })));
 }

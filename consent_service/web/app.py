@@ -30,7 +30,7 @@ from consent_service.web.admin import pages as admin_pages
 from consent_service.web.admin import routes as admin_api
 from consent_service.web.api import consent as consent_routes
 from consent_service.web.api import ops as ops_routes
-from consent_service.web.assets import BANNER, load_asset
+from consent_service.web.assets import BANNER, BANNER_PREFS, load_asset
 from consent_service.web.pages import demo
 from consent_service.web.pages import routes as page_routes
 from consent_service.web.state import BASICS_KEY, STATE_KEY, AppState, Basics, build_state, lifetimes
@@ -42,7 +42,8 @@ WARM_UP_S = 2.0  # at startup: connect and load the write scripts (Store.warm), 
 
 def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store | None = None) -> Starlette:
     """The ASGI app. Without a store, the lifespan makes one from `settings.redis_url` (and closes it)."""
-    basics = Basics.of(settings, sites, keys, load_asset(BANNER, JS_TYPE), demo.load_files())
+    banner = (load_asset(BANNER, JS_TYPE), load_asset(BANNER_PREFS, JS_TYPE))
+    basics = Basics.of(settings, sites, keys, banner, demo.load_files())
     catalogs.load_all()  # the catalogs compiled now: a broken one stops the start, not a request
     if warning := cmp_warning(settings.tcf_cmp_id, [sid for sid, s in sites.sites.items() if s.tcf is not None]):
         log.warning(warning)

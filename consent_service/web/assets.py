@@ -1,4 +1,4 @@
-"""Static assets served from memory: banner.js (precompressed) and the demo page's files.
+"""Static assets served from memory: banner.js and banner-prefs.js (precompressed) and the demo page's files.
 
 Compressed once at start-up, not per request: the banner is fetched by every page view of every
 site, and brotli at its best level is far too slow to run per request.
@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 BANNER = "banner.js"
+BANNER_PREFS = "banner-prefs.js"  # the preferences, which banner.js loads when they are first opened
 LONG_CACHE = "public, max-age=31536000, immutable"  # a content-hashed URL never changes
 SHORT_CACHE = "public, max-age=300"  # the plain URL: new releases reach sites within minutes
 

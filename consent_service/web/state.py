@@ -55,6 +55,7 @@ class Basics:
     forms: FormTokens
     pseudonyms: Pseudonyms
     banner: Asset
+    banner_prefs: Asset  # the preferences' part, by its digest in banner.js
     demo_files: dict[str, Asset]
     partners: OutboxSpecs  # what changes tell the sites' partners (core/partner.py)
     admin_sessions: AdminSessions  # the admin pages' signed sessions (web/admin_sessions.py)
@@ -62,7 +63,15 @@ class Basics:
     misconfig: Misconfig  # warnings about refused origins and unknown sites (web/misconfig.py)
 
     @classmethod
-    def of(cls, settings: Settings, sites: SiteConfig, keys: Keys, banner: Asset, demo: dict[str, Asset]) -> Basics:
+    def of(
+        cls,
+        settings: Settings,
+        sites: SiteConfig,
+        keys: Keys,
+        banner: tuple[Asset, Asset],
+        demo: dict[str, Asset],
+    ) -> Basics:
+        """`banner`: banner.js and banner-prefs.js."""
         partners = OutboxSpecs(
             {sid: (site.partners, sale_share_ids(site)) for sid, site in sites.sites.items()}, keys.pseudonym.encode()
         )
@@ -71,7 +80,7 @@ class Basics:
         sessions, throttle = AdminSessions(keys.signing, keys.pseudonym), LoginThrottle()
         misconfig = Misconfig(sites)
         return cls(
-            settings, sites, keys, tokens, forms, pseudonyms, banner, demo, partners, sessions, throttle, misconfig
+            settings, sites, keys, tokens, forms, pseudonyms, *banner, demo, partners, sessions, throttle, misconfig
         )
 
 

@@ -1,5 +1,5 @@
-"""The service's own endpoints: the banner script, the GPC support statement, health and readiness,
-Prometheus metrics, the OpenAPI document and the favicon."""
+"""The service's own endpoints: the banner script (and its preferences' part), the GPC support
+statement, health and readiness, Prometheus metrics, the OpenAPI document and the favicon."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def routes() -> list[Route]:
         Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/v1/banner.js", bind(banner), methods=["GET"]),
         Route("/v1/banner.{digest}.js", bind(banner), methods=["GET"]),
+        Route("/v1/banner-prefs.js", bind(banner_prefs), methods=["GET"]),
+        Route("/v1/banner-prefs.{digest}.js", bind(banner_prefs), methods=["GET"]),
         Route("/.well-known/gpc.json", gpc_json, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", bind(metrics), methods=["GET"]),
@@ -45,6 +47,18 @@ async def banner(request: Request, state: AppState) -> Response:
     if digest is not None and digest != state.basics.banner.digest:
         raise ApiError(ErrorCode.NOT_FOUND, "no such banner version; use /v1/banner.js")
     return serve(state.basics.banner, request, SHORT_CACHE if digest is None else LONG_CACHE)
+
+
+async def banner_prefs(request: Request, state: AppState) -> Response:
+    """The preferences' part, which banner.js loads by its content-hashed URL (cacheable forever) when
+    they are first opened, and prefetches once the page is idle; the plain URL is the latest. Both
+    without credentials, in CORS mode (a `crossorigin` script and a fetch() that match, so the script
+    finds the prefetched copy in every browser's cache): readable by any page, as it is public code."""
+    digest = request.path_params.get("digest")
+    if digest is not None and digest != state.basics.banner_prefs.digest:
+        raise ApiError(ErrorCode.NOT_FOUND, "no such version of the banner's preferences; use /v1/banner-prefs.js")
+    cache = SHORT_CACHE if digest is None else LONG_CACHE
+    return serve(state.basics.banner_prefs, request, cache, {"access-control-allow-origin": "*"})
 
 
 async def gpc_json(request: Request) -> Response:
