@@ -74,9 +74,9 @@ def test_gpc_query_flag_counts_like_the_header(client: TestClient) -> None:
 
 def test_german_visitor_gets_only_necessary_until_consent(client: TestClient) -> None:
     answer = decide(client, headers=DE)
-    assert (
-        answer["regime"] == "opt_in" and answer["gpp"] is None and answer["gpp_sid"] == [] and answer["usp"] == "1---"
-    )
+    # GDPR territory on a site with TCF on (the demo): GPP carries the TC string as section 2 (tcfeuv2).
+    assert answer["regime"] == "opt_in" and answer["gpp_sid"] == [2] and answer["usp"] == "1---"
+    assert answer["gpp"] == "DBABMA~" + answer["tcf"]
     assert reasons(answer) == {
         "necessary": (True, "necessary"),
         "analytics": (False, "no_consent"),

@@ -78,6 +78,10 @@ class Settings:
     delivery_backoff_s: float = 30.0  # the first retry's delay; doubled each attempt, with jitter
     delivery_backoff_cap_s: float = 3600.0
     delivery_max_age_h: float = 72.0  # retries run this long after the event (or its replay), then dead
+    # IAB TCF: the CMP id IAB Europe registered for this deployment, and its version (in every TC
+    # string). 0 is no registered CMP: vendors may then ignore the strings (a warning says so).
+    tcf_cmp_id: int = 0
+    tcf_cmp_version: int = 1
 
     @property
     def demo_enabled(self) -> bool:
@@ -143,6 +147,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         redis_wait_replicas=_int(env, "CONSENT_REDIS_WAIT_REPLICAS", d.redis_wait_replicas, 0, 16),
         stats_retention_days=_int(env, "CONSENT_STATS_RETENTION_DAYS", d.stats_retention_days, 1, 3650),
         demo=_demo(env),
+        tcf_cmp_id=_int(env, "CONSENT_TCF_CMP_ID", d.tcf_cmp_id, 0, 4095),
+        tcf_cmp_version=_int(env, "CONSENT_TCF_CMP_VERSION", d.tcf_cmp_version, 1, 4095),
         **_delivery(env, d),
     )
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from consent_service.config.notice import parse_notice
 from consent_service.config.partners import parse_partners
+from consent_service.config.tcf import parse_tcf
 from consent_service.config.validator import LANG_RE, ConfigError, Validator
 from consent_service.core.regions import is_valid_region
 from consent_service.core.site import Purpose, PurposeText, Site, SiteConfig
@@ -74,6 +75,7 @@ _SITE_KEYS = {
     "texts",
     "notice",
     "partners",
+    "tcf",
 }
 _PURPOSE_KEYS = {"id", "kind", "sale_share", "text", "cookies"}
 
@@ -108,6 +110,7 @@ def _parse_site(v: Validator, raw: dict[str, Any], where: str) -> Site:
         texts=_parse_ui_texts(v, raw.get("texts", {}), f"{where}.texts"),
         notice=parse_notice(v, raw["notice"], f"{where}.notice", purposes) if "notice" in raw else None,
         partners=parse_partners(v, raw["partners"], f"{where}.partners", purposes) if "partners" in raw else (),
+        tcf=parse_tcf(v, raw["tcf"], f"{where}.tcf", purposes) if "tcf" in raw else None,
     )
 
 

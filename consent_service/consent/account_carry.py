@@ -25,7 +25,7 @@ class AccountCarry:
     def due(self, visitor: Visitor, record: DeviceRecord | None) -> Callable[[], Awaitable[None]] | None:
         """The account-wide opt-out to write after the answer, when this linked device opted out (or
         sends GPC) and its account has not yet; None when nothing is due."""
-        ctx = Context(visitor.site, visitor.regime, record, visitor.gpc_now, visitor.now_ms)
+        ctx = Context(visitor.site, visitor.regime, record, visitor.gpc_now, visitor.now_ms, policy=visitor.policy)
         if record is None or record.account is None or not account_opt_out_due(ctx):
             return None
         assert visitor.device is not None  # a record was read, so a device was known
@@ -50,7 +50,7 @@ class AccountCarry:
         own opt-out is carried to the account at once; otherwise the account is read. An account that
         cannot be read counts as opted out (fail closed), as on the decision path."""
         assert record.account is not None
-        ctx = Context(visitor.site, visitor.regime, record, visitor.gpc_now, visitor.now_ms)
+        ctx = Context(visitor.site, visitor.regime, record, visitor.gpc_now, visitor.now_ms, policy=visitor.policy)
         if own_opt_out(ctx):
             await self.opt_out(visitor, device_id, record.account)
             return dataclasses.replace(record, account_opted_out=True)

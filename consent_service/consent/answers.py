@@ -11,13 +11,17 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, Literal, NotRequired, TypedDict, TypeVar
 
+from consent_service.core.clock import DAY_MS
 from consent_service.core.decision import Context, decide_all, sale_share_denied
-from consent_service.core.iab import privacy_strings
+from consent_service.core.iab import PrivacyStrings, parsed_sections, privacy_strings, tcf_strings
 from consent_service.core.identity import DeviceTokens
-from consent_service.core.model import DeviceRecord
+from consent_service.core.model import Decision, DeviceRecord
 from consent_service.core.partner import OutboxSpecs, SubjectKind
 from consent_service.core.presentation import PurposeView, consent_mode
 from consent_service.core.regions import is_us
+from consent_service.core.signals import negotiate_language
+from consent_service.core.tcf_signals import NOT_APPLICABLE, TcfSetup, TcfSignals, signals, tcf_applies
+from consent_service.core.texts import LANGUAGES
 from consent_service.core.visitor import Visitor
 from consent_service.obs import metrics
 from consent_service.stats.hooks import StatsHooks
@@ -38,7 +42,7 @@ class AnswerBase(TypedDict):
     regime: str  # a core.vocab.Regime value
     gpc: bool  # the device's effective GPC state
     decisions: dict[str, DecisionView]  # purpose id → its decision
-    gpp: str | None  # None outside the US, or for a site without a sale/share purpose
+    gpp: str | None  # None outside the US and GDPR territory, or for a site without a sale/share purpose
     gpp_sid: list[int]
     usp: str
     consent_mode: dict[str, str]  # Google Consent Mode key → "granted" | "denied" (core.presentation)
@@ -47,6 +51,7 @@ class AnswerBase(TypedDict):
     # Present (False) only on an opt-out acknowledged while storage was unreachable (service.py).
     # Here rather than in DecisionAnswer: an experience is built from a decision answer's keys.
     stored: NotRequired[Literal[False]]
+    tcf: NotRequired[str]  # the TC string, where TCF applies (a TCF site, the visitor in GDPR territory)
 
 
 # The GPP sections as the CMP API's `getSection` gives them (core.iab.parsed_sections): each section's
@@ -55,9 +60,11 @@ GppParsed = dict[str, object]
 
 
 class DecisionAnswer(AnswerBase):
-    """The answer of the decision and of every write (`DecisionAnswer`): a write adds `gpp_parsed`."""
+    """The answer of the decision and of every write (`DecisionAnswer`): a write adds `gpp_parsed`
+    and, on a TCF site, `tcf_data` (Answers.for_banner)."""
 
     gpp_parsed: NotRequired[GppParsed]
+    tcf_data: NotRequired[dict[str, object]]
 
 
 class ExperienceAnswer(AnswerBase):
@@ -69,6 +76,7 @@ class ExperienceAnswer(AnswerBase):
     policy_version: str
     gpc_lift: bool  # a later explicit opt-in may lift GPC on this site
     gpp_parsed: GppParsed
+    tcf_data: NotRequired[dict[str, object]]  # a TCF site's TCData for `__tcfapi` (core/tcf_signals.py)
     texts: dict[str, str]  # core.texts.TEXT_KEYS → the text in `language`
     purposes: list[PurposeView]
     choices: dict[str, bool]  # the explicit choices still in force
@@ -85,15 +93,19 @@ class Outcome(Generic[Body_co]):
     device_token: str | None = None  # set as the site's `cs_device_<site>` cookie when not None
     deferred: Callable[[], Awaitable[None]] | None = None  # to run after the answer is sent
     opted_out: bool = False  # experience only: an opt-out of sale/sharing is in force (not an outage)
+    tcf_data: dict[str, object] | None = None  # a TCF site's TCData, for the banner (for_banner)
 
 
 class Answers:
     """Shapes answers; counts the decisions it answers (in /metrics, and in the statistics when asked)."""
 
-    def __init__(self, tokens: DeviceTokens, partners: OutboxSpecs, stats: StatsHooks) -> None:
+    def __init__(
+        self, tokens: DeviceTokens, partners: OutboxSpecs, stats: StatsHooks, tcf: TcfSetup | None = None
+    ) -> None:
         self._tokens = tokens
         self._partners = partners
         self._stats = stats
+        self._tcf = tcf
 
     def answer(
         self,
@@ -105,20 +117,16 @@ class Answers:
         unavailable: bool = False,
         deferred: Callable[[], Awaitable[None]] | None = None,
         counted: bool = False,  # a decision or experience answer: its decisions go into the statistics
+        language: str | None = None,  # the banner's language (experience); else from Accept-Language
     ) -> Outcome[DecisionAnswer]:
         site = visitor.site
-        ctx = Context(site, visitor.regime, record, visitor.gpc_now, visitor.now_ms, unavailable)
+        ctx = Context(site, visitor.regime, record, visitor.gpc_now, visitor.now_ms, unavailable, visitor.policy)
         decisions = decide_all(ctx, purposes)
         metrics.count_decisions(site.id, decisions)
         if counted:
             self._stats.decisions(visitor, decisions)
-        strings = privacy_strings(
-            us=is_us(visitor.region),
-            has_sale_share=site.has_sale_share,
-            opted_out=sale_share_denied(ctx, decisions),
-            gpc=ctx.gpc,
-            mspa_signatory=site.mspa_signatory,
-        )
+        tcf = self._tcf_signals(visitor, ctx, decisions, language)
+        strings = tcf_strings(tcf.tc_string) if tcf is not None else self._us_strings(visitor, ctx, decisions)
         body: DecisionAnswer = {
             "site": site.id,
             "region": visitor.region,
@@ -130,12 +138,51 @@ class Answers:
             "usp": strings.usp,
             "consent_mode": consent_mode(site, decisions, ctx),
         }
+        if tcf is not None:
+            body["tcf"] = tcf.tc_string
         shown = new_token or visitor.token
         if shown is not None:
             body["device"] = shown
             if site.partners and (ids := self._partner_ids(visitor, shown)):
                 body["partner_ids"] = ids
-        return Outcome(body=body, device_token=new_token, deferred=deferred)
+        tcf_data = None if site.tcf is None else tcf.data if tcf is not None else NOT_APPLICABLE
+        return Outcome(body=body, device_token=new_token, deferred=deferred, tcf_data=tcf_data)
+
+    @staticmethod
+    def for_banner(outcome: Outcome[DecisionAnswer]) -> Outcome[DecisionAnswer]:
+        """A write's answer as the banner reads it: the GPP sections decoded, and a TCF site's TCData."""
+        outcome.body["gpp_parsed"] = parsed_sections(outcome.body["gpp"])
+        if outcome.tcf_data is not None:
+            outcome.body["tcf_data"] = dict(outcome.tcf_data)
+        return outcome
+
+    @staticmethod
+    def _us_strings(visitor: Visitor, ctx: Context, decisions: dict[str, Decision]) -> PrivacyStrings:
+        site = visitor.site
+        return privacy_strings(
+            us=is_us(visitor.region),
+            has_sale_share=site.has_sale_share,
+            opted_out=sale_share_denied(ctx, decisions),
+            gpc=ctx.gpc,
+            mspa_signatory=site.mspa_signatory,
+        )
+
+    def _tcf_signals(
+        self, visitor: Visitor, ctx: Context, decisions: dict[str, Decision], language: str | None
+    ) -> TcfSignals | None:
+        """The TC string where TCF applies. It needs the decision of every purpose the site's TCF
+        mapping names, asked for or not (a decision for `advertising` alone still yields a whole
+        string); its day is the last choice's, else today's."""
+        site = visitor.site
+        if site.tcf is None or self._tcf is None or not tcf_applies(site, visitor.region):
+            return None
+        mapped = {*site.tcf.purposes.values(), *site.tcf.special_features.values()} - decisions.keys()
+        every = {**decisions, **decide_all(ctx, mapped)} if mapped else decisions
+        record = ctx.record
+        chosen = max((c.at_ms for c in record.choices.values()), default=None) if record else None
+        day = (chosen if chosen is not None else visitor.now_ms) // DAY_MS
+        lang = language or negotiate_language(visitor.accept_language, LANGUAGES)
+        return signals(site, self._tcf.gvl(), every, cmp=self._tcf.cmp, language=lang, day=day)
 
     def _partner_ids(self, visitor: Visitor, token: str) -> dict[str, str]:
         """Each partner's pseudonym of this device (the `subject.id` of its events), for the page

@@ -86,7 +86,7 @@ def change_for(
         site=visitor.site.id,
         device_id=device_id,
         now_ms=visitor.now_ms,
-        policy_version=policy_version or visitor.site.policy_version,
+        policy_version=policy_version or visitor.policy_version,
         regime=visitor.regime,
         region=visitor.region,
         device_class=visitor.device_class,

@@ -45,6 +45,7 @@ from consent_service.core.identity import DeviceTokens, PendingOptOut, Verified,
 from consent_service.core.model import DeviceRecord
 from consent_service.core.partner import NO_PARTNERS, OutboxSpecs
 from consent_service.core.presentation import purpose_view
+from consent_service.core.tcf_signals import TcfSetup
 from consent_service.core.visitor import Visitor
 from consent_service.core.vocab import Action, DeviceClass, ErrorCode, RequestType, Source
 from consent_service.obs import metrics
@@ -75,9 +76,10 @@ class ConsentService:
         limits: WriteLimits | None = None,
         stats: StatsHooks | None = None,  # statistics (stats/hooks.py); None: nothing is counted
         partners: OutboxSpecs = NO_PARTNERS,  # the sites' partners, for their ids of the device
+        tcf: TcfSetup | None = None,  # the GVL and CMP id, for TC strings (None: no TCF anywhere)
     ) -> None:
         self._stats = stats if stats is not None else NO_STATS
-        self._answers = Answers(tokens, partners, self._stats)
+        self._answers = Answers(tokens, partners, self._stats, tcf)
         self._carry = AccountCarry(store, write_timeout_s)
         self._store = store
         self._tokens = tokens
@@ -114,8 +116,11 @@ class ConsentService:
             unavailable=seen.unavailable,
             deferred=seen.deferred,
             counted=banner,
+            language=language,
         )
-        ctx = Context(site, visitor.regime, seen.record, visitor.gpc_now, visitor.now_ms, seen.unavailable)
+        ctx = Context(
+            site, visitor.regime, seen.record, visitor.gpc_now, visitor.now_ms, seen.unavailable, visitor.policy
+        )
         shown = should_prompt(ctx)
         if banner:  # not our own no-JS opt-out page: that is no page view of the site
             self._stats.banner(visitor, shown)
@@ -124,13 +129,15 @@ class ConsentService:
             **outcome.body,
             "language": language,
             "show": shown,
-            "policy_version": site.policy_version,
+            "policy_version": visitor.policy_version,
             "gpc_lift": site.gpc_lift_by_opt_in,
             "gpp_parsed": parsed_sections(outcome.body["gpp"]),
             "texts": site_texts_for(language, site),
             "purposes": [purpose_view(p, language) for p in site.purposes.values()],
             "choices": live_choices(ctx),
         }
+        if outcome.tcf_data is not None:
+            body["tcf_data"] = dict(outcome.tcf_data)
         # A carried opt-out (acknowledged while storage was down) is in force too, as far as the
         # person is told, even while storage is still down.
         carried = seen.unavailable and visitor.device is not None and visitor.device.pending is not None
@@ -247,7 +254,7 @@ class ConsentService:
                 raise ApiError(ErrorCode.INVALID_BODY, "`choices` names no optional purpose: nothing to record")
         if audit_extra is None:
             audit_extra = request_fields(request_type(visitor, action, choices))
-        version = policy_version or site.policy_version
+        version = policy_version or visitor.policy_version
         carry = action is Action.OPT_OUT and client_state and visitor.device_class is not DeviceClass.BOT
         # A device without a token gets this id whether its write is stored or carried: a write that
         # lands after its answer gave up on it then names the same device as the carried token.
@@ -308,8 +315,7 @@ class ConsentService:
         # A legacy device that storage could not place stays legacy: adopted or moved once it can.
         legacy = device is not None and device.legacy
         token = self._tokens.sign(visitor.site.id, device_id, pending, legacy=legacy)
-        outcome = self._answers.answer(visitor, record, visitor.site.purposes, token)
-        outcome.body["gpp_parsed"] = parsed_sections(outcome.body["gpp"])
+        outcome = Answers.for_banner(self._answers.answer(visitor, record, visitor.site.purposes, token))
         outcome.body["stored"] = False
         return outcome
 
@@ -348,11 +354,9 @@ class ConsentService:
         if record is not None and record.account is not None:
             record = await self._carry.with_account(visitor, device_id, record)
         # Re-signed on every write: the cookie's lifetime slides with the visitor's activity.
-        outcome = self._answers.answer(
-            visitor, record, visitor.site.purposes, self._tokens.sign(visitor.site.id, device_id)
+        return Answers.for_banner(
+            self._answers.answer(visitor, record, visitor.site.purposes, self._tokens.sign(visitor.site.id, device_id))
         )
-        outcome.body["gpp_parsed"] = parsed_sections(outcome.body["gpp"])
-        return outcome
 
     async def _record_first_sighting(
         self, visitor: Visitor, record: DeviceRecord | None, budget_s: float

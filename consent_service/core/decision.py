@@ -29,6 +29,11 @@ class Context:
     gpc_now: bool  # this request carries GPC (header or page flag)
     now_ms: int
     store_unavailable: bool = False  # the record could not be read in time
+    policy: str | None = None  # the policy version in force for this visitor (Visitor.policy_version)
+
+    @property
+    def policy_version(self) -> str:
+        return self.policy if self.policy is not None else self.site.policy_version
 
     @property
     def gpc(self) -> bool:
@@ -97,7 +102,7 @@ def own_opt_out(ctx: Context) -> bool:
     record = ctx.record
     if record is not None and record.account_opted_out:
         record = dataclasses.replace(record, account_opted_out=False)
-    own = Context(ctx.site, ctx.regime, record, ctx.gpc_now, ctx.now_ms)
+    own = Context(ctx.site, ctx.regime, record, ctx.gpc_now, ctx.now_ms, policy=ctx.policy)
     return any(
         not (d := decide(own, p)).allowed and d.reason in (Reason.OPT_OUT, Reason.GPC)
         for p in ctx.site.purposes.values()
@@ -125,7 +130,7 @@ def with_pending_opt_out(record: DeviceRecord | None, site: Site, at_ms: int) ->
     choices = dict(record.choices) if record else {}
     for pid, purpose in site.purposes.items():
         if purpose.sale_share and ((c := choices.get(pid)) is None or c.at_ms < at_ms):
-            choices[pid] = Choice(False, at_ms, site.policy_version)
+            choices[pid] = Choice(False, at_ms, site.policy_version)  # an opt-out never lapses: any version
     return dataclasses.replace(record or DeviceRecord(), choices=choices)
 
 
@@ -171,7 +176,7 @@ def _live_choice(ctx: Context, purpose_id: str) -> Choice | None:
         return choice
     if ctx.now_ms - choice.at_ms > ctx.site.consent_lifetime_days * DAY_MS:
         return None
-    if ctx.regime is Regime.OPT_IN and choice.policy_version != ctx.site.policy_version:
+    if ctx.regime is Regime.OPT_IN and choice.policy_version != ctx.policy_version:
         return None
     return choice
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Final
 
+from consent_service.core import tcf
+
 _ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 GPP_HEADER_TYPE: Final = 3
 GPP_VERSION: Final = 1
+TCFEUV2_ID: Final = 2  # IAB TCF EU v2: the section is the TC string itself (core.tcf)
 USNAT_ID: Final = 7
 USNAT_VERSION: Final = 2
 GPC_SUBSECTION_TYPE: Final = 1
@@ -162,6 +166,12 @@ def _strings(applies: bool, opted_out: bool, gpc: bool, mspa_signatory: bool) ->
     return PrivacyStrings(gpp=encode_gpp({USNAT_ID: encode_usnat(fields)}), gpp_sid=(USNAT_ID,), usp=usp)
 
 
+@lru_cache(maxsize=1024)
+def tcf_strings(tc_string: str) -> PrivacyStrings:
+    """GPP (section 2, `tcfeuv2`, alone) for a visitor where TCF applies; US Privacy does not."""
+    return PrivacyStrings(gpp=encode_gpp({TCFEUV2_ID: tc_string}), gpp_sid=(TCFEUV2_ID,), usp=USP_NOT_APPLICABLE)
+
+
 def privacy_strings(
     *, us: bool, has_sale_share: bool, opted_out: bool, gpc: bool, mspa_signatory: bool
 ) -> PrivacyStrings:
@@ -232,18 +242,75 @@ def decode_gpp(gpp: str) -> dict[str, object]:
         raise ValueError(f"header lists {len(ids)} sections, string has {len(sections)}")
     decoded: dict[str, object] = {"SectionIds": ids}
     for section_id, section in zip(ids, sections, strict=True):
-        if section_id != USNAT_ID:
+        if section_id == USNAT_ID:
+            decoded["usnat"] = _decode_usnat(section)
+        elif section_id == TCFEUV2_ID:
+            decoded["tcfeuv2"] = tcfeuv2_fields(section)
+        else:
             raise ValueError(f"section {section_id} is not decoded here")
-        decoded["usnat"] = _decode_usnat(section)
     return decoded
 
 
-@lru_cache(maxsize=64)
+def tcfeuv2_fields(section: str) -> dict[str, object]:
+    """The `tcfeuv2` section's fields under the GPP spec's names, as `getSection("tcfeuv2")` gives them
+    (IAB's @iabgpp/cmpapi: fixed bit fields as lists of booleans, vendor sets as sorted ids)."""
+    try:
+        model = tcf.decode(section)
+    except tcf.TCStringError as exc:
+        raise ValueError(f"not a tcfeuv2 section: {exc}") from None
+
+    def bits(chosen: frozenset[int], width: int) -> list[bool]:
+        return [i in chosen for i in range(1, width + 1)]
+
+    def when(ds: int) -> str:
+        seconds, tenths = divmod(ds, 10)
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{tenths * 100:03d}Z"
+
+    publisher = model.publisher_consents
+    return {
+        "Version": tcf.TCF_VERSION,
+        "Created": when(model.created_ds),
+        "LastUpdated": when(model.updated_ds),
+        "CmpId": model.cmp_id,
+        "CmpVersion": model.cmp_version,
+        "ConsentScreen": model.consent_screen,
+        "ConsentLanguage": model.consent_language,
+        "VendorListVersion": model.vendor_list_version,
+        "PolicyVersion": model.policy_version,
+        "IsServiceSpecific": model.is_service_specific,
+        "UseNonStandardStacks": model.use_non_standard_texts,
+        "SpecialFeatureOptins": bits(model.special_feature_opt_ins, tcf.SPECIAL_FEATURES),
+        "PurposeConsents": bits(model.purpose_consents, tcf.PURPOSES),
+        "PurposeLegitimateInterests": bits(model.purpose_legitimate_interests, tcf.PURPOSES),
+        "PurposeOneTreatment": model.purpose_one_treatment,
+        "PublisherCountryCode": model.publisher_cc,
+        "VendorConsents": sorted(model.vendor_consents),
+        "VendorLegitimateInterests": sorted(model.vendor_legitimate_interests),
+        "PublisherRestrictions": [],
+        "PublisherPurposesSegmentType": tcf.PUBLISHER_TC,
+        "PublisherConsents": bits(publisher or frozenset(), tcf.PURPOSES),
+        "PublisherLegitimateInterests": bits(model.publisher_legitimate_interests, tcf.PURPOSES),
+        "NumCustomPurposes": 0,
+        "PublisherCustomConsents": [],
+        "PublisherCustomLegitimateInterests": [],
+        "VendorsAllowedSegmentType": 2,
+        "VendorsAllowed": [],
+        "VendorsDisclosedSegmentType": tcf.DISCLOSED_VENDORS,
+        "VendorsDisclosed": sorted(model.vendors_disclosed),
+    }
+
+
+@lru_cache(maxsize=256)
 def _parsed(gpp: str) -> str:
     decoded = decode_gpp(gpp)
-    usnat = dict(decoded["usnat"])  # type: ignore[call-overload]
-    gpc = {"SubsectionType": usnat.pop("SubsectionType"), "Gpc": usnat.pop("Gpc")}
-    return json.dumps({"usnat": [usnat, gpc]})
+    parsed: dict[str, object] = {}
+    if "usnat" in decoded:
+        usnat = dict(decoded["usnat"])  # type: ignore[call-overload]
+        gpc = {"SubsectionType": usnat.pop("SubsectionType"), "Gpc": usnat.pop("Gpc")}
+        parsed["usnat"] = [usnat, gpc]
+    if "tcfeuv2" in decoded:
+        parsed["tcfeuv2"] = decoded["tcfeuv2"]
+    return json.dumps(parsed)
 
 
 def parsed_sections(gpp: str | None) -> dict[str, object]:

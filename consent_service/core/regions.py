@@ -39,6 +39,20 @@ GPC_MANDATORY_STATES = frozenset("CA CO CT MT OR TX DE NE NH NJ MN MD".split())
 _REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
+# Where GDPR applies, for IAB TCF's `gdprApplies` (never the `opt_in` regime, which also covers BR and
+# CA-QC): the EEA (the EU and IS, LI, NO) and GB (UK GDPR). Switzerland is not in it: its FADP is not
+# the GDPR, but IAB's framework is used there, so a site may include CH (`[sites.tcf] switzerland`).
+GDPR_TERRITORY = frozenset(_EU + _EEA_AND_UK)
+
+
+def in_gdpr_territory(region: str | None, *, switzerland: bool = False) -> bool:
+    """Whether `CC` or `CC-RR` lies where the GDPR (or UK GDPR) applies; no region known: no."""
+    if region is None:
+        return False
+    country = region.split("-", 1)[0]
+    return country in GDPR_TERRITORY or (switzerland and country == "CH")
+
+
 def is_valid_region(region: str) -> bool:
     """`CC` or `CC-RR` (ISO 3166-1 alpha-2, optionally an ISO 3166-2 subdivision part)."""
     return bool(_REGION_RE.fullmatch(region))

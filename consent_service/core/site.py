@@ -30,6 +30,20 @@ class Purpose:
         return self.kind is PurposeKind.NECESSARY
 
 
+@dataclass(frozen=True, slots=True, eq=False)  # by identity (hashable, for memos): one per configured site
+class SiteTcf:
+    """The site's IAB TCF setup ([sites.tcf]): the GVL vendors it works with, and which of its own
+    purposes each TCF purpose and special feature follows (a TCF signal is never granted where that
+    purpose's decision is a denial: core/tcf_signals.py)."""
+
+    vendors: frozenset[int]  # GVL ids
+    purposes: Mapping[int, str]  # TCF purpose id (1-11) → site purpose id
+    special_features: Mapping[int, str] = field(default_factory=dict)  # special feature id (1-2) → site purpose
+    switzerland: bool = False  # gdprApplies in CH too
+    publisher_cc: str = "AA"  # the publisher's country (ISO 3166-1), "AA" for unknown
+    purpose_one_treatment: bool = False  # purpose 1 not disclosed (only where a country's law allows it)
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     id: str
@@ -44,6 +58,7 @@ class Site:
     texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # UI text overrides per language
     notice: Notice | None = None  # the privacy notice published at /privacy/{site}/notice
     partners: tuple[Partner, ...] = ()  # told about opt-outs and deletions (partners.py, delivery.py)
+    tcf: SiteTcf | None = None  # IAB TCF on (its setup) or off (None)
 
     @property
     def has_sale_share(self) -> bool:

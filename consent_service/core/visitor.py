@@ -25,6 +25,14 @@ class Visitor:
     user_agent: str | None
     now_ms: int
     client_address: str | None = None  # only ever used hashed, for rate limits
+    accept_language: str | None = None  # the raw header: a TC string names the visitor's language
+    # The policy version choices are recorded under and checked against: the site's, and where TCF
+    # applies the GVL's TCF policy version too (core/tcf_signals.policy_version). None: the site's.
+    policy: str | None = None
+
+    @property
+    def policy_version(self) -> str:
+        return self.policy if self.policy is not None else self.site.policy_version
 
     @property
     def day(self) -> int:

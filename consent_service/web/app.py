@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -18,6 +19,7 @@ from consent_service.config import admin_catalogs, catalogs
 from consent_service.config.keys import Keys
 from consent_service.config.selection import demo_page_served
 from consent_service.config.settings import Settings
+from consent_service.config.tcf import cmp_warning
 from consent_service.consent.maintenance import drain_carries_forever, trim_audit_forever
 from consent_service.core.site import SiteConfig
 from consent_service.store import Store
@@ -34,6 +36,7 @@ from consent_service.web.pages import routes as page_routes
 from consent_service.web.state import BASICS_KEY, STATE_KEY, AppState, Basics, build_state, lifetimes
 
 JS_TYPE = "text/javascript; charset=utf-8"
+log = logging.getLogger("consent_service.app")
 WARM_UP_S = 2.0  # at startup: connect and load the write scripts (Store.warm), at most this long
 
 
@@ -41,6 +44,8 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
     """The ASGI app. Without a store, the lifespan makes one from `settings.redis_url` (and closes it)."""
     basics = Basics.of(settings, sites, keys, load_asset(BANNER, JS_TYPE), demo.load_files())
     catalogs.load_all()  # the catalogs compiled now: a broken one stops the start, not a request
+    if warning := cmp_warning(settings.tcf_cmp_id, [sid for sid, s in sites.sites.items() if s.tcf is not None]):
+        log.warning(warning)
     admin_catalogs.load_all()
 
     @contextlib.asynccontextmanager

@@ -51,6 +51,11 @@ _CONSENT_MODE = {
     "additionalProperties": False,
 }
 
+_TCF_VECTOR: Schema = {"type": "object", "additionalProperties": {"type": "boolean"}}  # id → signal
+_TCF_VECTORS: Schema = obj(
+    {"consents": _TCF_VECTOR, "legitimateInterests": _TCF_VECTOR}, ["consents", "legitimateInterests"]
+)
+
 ANSWER_SCHEMAS: Schema = {
     "Decision": obj(
         {"allowed": {"type": "boolean"}, "reason": {"type": "string", "enum": list(Reason)}}, ["allowed", "reason"]
@@ -62,8 +67,19 @@ ANSWER_SCHEMAS: Schema = {
             "regime": {"type": "string", "enum": list(Regime)},
             "gpc": {"type": "boolean", "description": "the device's effective GPC state"},
             "decisions": {"type": "object", "additionalProperties": ref("Decision")},
-            "gpp": {"type": ["string", "null"], "description": "IAB GPP string (usnat), null outside the US"},
-            "gpp_sid": {"type": "array", "items": {"type": "integer", "enum": [7]}},
+            "gpp": {
+                "type": ["string", "null"],
+                "description": "IAB GPP string: `usnat` in the US; `tcfeuv2` (the TC string) in GDPR territory on a "
+                "site with TCF on; null elsewhere",
+            },
+            "gpp_sid": {"type": "array", "items": {"type": "integer", "enum": [2, 7]}},
+            "tcf": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$",
+                "description": "the IAB TCF v2.3 TC string (core, disclosed vendors, publisher segments); only in "
+                "GDPR territory (EEA, GB; CH where the site says so) on a site with TCF on",
+            },
+            "tcf_data": ref("TcfData"),
             "usp": {"type": "string", "pattern": "^1[YN-]{3}$"},
             "device": {
                 "type": "string",
@@ -86,6 +102,29 @@ ANSWER_SCHEMAS: Schema = {
         },
         ["site", "region", "regime", "gpc", "decisions", "gpp", "gpp_sid", "usp", "consent_mode"],
     ),
+    "TcfData": {
+        "type": "object",
+        "description": "what `__tcfapi` answers (IAB CMP API v2.3 TCData, without eventStatus, cmpStatus and "
+        "listenerId, which the page API adds); on a site with TCF on, in the banner's answers (experience and "
+        'writes). Outside GDPR territory only `{"gdprApplies": false}`',
+        "properties": {
+            "gdprApplies": {"type": "boolean"},
+            "tcString": {"type": "string"},
+            "tcfPolicyVersion": {"type": "integer"},
+            "cmpId": {"type": "integer", "minimum": 0, "maximum": 4095},
+            "cmpVersion": {"type": "integer", "minimum": 1, "maximum": 4095},
+            "isServiceSpecific": {"type": "boolean"},
+            "useNonStandardTexts": {"type": "boolean"},
+            "publisherCC": {"type": "string", "pattern": "^[A-Z]{2}$"},
+            "purposeOneTreatment": {"type": "boolean"},
+            "purpose": _TCF_VECTORS,
+            "vendor": _TCF_VECTORS,
+            "specialFeatureOptins": _TCF_VECTOR,
+            "publisher": {"type": "object"},
+        },
+        "required": ["gdprApplies"],
+        "additionalProperties": False,
+    },
     "Purpose": obj(
         {
             "id": {"type": "string"},

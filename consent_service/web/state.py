@@ -15,15 +15,18 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from consent_service.config.gvl_bundled import bundled_gvl
 from consent_service.config.keys import Keys
 from consent_service.config.settings import Settings
 from consent_service.consent.ratelimit import WriteLimits
 from consent_service.consent.service import ConsentService
 from consent_service.core.errors import ApiError
+from consent_service.core.gvl import Gvl
 from consent_service.core.identity import DeviceTokens
 from consent_service.core.keyed import FormTokens, Pseudonyms
 from consent_service.core.partner import OutboxSpecs
 from consent_service.core.site import Site, SiteConfig
+from consent_service.core.tcf_signals import Cmp, TcfSetup
 from consent_service.core.vocab import ErrorCode
 from consent_service.rights.accounts import AccountService
 from consent_service.rights.agents import AgentRequests
@@ -84,6 +87,7 @@ class AppState:
     agents: AgentRequests
     stats: StatsCounter  # consent statistics: `await state.stats.report(site, first, last)`
     limits: WriteLimits | None
+    tcf: TcfSetup  # the GVL in force and the CMP id, for TC strings and TCF policy versions
 
     @property
     def settings(self) -> Settings:
@@ -119,9 +123,11 @@ def lifetimes(settings: Settings) -> Lifetimes:
     )
 
 
-def build_state(basics: Basics, store: Store) -> AppState:
-    """Every service over one store, wired once (by the lifespan, in the loop that will run them)."""
+def build_state(basics: Basics, store: Store, gvl: Callable[[], Gvl] = bundled_gvl) -> AppState:
+    """Every service over one store, wired once (by the lifespan, in the loop that will run them).
+    `gvl`: the Global Vendor List in force (a loader's current copy; never blocks)."""
     s = basics.settings
+    tcf = TcfSetup(gvl, Cmp(s.tcf_cmp_id, s.tcf_cmp_version))
     write_s = s.write_timeout_ms / 1000
     store.tell_partners(basics.partners)
     limits = None
@@ -139,6 +145,7 @@ def build_state(basics: Basics, store: Store) -> AppState:
         limits=limits,
         stats=stats,
         partners=basics.partners,
+        tcf=tcf,
     )
     accounts = AccountService(store, basics.tokens, basics.pseudonyms, timeout_s=write_s, stats=stats)
     agents = AgentRequests(
@@ -150,7 +157,7 @@ def build_state(basics: Basics, store: Store) -> AppState:
         retention_ms=lifetimes(s).retention_ms,
         timeout_s=write_s,
     )
-    return AppState(basics, store, service, rights, accounts, agents, stats, limits)
+    return AppState(basics, store, service, rights, accounts, agents, stats, limits, tcf)
 
 
 def basics_of(request: Request) -> Basics | None:

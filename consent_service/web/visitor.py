@@ -10,6 +10,7 @@ from consent_service.core.clock import now_ms
 from consent_service.core.regions import is_valid_region, regime_for
 from consent_service.core.signals import gpc_signal, negotiate_language, region_from_headers
 from consent_service.core.site import Site
+from consent_service.core.tcf_signals import policy_version
 from consent_service.core.texts import LANGUAGES
 from consent_service.core.visitor import Visitor
 from consent_service.web import http
@@ -27,6 +28,8 @@ def visitor_of(request: Request, state: AppState, site: Site, gpc_flag: bool) ->
     return Visitor(
         site=site,
         region=region,
+        policy=policy_version(site, region, state.tcf.gvl() if site.tcf is not None else None),
+        accept_language=headers.get("accept-language"),
         regime=regime_for(region, site.regimes),
         gpc_now=gpc_flag or gpc_signal((headers.get("sec-gpc", ""),)),
         device=device,
