@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route, expect
 
-from e2e.conftest import CA, DE, ROOT, ContextFactory, Publisher, Service, wait_for
+from consent_service.cli.redis_runner import EmbeddedRedis
+from e2e.conftest import (
+    CA,
+    DE,
+    PAGE_TIMEOUTS,
+    ROOT,
+    ContextFactory,
+    Publisher,
+    Service,
+    demo_for_publisher,
+    wait_for,
+)
 from e2e.helpers import VIEWPORT, cs, device_token, publisher_html, server_decision
 
 PREBID_DIR = ROOT / "e2e" / "prebid"
@@ -97,6 +109,24 @@ def prebid_build() -> PrebidBuild:
         assert run.returncode == 0, f"building Prebid failed:\n{run.stdout}\n{run.stderr}"
         partial.replace(out)
     return PrebidBuild(out.read_text("utf-8"), installed.parent / "dist" / "chunks")
+
+
+# ---- the service ------------------------------------------------------------------------------------
+
+CMP_ID = 300  # a stand-in for the id IAB Europe registers a deployment under (its library refuses 0 and 1)
+
+
+@pytest.fixture(scope="module")
+def service(
+    tmp_path_factory: pytest.TempPathFactory, e2e_redis: EmbeddedRedis, publisher_port: int
+) -> Iterator[Service]:
+    """The service as an EU-facing publisher runs it: the demo site (TCF on), with a CMP id, so that its
+    TC strings are valid ones (without, they carry CMP id 0, which IAB's library and vendors refuse)."""
+    tmp = tmp_path_factory.mktemp("prebid-service")
+    env = {**PAGE_TIMEOUTS, "CONSENT_TCF_CMP_ID": str(CMP_ID), "CONSENT_TCF_CMP_VERSION": "1"}
+    svc = Service(tmp, e2e_redis.url, config=demo_for_publisher(tmp, publisher_port), env=env)
+    yield svc
+    svc.stop()
 
 
 # ---- the publisher's page ----------------------------------------------------------------------------
@@ -479,6 +509,7 @@ def check_no_consent(v: Visit, tc: str, what: str) -> dict[str, Any]:
                "vendor_legitimate_interests", "special_feature_opt_ins") if decoded[k]}  # fmt: skip
     assert not granted, f"{what}: the TC string grants {granted}. {v.describe()}"
     assert {APPNEXUS, GOOGLE} <= set(decoded["vendors_disclosed"]), f"{what}: {decoded}"
+    assert decoded["cmp_id"] == CMP_ID, f"{what}: {decoded}"
     return decoded
 
 
@@ -528,7 +559,7 @@ def test_eu_after_accept_all(
     tc = event["tcString"]
     decoded = decode_tc(tc)
     assert 1 in decoded["purpose_consents"] and 2 in decoded["purpose_consents"], decoded
-    assert APPNEXUS in decoded["vendor_consents"], decoded
+    assert APPNEXUS in decoded["vendor_consents"] and decoded["cmp_id"] == CMP_ID, decoded
     mark = len(v.console)
     auction = v.run_auction()
     assert [b["bidder"] for b in auction["bids"]] == ["appnexus"], v.describe()
