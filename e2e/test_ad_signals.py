@@ -171,7 +171,9 @@ def test_consent_mode_and_signals_in_an_opt_in_region(
     page = open_page(context, iab_page(service, publisher))
     wait_ready(page)
     ping = wait_signal_ready(page)
-    assert ping["applicableSections"] == [-1] and ping["sectionList"] == []
+    # The demo has IAB TCF on: in GDPR territory GPP carries section 2 (tcfeuv2), the TC string.
+    assert ping["applicableSections"] == [2] and ping["sectionList"] == [2]
+    assert ping["gppString"].startswith("DBABMA~")
     assert gpp(page, "hasSection", "usnat")["data"] is False
     assert usp(page)["data"] == {"version": 1, "uspString": "1---"}
     page.wait_for_function("() => window.dataLayer.some(e => e.event === 'mark')")

@@ -86,7 +86,9 @@ def test_an_agents_account_access_and_deletion(make_client: AppFactory, redis_cl
     assert copy["account"]["linked_devices"] == 1 and len(copy["devices"]) == 1
     gone = agent(client, account_id="acct-2", type="delete")["result"]
     assert gone["devices_deleted"] == 1 and gone["kept"] is None  # no opt-out: nothing kept
-    assert not list(redis_client.scan_iter(match="*:acct:*")) and not list(redis_client.scan_iter(match="*:dev:*"))
+    assert not list(redis_client.scan_iter(match="*:acct:*"))
+    # Of the device, only the bare time of its deletion (announced to USP deletion callbacks at its next visit).
+    assert [set(redis_client.hgetall(k)) for k in redis_client.scan_iter(match="*:dev:*")] == [{"del"}]
 
 
 def test_an_unverifiable_device_is_refused_and_the_denial_recorded(

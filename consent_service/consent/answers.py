@@ -52,6 +52,7 @@ class AnswerBase(TypedDict):
     # Here rather than in DecisionAnswer: an experience is built from a decision answer's keys.
     stored: NotRequired[Literal[False]]
     tcf: NotRequired[str]  # the TC string, where TCF applies (a TCF site, the visitor in GDPR territory)
+    deleted_at: NotRequired[int]  # ms: the device's data was deleted then (the banner tells USP deletion callbacks)
 
 
 # The GPP sections as the CMP API's `getSection` gives them (core.iab.parsed_sections): each section's
@@ -140,6 +141,8 @@ class Answers:
         }
         if tcf is not None:
             body["tcf"] = tcf.tc_string
+        if record is not None and record.deleted_ms is not None:
+            body["deleted_at"] = record.deleted_ms
         shown = new_token or visitor.token
         if shown is not None:
             body["device"] = shown

@@ -29,6 +29,7 @@ class DeviceRecord:
     created_ms: int | None = None
     account: str | None = None  # the pseudonym of the account this device is linked to
     settled_pending_ms: int | None = None  # the latest carried opt-out written (its acknowledgement time)
+    deleted_ms: int | None = None  # when the device's data was last deleted (USP deletion, announced by the banner)
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,4 +148,5 @@ def parse_record(raw: Mapping[Any, Any]) -> DeviceRecord:
         created_ms=ascii_int(raw.get("ct")),
         account=raw.get("acct") or None,
         settled_pending_ms=ascii_int(raw.get("po")),
+        deleted_ms=ascii_int(raw.get("del")),
     )

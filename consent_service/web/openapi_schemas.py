@@ -80,6 +80,11 @@ ANSWER_SCHEMAS: Schema = {
                 "GDPR territory (EEA, GB; CH where the site says so) on a site with TCF on",
             },
             "tcf_data": ref("TcfData"),
+            "deleted_at": {
+                "type": "integer",
+                "description": "ms since the epoch: this device's data was deleted then (on the service's data "
+                "page or through an agent); the banner calls the page's USP `registerDeletion` callbacks once for it",
+            },
             "usp": {"type": "string", "pattern": "^1[YN-]{3}$"},
             "device": {
                 "type": "string",

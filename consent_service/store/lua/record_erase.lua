@@ -39,6 +39,12 @@ if #kept > 0 then
   table.insert(kept, a.now_ms)
   redis.call('HSET', dev, unpack(kept))
   redis.call('PEXPIRE', dev, tonumber(a.retention_ms))
+elseif found then
+  -- Nothing to keep, but the bare fact of the deletion and its time (no choice, no region, nothing
+  -- else): the banner tells ad vendors' USP `registerDeletion` callbacks at the device's next page
+  -- view of the site (DeviceRecord.deleted_ms). A random device id and a time, for as long as tombstones.
+  redis.call('HSET', dev, 'del', a.now_ms)
+  redis.call('PEXPIRE', dev, tonumber(a.retention_ms))
 end
 -- The deletion itself is recorded (once per request id), without any reference to the device.
 if first_time(KEYS[4]) then
