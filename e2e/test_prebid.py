@@ -225,22 +225,33 @@ def prebid_page(service: Service, publisher: Publisher, build: PrebidBuild, *, t
 # ---- the stubbed bidder -------------------------------------------------------------------------------
 
 
+# A transparent 1×1 GIF: the answer to user-sync pixels.
+PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
 @dataclass
 class Bidder:
     """AppNexus's endpoint, stubbed: each request's body is recorded and answered with one banner bid per
-    tag (the /ut/v3 format its adapter reads); any other request for the internet is refused and noted."""
+    tag (the /ut/v3 format its adapter reads). The user-sync pixels Prebid fires a while after an auction
+    (where the visitor's choices allow it) get an empty image, and are noted but not checked (when they
+    fire is a matter of time); any other request for the internet is refused and noted."""
 
     origin: str
     requests: list[dict[str, Any]] = field(default_factory=list)
+    pixels: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
 
     def attach(self, context: BrowserContext) -> Bidder:
-        context.route(re.compile(r"^https://"), self._refuse)  # the routes added later win
+        context.route(re.compile(r"^https://"), self._other)  # the routes added later win
         context.route("https://ib.adnxs.com/**", self._answer)
         context.route("https://ib.adnxs-simple.com/**", self._answer)  # without purpose 1 consent
         return self
 
-    def _refuse(self, route: Route) -> None:
+    def _other(self, route: Route) -> None:
+        if route.request.resource_type == "image":
+            self.pixels.append(route.request.url)
+            route.fulfill(status=200, content_type="image/gif", body=PIXEL)
+            return
         self.refused.append(route.request.url)
         route.abort()
 
@@ -348,7 +359,7 @@ class Visit:
             f"\n-- bid requests to AppNexus: {json.dumps(bodies, indent=1)}"
             f"\n-- what Prebid saw: {json.dumps(seen, indent=1)[:6000]}"
             f"\n-- __tcfapi events: {json.dumps(tcf)[:3000]}"
-            f"\n-- requests refused (internet): {self.bidder.refused}"
+            f"\n-- requests refused (internet): {self.bidder.refused}; pixels: {self.bidder.pixels}"
             f"\n-- the page's console:\n{log[-8000:]}"
         )
 
