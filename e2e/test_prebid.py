@@ -49,7 +49,7 @@ GOOGLE = 755
 # DESIGN.md's vectors (checked there with IAB's own library).
 GPP_CA_NOT_OPTED_OUT = "DBABLA~CVQqAAAAAACA.QA"
 GPP_CA_GPC = "DBABLA~CVQVAAAAAACA.YA"
-WAIT_S = 8.0  # the bound of each wait for the page (not a speed claim)
+WAIT_S = 10.0  # the bound of each wait for the page (not a speed claim)
 
 # What the TCF-on cases wait for (issue 16): `__tcfapi` in the built banner (branch tcfapi) and TCF on
 # for the demo site with the service's `tcf_data` (main). A strict xfail until then: it fails as soon
