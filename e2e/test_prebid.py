@@ -7,8 +7,8 @@ the adapter and `ortb2.regs`); Prebid's log (debug on) must hold no CMP error. T
 read back with IAB's libraries (tests/iab_node).
 
 The cases with Prebid's TCF module on need `__tcfapi` in the banner and the service's `tcf_data`
-(issue 16): until both are built they are strict xfails, which shows Prebid's "TCF2 CMP not found.
-Canceling auction" meanwhile."""
+(issue 16): until both are built they are strict xfails (Prebid logs "TCF2 CMP not found. Canceling
+auction" meanwhile), and so is USP deletion until the banner answers `registerDeletion`."""
 
 from __future__ import annotations
 
@@ -51,14 +51,14 @@ GPP_CA_NOT_OPTED_OUT = "DBABLA~CVQqAAAAAACA.QA"
 GPP_CA_GPC = "DBABLA~CVQVAAAAAACA.YA"
 WAIT_S = 10.0  # the bound of each wait for the page (not a speed claim)
 
-# What the TCF-on cases wait for (issue 16): `__tcfapi` in the built banner (branch tcfapi) and TCF on
-# for the demo site with the service's `tcf_data` (main). A strict xfail until then: it fails as soon
+# What the TCF-on cases wait for (issue 16): TCF on for the demo site with the service's `tcf_data` (on
+# main) and `__tcfapi` in the built banner (branch tcfapi). A strict xfail until then: it fails as soon
 # as the case passes, so the mark goes when the pieces land.
 TCF_BUILT = "__tcfapi" in BANNER and "[sites.tcf]" in DEMO_SITE
 WAITS_FOR_TCF = pytest.mark.xfail(
     not TCF_BUILT,
-    reason="waits for __tcfapi in the banner (branch tcfapi) and the demo site's TCF with tcf_data (main): "
-    "until then Prebid logs 'TCF2 CMP not found. Canceling auction'",
+    reason="waits for __tcfapi in the built banner (branch tcfapi): until then Prebid logs "
+    "'TCF2 CMP not found. Canceling auction'",
     strict=True,
 )
 # Prebid's USP module calls `registerDeletion` at every consent lookup; the banner answers it once issue
