@@ -269,7 +269,8 @@ def test_service_endpoints(client: TestClient) -> None:
     assert r.headers["content-type"] == "application/json"
     assert r.json()["gpc"] is True and len(r.json()["lastUpdate"]) == 10
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    gvl = {"version": 1, "policy_version": 5, "source": "bundled"}  # the bundled list: no CONSENT_GVL_URL
+    assert client.get("/readyz").json() == {"status": "ready", "gvl": gvl}
 
 
 def test_policy_version_change_expires_opt_in_consent(make_client: AppFactory) -> None:

@@ -7,8 +7,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from redis import Redis
 from starlette.testclient import TestClient
 
+from consent_service.config.gvl_files import bundled_list
+from consent_service.core.gvl import parse_gvl
 from consent_service.core.iab import parsed_sections
 from tests.conftest import CA, DE, AppFactory
 from tests.test_tcf import reference_decode
@@ -167,3 +170,13 @@ def test_a_choice_made_under_another_policy_is_asked_again_where_tcf_applies(cli
     assert exp["show"] is True and exp["decisions"]["advertising"]["reason"] == "no_consent"
     assert read(exp["tcf"])["purpose_consents"] == []
     assert experience(client, CA)["decisions"]["advertising"]["reason"] == "consent"  # not re-asked elsewhere
+
+
+def test_the_audit_names_the_vendor_list_a_choice_was_made_under(client: TestClient, redis_client: Redis) -> None:
+    choose(client, DE, "accept_all")
+    choose(client, CA, "reject_all")
+    entries = [e for key in redis_client.scan_iter(match="*:audit") for _, e in redis_client.xrange(key)]
+    by_action = {e["a"]: e for e in entries}
+    assert by_action["accept_all"]["gvl"] == str(parse_gvl(bundled_list()).vendor_list_version)
+    assert by_action["accept_all"]["pv"].endswith("+tcf5")
+    assert "gvl" not in by_action["reject_all"]  # California: TCF does not apply

@@ -5,10 +5,12 @@ Nothing else in the package reads `os.environ`: tests inject a mapping instead o
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 from limits import parse as parse_rate
 
@@ -82,6 +84,9 @@ class Settings:
     # string). 0 is no registered CMP: vendors may then ignore the strings (a warning says so).
     tcf_cmp_id: int = 0
     tcf_cmp_version: int = 1
+    # The IAB Global Vendor List (tcf/gvl_source.py): unset, the bundled list only and no network at all.
+    gvl_url: str | None = None
+    gvl_translations_url: str | None = None  # a template with {lang}, e.g. IAB's …/v3/purposes-{lang}.json
 
     @property
     def demo_enabled(self) -> bool:
@@ -149,6 +154,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         demo=_demo(env),
         tcf_cmp_id=_int(env, "CONSENT_TCF_CMP_ID", d.tcf_cmp_id, 0, 4095),
         tcf_cmp_version=_int(env, "CONSENT_TCF_CMP_VERSION", d.tcf_cmp_version, 1, 4095),
+        gvl_url=_fetch_url(env, "CONSENT_GVL_URL"),
+        gvl_translations_url=_fetch_url(env, "CONSENT_GVL_TRANSLATIONS_URL", template="{lang}"),
         **_delivery(env, d),
     )
 
@@ -256,6 +263,36 @@ def _demo(env: Mapping[str, str]) -> Literal["auto", "on", "off"]:
     if value == "auto":
         return "auto"
     return "on" if value in ("on", "true", "1") else "off"
+
+
+def _fetch_url(env: Mapping[str, str], name: str, template: str | None = None) -> str | None:
+    """A URL the service fetches from: https, or plain http to this machine only (a test server, a
+    local mirror), like partners' URLs; no user:password (it would show in logs). `template` must
+    appear in it."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if template is not None and template not in raw:
+        raise SettingsError(f"{name}: {raw!r} must contain {template} (e.g. …/purposes-{template}.json)")
+    try:
+        parts = urlsplit(raw.replace(template, "en") if template else raw)
+        host, _ = parts.hostname, parts.port  # the port read only to validate it
+    except ValueError:
+        host = None
+    if host is None or parts.username is not None or parts.password is not None:
+        raise SettingsError(f"{name}: {raw!r} is not a URL like https://host/path (without user:password)")
+    if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(host)):
+        raise SettingsError(f"{name}: {raw!r} must use https (plain http only to 127.0.0.1, ::1 or localhost)")
+    return raw
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _metrics_key(raw: str | None) -> str | None:

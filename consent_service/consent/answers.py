@@ -159,6 +159,14 @@ class Answers:
             outcome.body["tcf_data"] = dict(outcome.tcf_data)
         return outcome
 
+    def tcf_audit(self, visitor: Visitor) -> dict[str, str]:
+        """What a choice's audit entry adds where TCF applies: the vendor list it was made under (which
+        vendors were disclosed, with which purposes), so the evidence names what the visitor was shown."""
+        site = visitor.site
+        if site.tcf is None or self._tcf is None or not tcf_applies(site, visitor.region):
+            return {}
+        return {"gvl": str(self._tcf.gvl().vendor_list_version)}
+
     @staticmethod
     def _us_strings(visitor: Visitor, ctx: Context, decisions: dict[str, Decision]) -> PrivacyStrings:
         site = visitor.site

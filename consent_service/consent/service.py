@@ -254,6 +254,7 @@ class ConsentService:
                 raise ApiError(ErrorCode.INVALID_BODY, "`choices` names no optional purpose: nothing to record")
         if audit_extra is None:
             audit_extra = request_fields(request_type(visitor, action, choices))
+        audit_extra = {**audit_extra, **self._answers.tcf_audit(visitor)}
         version = policy_version or visitor.policy_version
         carry = action is Action.OPT_OUT and client_state and visitor.device_class is not DeviceClass.BOT
         # A device without a token gets this id whether its write is stored or carried: a write that

@@ -24,6 +24,7 @@ COLUMNS = (
     "regime",
     "region",
     "policy_version",
+    "gvl_version",  # IAB TCF: the vendor list a choice in GDPR territory was made under (issue 16)
     "choices",
     "device_class",
     "request",
@@ -46,6 +47,7 @@ _FIELDS = {
     "regime": "rm",
     "region": "rg",
     "policy_version": "pv",
+    "gvl_version": "gvl",
     "choices": "c",
     "device_class": "dc",
     "request": "rq",

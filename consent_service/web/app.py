@@ -56,6 +56,7 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
         await state.store.warm(WARM_UP_S)
         if state.limits is not None:
             await state.limits.warm()
+        await state.gvl.start()  # returns at once: the bundled list serves until a copy is found
         upkeep = _start_upkeep(state)
         try:
             yield {STATE_KEY: state}
@@ -64,6 +65,7 @@ def create_app(settings: Settings, sites: SiteConfig, keys: Keys, store: Store |
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await state.gvl.stop()
             await state.stats.close()  # the final flush, before the store closes
             if state.limits is not None:
                 await state.limits.close()

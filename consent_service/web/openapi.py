@@ -140,7 +140,7 @@ def openapi_document() -> Schema:
         "/healthz": {"get": {"summary": "Process is up", "responses": {"200": json_answer("Status", "up")}}},
         "/readyz": {
             "get": {
-                "summary": "Redis is reachable",
+                "summary": "Redis is reachable (and which Global Vendor List is in use)",
                 "responses": {"200": json_answer("Status", "ready"), **error_answers(503)},
             }
         },

@@ -17,6 +17,7 @@ from consent_service.core.vocab import ErrorCode, PurposeKind, Reason, Regime, R
 from consent_service.rights.request_metrics import CHANNELS
 from consent_service.stats.model import BROWSERS, DEVICE_CLASSES, OPT_OUT_CHANNELS, OVER_LIMIT_KINDS
 from consent_service.store.outbox import STATUSES
+from consent_service.tcf.gvl_source import SOURCES as GVL_SOURCES
 from consent_service.web.schemas import Id, PartnerName
 
 Schema = dict[str, Any]
@@ -54,6 +55,15 @@ _CONSENT_MODE = {
 _TCF_VECTOR: Schema = {"type": "object", "additionalProperties": {"type": "boolean"}}  # id → signal
 _TCF_VECTORS: Schema = obj(
     {"consents": _TCF_VECTOR, "legitimateInterests": _TCF_VECTOR}, ["consents", "legitimateInterests"]
+)
+_GVL = obj(
+    {
+        "version": {"type": "integer", "minimum": 1, "description": "its vendorListVersion"},
+        "policy_version": {"type": "integer", "minimum": 1, "description": "its tcfPolicyVersion"},
+        "source": {"type": "string", "enum": list(GVL_SOURCES)},
+        "error": {"type": "string", "description": "why the last fetch failed (the last good copy is in use)"},
+    },
+    ["version", "policy_version", "source"],
 )
 
 ANSWER_SCHEMAS: Schema = {
@@ -144,7 +154,10 @@ ANSWER_SCHEMAS: Schema = {
     "Error": obj(
         {"error": {"type": "string", "enum": list(ErrorCode)}, "detail": {"type": "string"}}, ["error", "detail"]
     ),
-    "Status": obj({"status": {"type": "string", "enum": ["ok", "ready"]}}, ["status"]),
+    "Status": {
+        **obj({"status": {"type": "string", "enum": ["ok", "ready"]}, "gvl": _GVL}, ["status"]),
+        "description": "`gvl` (in /readyz only): the IAB Global Vendor List in use",
+    },
     "GpcSupport": obj(
         {"gpc": {"type": "boolean", "const": True}, "lastUpdate": {"type": "string", "format": "date"}},
         ["gpc", "lastUpdate"],

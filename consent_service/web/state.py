@@ -15,13 +15,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from consent_service.config.gvl_bundled import bundled_gvl
 from consent_service.config.keys import Keys
 from consent_service.config.settings import Settings
 from consent_service.consent.ratelimit import WriteLimits
 from consent_service.consent.service import ConsentService
 from consent_service.core.errors import ApiError
-from consent_service.core.gvl import Gvl
 from consent_service.core.identity import DeviceTokens
 from consent_service.core.keyed import FormTokens, Pseudonyms
 from consent_service.core.partner import OutboxSpecs
@@ -33,7 +31,9 @@ from consent_service.rights.agents import AgentRequests
 from consent_service.rights.device_data import Rights, sale_share_ids
 from consent_service.stats.counter import StatsCounter
 from consent_service.store import Lifetimes, StatsStore, Store
+from consent_service.store.gvl_cache import GvlCache
 from consent_service.store.limits import Limiter
+from consent_service.tcf.gvl_source import GvlSource
 from consent_service.web.admin_sessions import AdminSessions, LoginThrottle
 from consent_service.web.assets import Asset
 from consent_service.web.misconfig import Misconfig
@@ -87,6 +87,7 @@ class AppState:
     agents: AgentRequests
     stats: StatsCounter  # consent statistics: `await state.stats.report(site, first, last)`
     limits: WriteLimits | None
+    gvl: GvlSource  # the IAB Global Vendor List: `state.gvl.current()`, `state.gvl.texts(language)`
     tcf: TcfSetup  # the GVL in force and the CMP id, for TC strings and TCF policy versions
 
     @property
@@ -123,12 +124,12 @@ def lifetimes(settings: Settings) -> Lifetimes:
     )
 
 
-def build_state(basics: Basics, store: Store, gvl: Callable[[], Gvl] = bundled_gvl) -> AppState:
-    """Every service over one store, wired once (by the lifespan, in the loop that will run them).
-    `gvl`: the Global Vendor List in force (a loader's current copy; never blocks)."""
+def build_state(basics: Basics, store: Store) -> AppState:
+    """Every service over one store, wired once (by the lifespan, in the loop that will run them)."""
     s = basics.settings
-    tcf = TcfSetup(gvl, Cmp(s.tcf_cmp_id, s.tcf_cmp_version))
     write_s = s.write_timeout_ms / 1000
+    gvl = GvlSource.from_settings(s, GvlCache.of(store, write_s))
+    tcf = TcfSetup(gvl.current, Cmp(s.tcf_cmp_id, s.tcf_cmp_version))
     store.tell_partners(basics.partners)
     limits = None
     if s.redis_url and (s.rate_limit_device or s.rate_limit_client):
@@ -157,7 +158,7 @@ def build_state(basics: Basics, store: Store, gvl: Callable[[], Gvl] = bundled_g
         retention_ms=lifetimes(s).retention_ms,
         timeout_s=write_s,
     )
-    return AppState(basics, store, service, rights, accounts, agents, stats, limits, tcf)
+    return AppState(basics, store, service, rights, accounts, agents, stats, limits, gvl, tcf)
 
 
 def basics_of(request: Request) -> Basics | None:

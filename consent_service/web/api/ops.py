@@ -68,9 +68,19 @@ async def metrics(request: Request, state: AppState) -> Response:
 async def readyz(request: Request, state: AppState) -> Response:
     missing = await state.service.unready()
     if not missing:
-        return http.json_response({"status": "ready"})
+        return http.json_response({"status": "ready", "gvl": _gvl(state)})
     # Which master (host:port) does not answer, so that an operator sees it at once: no personal data.
     raise ApiError(ErrorCode.STORE_UNAVAILABLE, f"Redis does not answer: {', '.join(missing)}", retry_after=5)
+
+
+def _gvl(state: AppState) -> dict[str, object]:
+    """The Global Vendor List in use (tcf/gvl_source.py), and why the last fetch failed while it did."""
+    found = state.gvl.status()
+    shown: dict[str, object] = {"version": found.version, "policy_version": found.policy_version}
+    shown["source"] = found.source
+    if found.error:
+        shown["error"] = found.error
+    return shown
 
 
 async def openapi(request: Request) -> Response:
