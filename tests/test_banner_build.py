@@ -16,7 +16,10 @@ from typing import NoReturn
 import pytest
 
 from consent_service.config.catalogs import texts_for
-from consent_service.core.iab import parsed_sections, privacy_strings
+from consent_service.core.gvl import CONSENT_ONLY_PURPOSES, PURPOSE_IDS
+from consent_service.core.iab import parsed_sections, privacy_strings, tcf_strings
+from consent_service.core.tcf import TCModel, encode
+from consent_service.core.tcf_signals import tc_data
 from consent_service.core.texts import TEXT_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +28,7 @@ BUILT = ROOT / "consent_service" / "static" / "banner.js"
 BUDGET_GZIP = 7 * 1024  # DESIGN.md: the base banner, JS + CSS, at most 7 KB gzip, a hard budget
 UNIT_TESTS = BANNER_JS / "test"
 IAB_FIXTURE = UNIT_TESTS / "fixtures" / "iab-strings.json"
+TCF_FIXTURE = UNIT_TESTS / "fixtures" / "tcf-answers.json"
 
 
 def fail_setup(reason: str) -> NoReturn:
@@ -161,12 +165,58 @@ def iab_fixture() -> str:
     return json.dumps(cases, indent=2) + "\n"
 
 
+# What the service's answers carry for TCF in GDPR territory (`tcf`, `gpp`, `gpp_sid`, `gpp_parsed`,
+# `tcf_data`) before a choice (nothing granted, the vendors disclosed) and after Accept all, for two
+# vendors (Xandr 32, Google 755), CMP id 300 version 7, on one day; the TCF unit tests answer them.
+TCF_VENDORS = frozenset({32, 755})
+
+
+def tcf_case(name: str, granted: bool) -> dict[str, object]:
+    every = frozenset(PURPOSE_IDS)
+    model = TCModel(
+        created_ds=17_000_000_000,
+        updated_ds=17_000_000_000,
+        cmp_id=300,
+        cmp_version=7,
+        consent_screen=1,
+        consent_language="EN",
+        vendor_list_version=3,
+        policy_version=5,
+        special_feature_opt_ins=frozenset({1, 2}) if granted else frozenset(),
+        purpose_consents=every if granted else frozenset(),
+        purpose_legitimate_interests=every - CONSENT_ONLY_PURPOSES if granted else frozenset(),
+        publisher_cc="DE",
+        vendor_consents=TCF_VENDORS if granted else frozenset(),
+        vendor_legitimate_interests=TCF_VENDORS if granted else frozenset(),
+        vendors_disclosed=TCF_VENDORS,
+        publisher_consents=every if granted else frozenset(),
+        publisher_legitimate_interests=every - CONSENT_ONLY_PURPOSES if granted else frozenset(),
+    )
+    tc = encode(model)
+    strings = tcf_strings(tc)
+    return {
+        "name": name,
+        "tcf": tc,
+        "gpp": strings.gpp,
+        "gpp_sid": list(strings.gpp_sid),
+        "usp": strings.usp,
+        "gpp_parsed": parsed_sections(strings.gpp),
+        "tcf_data": tc_data(model, tc, sorted(TCF_VENDORS)),
+    }
+
+
+def tcf_fixture() -> str:
+    return json.dumps([tcf_case("no_consent", False), tcf_case("accept_all", True)], indent=2) + "\n"
+
+
 def test_unit_tests_iab_fixture_is_the_services_strings() -> None:
     """The banner's unit tests read the service's strings from a file; it must say what the service says."""
-    assert IAB_FIXTURE.read_text(encoding="utf-8") == iab_fixture(), (
-        f"{IAB_FIXTURE.relative_to(ROOT)} is stale: rewrite it with `.venv/bin/python tests/test_banner_build.py`"
-    )
+    for fixture, text in ((IAB_FIXTURE, iab_fixture()), (TCF_FIXTURE, tcf_fixture())):
+        assert fixture.read_text(encoding="utf-8") == text, (
+            f"{fixture.relative_to(ROOT)} is stale: rewrite it with `.venv/bin/python tests/test_banner_build.py`"
+        )
 
 
 if __name__ == "__main__":
     IAB_FIXTURE.write_text(iab_fixture(), encoding="utf-8")
+    TCF_FIXTURE.write_text(tcf_fixture(), encoding="utf-8")

@@ -59,6 +59,7 @@ export function sync(done) {
       if (pending) {
         await call(pending.path, pending.body);
         if (S.pending === pending) S.pending = null;
+        live.done = 1; // the visitor's choice, confirmed
       }
       if (due()) {
         await call(experience());

@@ -87,10 +87,12 @@ export const CONSENT_MODE_KEYS = {
 };
 export const WAIT_FOR_UPDATE = 500; // ms
 
-// IAB GPP / USP.
+// IAB GPP / USP / TCF.
 export const GPP_VERSION = "1.1";
-export const CMP_ID = 0; // no IAB-registered CMP id
-export const USNAT = "usnat";
-export const GPP_LOCATOR = "__gppLocator";
-export const USP_LOCATOR = "__uspapiLocator";
+export const CMP_ID = 0; // GPP's: no IAB-registered CMP id (TCF's comes from the service, in tcf_data)
+// The GPP sections the service writes, "<id>:<api prefix>" as ping's supportedAPIs lists them.
+export const GPP_APIS = ["2:tcfeuv2", "7:usnat"];
+// The page APIs: window.__<name>, their `__<name>Call` / `__<name>Return` messages, `__<name>Locator` frames.
+export const IAB_APIS = ["gpp", "uspapi", "tcfapi"];
+export const TCF_API_VERSION = "2.2"; // the CMP API's (TCF v2.3 strings); `version` 2 in calls
 export const USP_COOKIE = "usprivacy";

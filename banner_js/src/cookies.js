@@ -7,13 +7,15 @@ import { S, allowed } from "./state.js";
 
 export function syncCookies() {
   if (S.usp) doc.cookie = `${USP_COOKIE}=${S.usp}; path=/; max-age=31536000; SameSite=Lax`;
-  const patterns = S.purposes.filter((p) => !allowed(p.id)).flatMap((p) => p.cookies || []);
-  if (!patterns.length) return;
-  const escaped = patterns.map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*"));
-  const re = new RegExp(`^(${escaped.join("|")})$`);
+  // Each pattern as a regular expression: every other character than a letter, digit or _ escaped
+  // (an identity escape), then `\*` as `.*`.
+  const patterns = S.purposes
+    .filter((p) => !allowed(p.id))
+    .flatMap((p) => p.cookies || [])
+    .map((p) => RegExp(`^${p.replace(/\W/g, "\\$&").replace(/\\\*/g, ".*")}$`));
   for (const c of doc.cookie.split(";")) {
     const name = c.split("=")[0].trim();
-    if (re.test(name)) expire(name);
+    if (patterns.some((re) => re.test(name))) expire(name);
   }
 }
 
@@ -21,8 +23,8 @@ export function syncCookies() {
 /** @param {string} name */
 function expire(name) {
   const labels = location.hostname.split(".");
-  for (let i = 0; i <= labels.length; i++) {
-    const domain = i < labels.length ? "; domain=" + labels.slice(i).join(".") : "";
-    doc.cookie = `${name}=; path=/; max-age=0${domain}`;
-  }
+  // a.b.c, b.c, c, then host-only (one index more than there are labels)
+  labels.concat("").forEach((label, i) => {
+    doc.cookie = `${name}=; path=/; max-age=0${label && "; domain=" + labels.slice(i).join(".")}`;
+  });
 }

@@ -9,7 +9,7 @@ import { syncConsentMode } from "./consentmode.js";
 import { syncCookies } from "./cookies.js";
 import { doc, safe, w, whenParsed } from "./dom.js";
 import { gate } from "./gating.js";
-import { gppUpdate, installIab } from "./iab.js";
+import { iabUpdate, installIab } from "./iab.js";
 import {
   PAGE_GPC, S, allowed, applyGpc, bannerDue, copy, decideLocally, decided, live, load, markDecided, save,
 } from "./state.js";
@@ -34,7 +34,7 @@ function apply() {
   syncCookies();
   gate();
   syncConsentMode();
-  gppUpdate();
+  iabUpdate();
   const signal = JSON.stringify([S.decisions, S.gpc, S.gpp, S.usp]);
   if (signal !== lastSignal) {
     lastSignal = signal;
@@ -146,7 +146,7 @@ safe(() => {
   setActions(actions);
   w.consentService = publicApi;
   syncConsentMode(); // the default, before any tag
-  installIab();
+  installIab(refresh);
   if (returning) apply(); // decisions from first-party state, no request first
   whenParsed(gate);
   doc.addEventListener("click", safe((e) => {

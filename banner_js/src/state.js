@@ -8,12 +8,12 @@ import {
 } from "./constants.js";
 
 /**
- * @import { ConsentMode, ConsentState, Decision, Reason } from "../types/consent-service"
+ * @import { ConsentMode, ConsentState, Decision, GppSection, Reason } from "../types/consent-service"
  * @typedef {{path: string, body: Record<string, unknown>}} Pending a choice the service has not accepted yet
  * @typedef {ConsentState & {device?: string | null, pending: Pending | null}} State what is saved: the
  *   page's copy (ConsentState) with the device token and the pending choice
- * @typedef {{failed?: boolean, ask?: boolean | number, shown?: unknown, busy?: number, bad?: number}} Live this
- *   page's flags (see `live`)
+ * @typedef {{failed?: boolean, ask?: boolean | number, shown?: unknown, busy?: number, bad?: number, got?: number,
+ *   done?: number}} Live this page's flags (see `live`)
  */
 
 // A page-level GPC signal is an opt-out of sale/sharing before any network answer.
@@ -65,7 +65,9 @@ S.consent_mode = consentMode();
 //   shown   the banner or the preferences are on screen
 //   bad     the service refused this page as not set up for it (forbidden_origin, unknown_site)
 //   busy    a change is under way (the preferences are open, or a choice is being recorded): GPP
-//           signalStatus is "not ready"
+//           signalStatus is "not ready", TCF eventStatus "cmpuishown"
+//   got     the service answered in this page view (without `tcf_data`, TCF is off for the site)
+//   done    the service confirmed a choice of the visitor's in this page view: TCF "useractioncomplete"
 /** @type {Live} */
 export const live = {};
 
@@ -135,6 +137,9 @@ export const bannerDue = () =>
 export function merge(answer) {
   const mine = S.choices;
   Object.assign(S, answer);
+  live.got = 1;
+  // Absent where the site has TCF off: a TC string saved from before must not outlive it.
+  S.tcf_data = answer.tcf_data;
   if (!answer.consent_mode) S.consent_mode = consentMode();
   // An opt-out of sale/sharing made here within 12 months holds even when the service refused it
   // (a 4xx drops the pending call) or never got it: the local choice stays, and an answer that
@@ -191,7 +196,7 @@ function settle() {
   if (S.purposes.some((p) => p.sale_share && !allowed(p.id) && S.decisions[p.id]?.reason !== REASON_NO_CONSENT)) {
     if (S.usp) S.usp = S.usp.replace(/^(1.)N/, "$1Y");
     if (S.gpp) S.gpp = S.gpp.replace(/^(DBABLA~...)q/, "$1V");
-    Object.assign(S.gpp_parsed?.usnat?.[0] || {}, { SaleOptOut: 1, SharingOptOut: 1, TargetedAdvertisingOptOut: 1 });
+    Object.assign(/** @type {GppSection[] | undefined} */ (S.gpp_parsed?.usnat)?.[0] || {}, { SaleOptOut: 1, SharingOptOut: 1, TargetedAdvertisingOptOut: 1 });
   }
 }
 

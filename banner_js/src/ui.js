@@ -8,7 +8,7 @@ import {
   ACCEPT_ALL, CUSTOM, EN_TEXTS, HOST_ID, NECESSARY, NOTICE, OPT_OUT, REASON_GPC, REJECT_ALL, STATUS_ATTR,
 } from "./constants.js";
 import { doc, h } from "./dom.js";
-import { gppUpdate } from "./iab.js";
+import { iabUpdate } from "./iab.js";
 import { S, allowed, live, optedOut } from "./state.js";
 
 /**
@@ -61,9 +61,10 @@ function mount() {
   doc.body.prepend(host);
 }
 
-// No form around them here, so no `type` is needed.
-/** @type {(label: string, cs: string, onclick: () => unknown) => HTMLButtonElement} */
-const button = (label, cs, onclick) => h("button", { "data-cs": cs, onclick }, label);
+// No form around them here, so no `type` is needed. The hook is the text key's first word (accept_all:
+// accept) unless given (do_not_sell: optout).
+/** @type {(t: Texts, key: string, onclick: () => unknown, cs?: string) => HTMLButtonElement} */
+const button = (t, key, onclick, cs = key.split("_")[0]) => h("button", { "data-cs": cs, onclick }, t[key]);
 
 // The banner and the preferences alike: a container labelled by its title. They never show
 // together, so they share the heading's id.
@@ -84,7 +85,7 @@ const lead = (t) => [
 // Tells IAB listeners whether the CMP is on screen; the corner's status line gives way to it.
 function displayed() {
   live.shown = banner || prefs;
-  gppUpdate();
+  iabUpdate();
   showLine();
 }
 
@@ -122,15 +123,15 @@ export function showBanner(body) {
 
 /** @param {Texts} t */
 function regimeButtons(t) {
-  const customize = button(t.customize, "customize", openPrefs);
+  const customize = button(t, "customize", openPrefs);
   if (S.regime === OPT_OUT) {
-    return [button(t.do_not_sell, "optout", act.optOut), customize, button(t.dismiss, "dismiss", act.dismiss)];
+    return [button(t, "do_not_sell", act.optOut, "optout"), customize, button(t, "dismiss", act.dismiss)];
   }
-  if (S.regime === NOTICE) return [button(t.dismiss, "dismiss", act.dismiss), customize];
+  if (S.regime === NOTICE) return [button(t, "dismiss", act.dismiss), customize];
   // opt_in, and any visitor the service could not place: three buttons alike, reject as easy as accept.
   return [
-    button(t.accept_all, "accept", () => act.choose(ACCEPT_ALL)),
-    button(t.reject_all, "reject", () => act.choose(REJECT_ALL)),
+    button(t, ACCEPT_ALL, () => act.choose(ACCEPT_ALL)),
+    button(t, REJECT_ALL, () => act.choose(REJECT_ALL)),
     customize,
   ];
 }
@@ -154,7 +155,7 @@ export function showStatus(message) {
   showBanner([
     h("div", { class: "t" }, [
       h("p", { role: "status", "data-cs": "status" }, message),
-      button(texts().close, "close", close),
+      button(texts(), "close", close),
     ]),
   ]);
   if (hadFocus) banner?.querySelector("button")?.focus();
@@ -178,16 +179,16 @@ export function openPrefs() {
   };
   // Where the law asks for it, the "Do Not Sell or Share" link leads to a one-step opt-out; not
   // offered again once it is in force (by GPC, the visitor or an account opt-out).
-  const dns = S.regime === OPT_OUT && !optedOut() && button(t.do_not_sell, "optout", () => closePrefs(true) || act.optOut());
+  const dns = S.regime === OPT_OUT && !optedOut() && button(t, "do_not_sell", () => closePrefs(true) || act.optOut(), "optout");
   const dialog = panel({ class: "d", role: "dialog", "aria-modal": "true", onkeydown: onKey }, t, [
     ...lead(t),
     ...S.purposes.map((p) => purposeRow(p, t)),
     h("div", { class: "r" }, [
       dns,
-      button(t.accept_all, "accept", choose(ACCEPT_ALL)),
-      button(t.reject_all, "reject", choose(REJECT_ALL)),
-      button(t.save, "save", choose(CUSTOM, true)),
-      button(t.close, "close", () => closePrefs()),
+      button(t, ACCEPT_ALL, choose(ACCEPT_ALL)),
+      button(t, REJECT_ALL, choose(REJECT_ALL)),
+      button(t, "save", choose(CUSTOM, true)),
+      button(t, "close", () => closePrefs()),
     ]),
   ]);
   prefs = h("div", { class: "o" }, dialog);
@@ -268,10 +269,10 @@ const focusables = () => [
 function onKey(e) {
   if (e.key === "Escape") return closePrefs();
   if (e.key !== "Tab") return;
-  const all = focusables();
-  const edge = e.shiftKey ? all[0] : all[all.length - 1];
-  if (root.activeElement === edge) {
+  // Shift+Tab: the same with the order reversed.
+  const all = e.shiftKey ? focusables().reverse() : focusables();
+  if (root.activeElement === all[all.length - 1]) {
     e.preventDefault();
-    (e.shiftKey ? all[all.length - 1] : all[0]).focus();
+    all[0].focus();
   }
 }

@@ -1,5 +1,5 @@
 // src/iab.js: the `__gpp` (GPP CMP API 1.1) and `__uspapi` page APIs, the calls their stubs queued,
-// the locator frames and the postMessage answers. The strings are the service's: the fixture holds
+// the locator frames and the postMessage answers (`__tcfapi` and USP's deletion commands: tcf.test.mjs). The strings are the service's: the fixture holds
 // what consent_service/core/iab.py gives (tests/test_banner_build.py keeps it current), and three of
 // them are the vectors tests/test_iab.py checks against IAB's reference library.
 import assert from "node:assert/strict";
@@ -26,12 +26,17 @@ window.__uspapi("getUSPData", 1, (data, ok) => early.usp.push([data, ok]));
 window.frames.__uspapiLocator = {}; // as if another script had added it already
 
 const { S, live, markDecided } = await import("../src/state.js");
-const { gppUpdate, installIab } = await import("../src/iab.js");
+const { iabUpdate: gppUpdate, installIab } = await import("../src/iab.js"); // (GPP's part of it here)
 const FIRST_VISIT = structuredClone(S);
-installIab();
+installIab(() => {});
 
 const strings = await iabFixture();
 const [notOptedOut, optedOutGpc, optedOutGpcMspa] = strings;
+const { readFile } = await import("node:fs/promises");
+// The service's strings in GDPR territory on a site with TCF on: GPP section 2 (tcfeuv2) alone.
+const [tcfNoConsent, tcfAcceptAll] = JSON.parse(
+  await readFile(new URL("./fixtures/tcf-answers.json", import.meta.url), "utf8"),
+);
 
 /** The state after the service's answer for a US visitor (one of the fixture's cases). */
 function answered(strings) {
@@ -94,9 +99,9 @@ describe("before the first answer", () => {
     assert.equal(gpp("removeEventListener", 2)[0].data, true);
   });
 
-  test("the __gppLocator frame is added to the top window once; an existing locator is kept", () => {
+  test("the __gppLocator and __tcfapiLocator frames are added to the top window once; an existing locator is kept", () => {
     const frames = document.body.children.filter((el) => el instanceof FakeElement && el.tagName === "IFRAME");
-    assert.deepEqual(frames.map((f) => f.getAttribute("name")), ["__gppLocator"]);
+    assert.deepEqual(frames.map((f) => f.getAttribute("name")), ["__gppLocator", "__tcfapiLocator"]);
     assert.equal(frames[0].style.display, "none");
   });
 
@@ -109,7 +114,7 @@ describe("before the first answer", () => {
       cmpStatus: "loading",
       cmpDisplayStatus: "hidden",
       signalStatus: "not ready",
-      supportedAPIs: ["7:usnat"],
+      supportedAPIs: ["2:tcfeuv2", "7:usnat"],
       cmpId: 0,
       sectionList: [],
       applicableSections: [-1],
@@ -188,6 +193,21 @@ describe("the service's strings", () => {
     assert.deepEqual(gpp("getSection", "usnat"), [null, false]);
   });
 
+  test("tcfeuv2 (section 2): hasSection, getSection (one object of fields) and getField", () => {
+    answered(tcfAcceptAll);
+    const [ping] = gpp("ping");
+    assert.deepEqual([ping.sectionList, ping.applicableSections, ping.gppString], [[2], [2], tcfAcceptAll.gpp]);
+    for (const name of ["tcfeuv2", "2:tcfeuv2", "tcfeuv2.2"]) assert.deepEqual(gpp("hasSection", name), [true, true], name);
+    for (const name of ["usnat", "7:usnat", "tcfcav1"]) assert.deepEqual(gpp("hasSection", name), [false, true], name);
+    assert.deepEqual(gpp("getSection", "tcfeuv2"), [tcfAcceptAll.gpp_parsed.tcfeuv2, true]);
+    assert.deepEqual(gpp("getSection", "2:tcfeuv2"), [tcfAcceptAll.gpp_parsed.tcfeuv2, true]);
+    assert.deepEqual(gpp("getField", "tcfeuv2.PurposeConsents")[0].slice(0, 12), [...Array(11).fill(true), false]);
+    assert.deepEqual(gpp("getField", "tcfeuv2.CmpId"), [300, true]);
+    assert.deepEqual(gpp("getField", "tcfeuv2.VendorConsents"), [[32, 755], true]);
+    assert.deepEqual(gpp("getField", "tcfeuv2.NoSuchField"), [null, false]);
+    assert.deepEqual(gpp("getSection", "usnat"), [null, false]);
+  });
+
   test("unknown commands fail; a missing callback is no error", () => {
     assert.deepEqual(gpp("getTCData"), [null, false]);
     assert.doesNotThrow(() => window.__gpp("ping"));
@@ -240,6 +260,15 @@ describe("events", () => {
     assert.deepEqual(removed, []); // removed before the change
   });
 
+  test("a new string in GDPR territory is a sectionChange of tcfeuv2", () => {
+    answered(tcfNoConsent);
+    const heard = [];
+    window.__gpp("addEventListener", (e) => heard.push([e.eventName, e.data]));
+    S.gpp = tcfAcceptAll.gpp;
+    gppUpdate();
+    assert.deepEqual(heard, [["listenerRegistered", true], ["sectionChange", "tcfeuv2"]]);
+  });
+
   test("nothing is sent when nothing changed", () => {
     const heard = [];
     window.__gpp("addEventListener", (e) => heard.push(e.eventName));
@@ -290,7 +319,8 @@ describe("postMessage", () => {
     const f = frame();
     f.post("hello");
     f.post(JSON.stringify({ other: 1 }));
-    f.post({ __tcfapiCall: { command: "ping", callId: 1 } });
+    f.post({ __otherCall: { command: "ping", callId: 1 } });
+    f.post(JSON.stringify({ __otherCall: { command: "ping", callId: 1 } }));
     f.post(null);
     assert.deepEqual(f.received, []);
   });
