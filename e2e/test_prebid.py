@@ -6,9 +6,9 @@ bid request's body is recorded, with Prebid's own view of it (`bidRequested`: th
 the adapter and `ortb2.regs`); Prebid's log (debug on) must hold no CMP error. TC and GPP strings are
 read back with IAB's libraries (tests/iab_node).
 
-The cases with Prebid's TCF module on need `__tcfapi` in the banner and the service's `tcf_data`
-(issue 16): until both are built they are strict xfails (Prebid logs "TCF2 CMP not found. Canceling
-auction" meanwhile), and so is USP deletion until the banner answers `registerDeletion`."""
+Without `__tcfapi`, Prebid's TCF module logs "TCF2 CMP not found. Canceling auction" for every visitor
+(issue 16); without `registerDeletion`, its USP module logs "Error invoking CMP `registerDeletion`". Both
+are errors in the console, which every case here refuses."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route, expect
 
@@ -37,12 +38,10 @@ from e2e.conftest import (
     demo_for_publisher,
     wait_for,
 )
-from e2e.helpers import VIEWPORT, cs, device_token, publisher_html, server_decision
+from e2e.helpers import VIEWPORT, cs, device_token, publisher_html, server_decision, wait_state
 
 PREBID_DIR = ROOT / "e2e" / "prebid"
 IAB_NODE_DIR = ROOT / "tests" / "iab_node"
-BANNER = (ROOT / "consent_service" / "static" / "banner.js").read_text("utf-8")
-DEMO_SITE = (ROOT / "consent_service" / "config" / "demo_site.toml").read_text("utf-8")
 PLACEMENT_ID = 13144370  # the test placement of AppNexus's own examples
 APPNEXUS = 32  # Xandr/AppNexus's GVL id (its adapter declares it)
 GOOGLE = 755
@@ -51,25 +50,7 @@ GPP_CA_NOT_OPTED_OUT = "DBABLA~CVQqAAAAAACA.QA"
 GPP_CA_GPC = "DBABLA~CVQVAAAAAACA.YA"
 WAIT_S = 10.0  # the bound of each wait for the page (not a speed claim)
 
-# What the TCF-on cases wait for (issue 16): TCF on for the demo site with the service's `tcf_data` (on
-# main) and `__tcfapi` in the built banner (branch tcfapi). A strict xfail until then: it fails as soon
-# as the case passes, so the mark goes when the pieces land.
-TCF_BUILT = "__tcfapi" in BANNER and "[sites.tcf]" in DEMO_SITE
-WAITS_FOR_TCF = pytest.mark.xfail(
-    not TCF_BUILT,
-    reason="waits for __tcfapi in the built banner (branch tcfapi): until then Prebid logs "
-    "'TCF2 CMP not found. Canceling auction'",
-    strict=True,
-)
-# Prebid's USP module calls `registerDeletion` at every consent lookup; the banner answers it once issue
-# 16's USP deletion commands are built (branch tcfapi).
-USP_DELETION_BUILT = "registerDeletion" in BANNER
-WAITS_FOR_USP_DELETION = pytest.mark.xfail(
-    not USP_DELETION_BUILT,
-    reason="waits for __uspapi registerDeletion/performDeletion in the banner (branch tcfapi)",
-    strict=True,
-)
-REGISTER_DELETION_ERROR = "Error invoking CMP `registerDeletion`"
+REGISTER_DELETION_ERROR = "Error invoking CMP `registerDeletion`"  # Prebid's, when a CMP has no USP deletion
 
 
 # ---- the bundle ------------------------------------------------------------------------------------
@@ -403,8 +384,6 @@ class Visit:
         controls' decisions (`Activity control: … denied …`) are what our signals are for, and each case
         asserts those it expects. Nothing went for the internet."""
         errors = [text for kind, text in self.console if kind == "error"]
-        if not USP_DELETION_BUILT:  # see WAITS_FOR_USP_DELETION
-            errors = [e for e in errors if REGISTER_DELETION_ERROR not in e]
         warnings = [
             w for w in self.prebid_log("WARNING")
             if CONSENT_WORDS.search(w) and not w.startswith("Activity control:")
@@ -430,7 +409,7 @@ def visit(make_context: ContextFactory, service: Service, publisher: Publisher, 
 
 # When the TCF module is not configured, Prebid says so, and tcfControl falls back to its default rules.
 TCF_OFF_WARNINGS = ("consentManagement.gdpr config not defined", "TCF2: enforcing P1, P2, P4, P7 and SP1 by default")
-TCF_SWITCH = [pytest.param(False, id="tcf_module_off"), pytest.param(True, id="tcf_module_on", marks=WAITS_FOR_TCF)]
+TCF_SWITCH = [pytest.param(False, id="tcf_module_off"), pytest.param(True, id="tcf_module_on")]
 
 
 def check_us_auction(v: Visit, *, tcf: bool, usp: str, gpp: str, gpc: bool = False) -> dict[str, Any]:
@@ -492,7 +471,6 @@ def test_california_with_gpc(
     v.check_log(expected_warnings=() if tcf else TCF_OFF_WARNINGS)
 
 
-@WAITS_FOR_USP_DELETION
 def test_usp_deletion_reaches_prebids_vendors(
     service: Service, publisher: Publisher, make_context: ContextFactory, prebid_build: PrebidBuild
 ) -> None:
@@ -505,6 +483,30 @@ def test_usp_deletion_reaches_prebids_vendors(
     v.page.evaluate("() => { __uspapi('performDeletion', 1, null); }")  # as the issue writes the call
     wait_for("Prebid's vendors to hear of the deletion", lambda: v.seen()["deletions"], within=WAIT_S,
              describe=v.describe)  # fmt: skip
+    v.check_log(expected_warnings=TCF_OFF_WARNINGS)
+
+
+def test_a_deletion_on_the_service_reaches_prebids_vendors_on_the_next_page(
+    service: Service, publisher: Publisher, make_context: ContextFactory, prebid_build: PrebidBuild
+) -> None:
+    """The visitor deletes the device's data through the service (`DELETE /v1/me`, as its data page
+    does); the next page view tells the vendors Prebid registered, once, and no later one again."""
+    v = visit(make_context, service, publisher, prebid_build, tcf=False, region=CA)
+    v.wait_auctions(1)
+    cs(v.page, "optout").click()  # something to delete (the device then has a record)
+    wait_state(v.page, "s => !s.pending")
+    token = device_token(v.page, v.page.context, service.origin)
+    deleted = httpx.delete(
+        f"{service.origin}/v1/me", params={"site": "demo"}, headers={"x-consent-device": token, **CA}, timeout=5
+    )
+    assert deleted.status_code == 200, deleted.text
+    v.page.reload()
+    v.wait_auctions(1)
+    wait_for("Prebid's vendors to hear of the deletion", lambda: v.seen()["deletions"], within=WAIT_S,
+             describe=v.describe)  # fmt: skip
+    v.page.reload()  # announced once: the page after does not announce it again
+    v.wait_auctions(1)
+    assert v.seen()["deletions"] == [], v.describe()
     v.check_log(expected_warnings=TCF_OFF_WARNINGS)
 
 
@@ -551,7 +553,6 @@ def eu_visit_before_choice(
     return v
 
 
-@WAITS_FOR_TCF
 def test_eu_before_a_choice(
     service: Service, publisher: Publisher, make_context: ContextFactory, prebid_build: PrebidBuild
 ) -> None:
@@ -561,7 +562,6 @@ def test_eu_before_a_choice(
     v.check_log(expected_warnings=EU_BEFORE_CHOICE)
 
 
-@WAITS_FOR_TCF
 def test_eu_after_accept_all(
     service: Service, publisher: Publisher, make_context: ContextFactory, prebid_build: PrebidBuild
 ) -> None:
@@ -594,7 +594,6 @@ def test_eu_after_accept_all(
     v.check_log(expected_warnings=EU_BEFORE_CHOICE)
 
 
-@WAITS_FOR_TCF
 def test_eu_after_reject_all(
     service: Service, publisher: Publisher, make_context: ContextFactory, prebid_build: PrebidBuild
 ) -> None:
