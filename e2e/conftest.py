@@ -146,19 +146,27 @@ def wait_for(what: str, probe: Callable[[], T | None], *, within: float, describ
         time.sleep(0.1)
 
 
+def demo_for_publisher(tmp: Path, publisher_port: int) -> Path:
+    """The demo site's configuration in `tmp`, its origins those of the publisher's pages."""
+    config = tmp / "sites.toml"
+    demo = (ROOT / "consent_service" / "config" / "demo_site.toml").read_text()
+    publisher_origin = f"http://localhost:{publisher_port}"
+    config.write_text(demo.replace('origins = ["http://localhost:8000"', f'origins = ["{publisher_origin}"'))
+    return config
+
+
+# The browser tests are about the page, not about budgets (tests/ covers those): a first GPC sighting is
+# written within the decision's budget, and 100 ms is too little on a loaded CI box.
+PAGE_TIMEOUTS = {"CONSENT_DECISION_TIMEOUT_MS": "1000"}
+
+
 @pytest.fixture(scope="session")
 def service(
     tmp_path_factory: pytest.TempPathFactory, e2e_redis: EmbeddedRedis, publisher_port: int
 ) -> Iterator[Service]:
     """The service the publisher's pages embed: the demo site, its origins those of the publisher."""
     tmp = tmp_path_factory.mktemp("e2e-service")
-    config = tmp / "sites.toml"
-    demo = (ROOT / "consent_service" / "config" / "demo_site.toml").read_text()
-    publisher_origin = f"http://localhost:{publisher_port}"
-    config.write_text(demo.replace('origins = ["http://localhost:8000"', f'origins = ["{publisher_origin}"'))
-    # The browser tests are about the page, not about budgets (tests/ covers those): a first GPC
-    # sighting is written within the decision's budget, and 100 ms is too little on a loaded CI box.
-    svc = Service(tmp, e2e_redis.url, config=config, env={"CONSENT_DECISION_TIMEOUT_MS": "1000"})
+    svc = Service(tmp, e2e_redis.url, config=demo_for_publisher(tmp, publisher_port), env=PAGE_TIMEOUTS)
     yield svc
     svc.stop()
 
