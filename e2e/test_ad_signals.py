@@ -215,10 +215,16 @@ AD_FRAME_JS = """(function () {
     if (d && d.__gppReturn && d.__gppReturn.callId === 'g1') { out.setAttribute('data-gpp', d.__gppReturn.returnValue.gppString); }
     if (d && d.__uspapiReturn && d.__uspapiReturn.callId === 'u1') { out.setAttribute('data-usp', d.__uspapiReturn.returnValue.uspString); }
   });
-  var g = find('__gppLocator'), u = find('__uspapiLocator');
-  out.setAttribute('data-found', (g ? 'gpp' : '-') + ',' + (u ? 'usp' : '-'));
-  if (g) { g.postMessage({__gppCall: {command: 'ping', parameter: null, version: '1.1', callId: 'g1'}}, '*'); }
-  if (u) { u.postMessage(JSON.stringify({__uspapiCall: {command: 'getUSPData', version: 1, callId: 'u1'}}), '*'); }
+  // The locator frames are added once the page's body is parsed: a frame that loads first looks again,
+  // as ad tags do, a bounded number of times.
+  var tries = 0;
+  (function ask() {
+    var g = find('__gppLocator'), u = find('__uspapiLocator');
+    if (!(g && u) && ++tries < 200) { setTimeout(ask, 25); return; }
+    out.setAttribute('data-found', (g ? 'gpp' : '-') + ',' + (u ? 'usp' : '-'));
+    if (g) { g.postMessage({__gppCall: {command: 'ping', parameter: null, version: '1.1', callId: 'g1'}}, '*'); }
+    if (u) { u.postMessage(JSON.stringify({__uspapiCall: {command: 'getUSPData', version: 1, callId: 'u1'}}), '*'); }
+  })();
 })();"""
 
 

@@ -163,7 +163,7 @@ def test_in_germany_reject_all_grants_nothing(
 
 
 # An ad frame on another origin than the page: it finds `__tcfapiLocator` in its ancestors and asks by
-# postMessage, ping as an object, addEventListener as a JSON string (both allowed by the CMP API).
+# postMessage, addEventListener as a JSON string and ping as an object (both allowed by the CMP API).
 AD_FRAME_JS = """(function () {
   var out = document.getElementById('out'), events = [];
   function find(name) {
@@ -179,16 +179,23 @@ AD_FRAME_JS = """(function () {
     if (!r) return;
     if (r.callId === 'p1') { out.setAttribute('data-ping', r.returnValue.cmpStatus + ',' + r.returnValue.gdprApplies); }
     if (r.callId === 'l1') {
+      // Once the CMP has answered with data, ping says it is loaded (before that it may say loading).
+      if (!events.length) { e.source.postMessage({__tcfapiCall: {command: 'ping', version: 2, callId: 'p1'}}, '*'); }
       events.push((text ? 'text:' : 'object:') + r.returnValue.eventStatus);
       out.setAttribute('data-events', events.join(' '));
       out.setAttribute('data-tc', r.returnValue.tcString);
     }
   });
-  var cmp = find('__tcfapiLocator');
-  out.setAttribute('data-found', cmp ? 'yes' : 'no');
-  if (!cmp) return;
-  cmp.postMessage({__tcfapiCall: {command: 'ping', version: 2, callId: 'p1'}}, '*');
-  cmp.postMessage(JSON.stringify({__tcfapiCall: {command: 'addEventListener', version: 2, callId: 'l1'}}), '*');
+  // The locator frame is added once the page's body is parsed (as IAB's stub does): a frame that loads
+  // first looks again, as ad tags do, a bounded number of times.
+  var tries = 0;
+  (function ask() {
+    var cmp = find('__tcfapiLocator');
+    if (!cmp && ++tries < 200) { setTimeout(ask, 25); return; }
+    out.setAttribute('data-found', cmp ? 'yes' : 'no');
+    if (!cmp) return;
+    cmp.postMessage(JSON.stringify({__tcfapiCall: {command: 'addEventListener', version: 2, callId: 'l1'}}), '*');
+  })();
 })();"""
 
 
