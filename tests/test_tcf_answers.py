@@ -18,6 +18,7 @@ from tests.conftest import CA, DE, AppFactory
 from tests.gvl_server import Answer, GvlServer
 from tests.test_gvl_source import gvl_json
 from tests.test_tcf import reference_decode
+from tests.test_tcf_config import SITE
 
 GB = {"CloudFront-Viewer-Country": "GB"}
 CH = {"CloudFront-Viewer-Country": "CH"}
@@ -109,21 +110,8 @@ def test_outside_gdpr_territory_no_tc_string_and_gdpr_does_not_apply(client: Tes
     assert uk["tcf_data"]["gdprApplies"] is True and uk["gpp_sid"] == [2]
 
 
-_NO_TCF = """
-[[sites]]
-id = "demo"
-[[sites.purposes]]
-id = "necessary"
-kind = "necessary"
-[sites.purposes.text.en]
-label = "Necessary"
-[[sites.purposes]]
-id = "ads"
-kind = "advertising"
-sale_share = true
-[sites.purposes.text.en]
-label = "Ads"
-"""
+# A site of two optional purposes (`stats`: analytics, `ads`: advertising, sale/share), without TCF.
+_NO_TCF = SITE.replace('id = "shop"', 'id = "demo"')
 
 _SWISS = (
     _NO_TCF
@@ -163,7 +151,8 @@ def test_a_site_may_count_switzerland_and_its_purposes_follow_their_kind(make_cl
     assert exp["tcf_data"]["gdprApplies"] is True and exp["tcf_data"]["publisherCC"] == "CH"
     answer = client.post("/v1/consent", json={"site": "demo", "action": "accept_all"}, headers=CH).json()
     got = read(answer["tcf"])
-    assert got["purpose_consents"] == AD_PURPOSES  # by default, ad purposes follow the advertising kind
+    # By default the ad purposes follow the advertising kind, and 8 (content measurement) analytics.
+    assert got["purpose_consents"] == sorted([*AD_PURPOSES, 8])
     assert got["vendor_consents"] == [32] and got["vendors_disclosed"] == [32]
 
 

@@ -76,6 +76,18 @@ export function reset(S, live, snapshot) {
 }
 
 /** Every queued promise callback has run (the event loop's current turn is over). */
+/** A window that posts calls to ours, and keeps what ours posts back. */
+export function frame() {
+  const received = [];
+  const source = { postMessage: (message, target) => received.push([message, target]) };
+  const post = (data) => {
+    const event = new Event("message");
+    Object.defineProperties(event, { data: { value: data }, source: { value: source } });
+    window.dispatchEvent(event);
+  };
+  return { received, post };
+}
+
 export const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A purpose as the service describes it. */

@@ -4,7 +4,7 @@
 // them are the vectors tests/test_iab.py checks against IAB's reference library.
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
-import { FakeElement, flush, iabFixture, installBrowser, reset } from "./browser.mjs";
+import { FakeElement, flush, frame, iabFixture, installBrowser, reset } from "./browser.mjs";
 
 const { window, document } = installBrowser({ gpc: false, top: true });
 
@@ -57,18 +57,6 @@ function gpp(command, parameter) {
   let got;
   window.__gpp(command, (...args) => (got = args), parameter);
   return got;
-}
-
-/** A window that posts calls to ours, and keeps what ours posts back. */
-function frame() {
-  const received = [];
-  const source = { postMessage: (message, target) => received.push([message, target]) };
-  const post = (data) => {
-    const event = new Event("message");
-    Object.defineProperties(event, { data: { value: data }, source: { value: source } });
-    window.dispatchEvent(event);
-  };
-  return { received, post };
 }
 
 describe("before the first answer", () => {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, test } from "node:test";
-import { FakeElement, installBrowser, reset } from "./browser.mjs";
+import { FakeElement, frame, installBrowser, reset } from "./browser.mjs";
 
 const { window, document } = installBrowser({ gpc: false, top: true });
 
@@ -83,18 +83,6 @@ function listener() {
   window.__tcfapi("addEventListener", 2, (data, ok) =>
     heard.push(ok ? [data.eventStatus, data.tcString, data.listenerId] : [data, ok]));
   return heard;
-}
-
-/** A window that posts calls to ours, and keeps what ours posts back. */
-function frame() {
-  const received = [];
-  const source = { postMessage: (message, target) => received.push([message, target]) };
-  const post = (data) => {
-    const event = new Event("message");
-    Object.defineProperties(event, { data: { value: data }, source: { value: source } });
-    window.dispatchEvent(event);
-  };
-  return { received, post };
 }
 
 /** A fresh page view: first-visit state, nothing told yet in this page view. */
