@@ -45,6 +45,13 @@ STANDALONE, CLUSTER = "standalone", "cluster"
 STANDALONE_ONLY = ("tests/test_reader.py::",)
 
 
+def tampered(token: str) -> str:
+    """The token with its signature's last character changed so that it never verifies: "A" and "w"
+    differ in base64's high bits, while the last character's two low bits carry nothing (so "xx" in
+    place of "xw" could leave the signature intact)."""
+    return token[:-1] + ("w" if token[-1] != "w" else "A")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "standalone_only: run only against the standalone Redis, not the cluster")
 

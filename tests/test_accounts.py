@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from consent_service.consent.maintenance import drain_carries
 from consent_service.core.clock import DAY_MS
 from consent_service.store import Lifetimes, Store
-from tests.conftest import CA, DE, AppFactory, snapshot
+from tests.conftest import CA, DE, AppFactory, snapshot, tampered
 
 KEY = "k" * 8 + "a" * 32
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -203,7 +203,7 @@ def test_hostile_admin_input_gets_a_4xx_and_changes_nothing(make_client: AppFact
         {"site": "demo", "account_id": "", "device": token},
         {"site": "demo", "account_id": "x" * 257, "device": token},
         {"site": "demo", "account_id": 42, "device": token},
-        {"site": "demo", "account_id": ACCOUNT, "device": token[:-2] + "xx"},
+        {"site": "demo", "account_id": ACCOUNT, "device": tampered(token)},
         {"site": "demo", "account_id": ACCOUNT, "device": token, "extra": 1},
         {"site": "nope", "account_id": ACCOUNT, "device": token},
         {"site": ["demo"], "account_id": ACCOUNT, "device": token},

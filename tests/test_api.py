@@ -10,7 +10,7 @@ from consent_service.config.settings import Settings
 from consent_service.config.sites import load_sites
 from consent_service.web import visitor as web
 from consent_service.web.app import create_app
-from tests.conftest import CA, CHROME, DE, GOOGLEBOT, TEST_KEYS, AppFactory
+from tests.conftest import CA, CHROME, DE, GOOGLEBOT, TEST_KEYS, AppFactory, tampered
 
 ALL = ["necessary", "analytics", "advertising", "personalization"]
 
@@ -144,7 +144,7 @@ def test_opt_in_sent_with_gpc_does_not_lift_it(make_client: AppFactory) -> None:
 def test_tampered_and_garbage_tokens_get_a_fresh_device(client: TestClient) -> None:
     token = client.post("/v1/opt-out", json={"site": "demo"}, headers=CA).json()["device"]
     client.cookies.clear()
-    for bad in [token[:-2] + "xx", "garbage", "a" * 5000, token.replace(".", "!"), "%00%ff", "a.b.c"]:
+    for bad in [tampered(token), "garbage", "a" * 5000, token.replace(".", "!"), "%00%ff", "a.b.c"]:
         answer = decide(client, headers={**CA, "X-Consent-Device": bad})
         assert reasons(answer)["advertising"] == (True, "default")  # not the opted-out device's data
         r = client.post(

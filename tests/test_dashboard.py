@@ -24,7 +24,7 @@ from consent_service.web.admin.pages import parse_range
 from consent_service.web.admin.session import safe_next
 from consent_service.web.admin_sessions import MAX_AGE_S, AdminSessions
 from consent_service.web.validation import DayRangeError, parse_day
-from tests.conftest import CA, CHROME, DE, GOOGLEBOT, TEST_KEYS, TWO_SITES, AppFactory
+from tests.conftest import CA, CHROME, DE, GOOGLEBOT, TEST_KEYS, TWO_SITES, AppFactory, tampered
 
 DEMO_KEY = "demo-admin-key-" + "d" * 32
 ALL_KEY = "every-site-key-" + "a" * 32
@@ -133,7 +133,7 @@ def forged_cookies(valid: str) -> dict[str, str]:
     other = AdminSessions(("another-signing-key-" + "z" * 32,), TEST_KEYS.pseudonym)
     _, ts_sig = valid.split(".", 1)
     return {
-        "tampered signature": valid[:-2] + ("AA" if not valid.endswith("AA") else "BB"),
+        "tampered signature": tampered(valid),
         "tampered sites": base64.urlsafe_b64encode(b'{"v":1,"sites":["*"],"kid":"x"}').decode().rstrip("=")
         + "."
         + ts_sig,

@@ -63,7 +63,7 @@ from consent_service.config.settings import Settings
 from consent_service.config.sites import load_sites
 from consent_service.core.vocab import ErrorCode
 from consent_service.web.app import create_app
-from tests.conftest import TEST_KEYS, AppFactory, snapshot
+from tests.conftest import TEST_KEYS, AppFactory, snapshot, tampered
 
 ADMIN_KEY = "fuzz-admin-key-" + "z" * 32
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -334,7 +334,7 @@ def _refused(token: str) -> Iterator[Request]:
                 "/v1/admin/request-metrics",
                 {"params": {"site": "demo"}, "headers": headers},
             )
-    for forged in (token[:-2] + "xx", token.replace(".", "!"), "a.b.c", token + "x" * 300):
+    for forged in (tampered(token), token.replace(".", "!"), "a.b.c", token + "x" * 300):
         for method in ("GET", "DELETE"):
             headers = {"X-Consent-Device": forged}
             yield "forged token", method, "/v1/me", {"params": {"site": "demo"}, "headers": headers}
