@@ -46,10 +46,16 @@ STANDALONE_ONLY = ("tests/test_reader.py::",)
 
 
 def tampered(token: str) -> str:
-    """The token with its signature's last character changed so that it never verifies: "A" and "w"
-    differ in base64's high bits, while the last character's two low bits carry nothing (so "xx" in
-    place of "xw" could leave the signature intact)."""
-    return token[:-1] + ("w" if token[-1] != "w" else "A")
+    """The token with its signature's last character changed so that it never verifies: the new
+    character differs from the old in its two highest bits, because the last base64 character's low
+    bits may carry nothing (replacing "xw" with "xx" can leave a signature intact)."""
+    return token[:-1] + flip(token[-1])
+
+
+def flip(ch: str) -> str:
+    """A base64url character that differs from `ch` in its two highest bits."""
+    index = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".find(ch)
+    return "A" if index >= 16 else "w"
 
 
 def pytest_configure(config: pytest.Config) -> None:
