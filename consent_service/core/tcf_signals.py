@@ -34,7 +34,6 @@ from consent_service.core.tcf import TCModel, encode
 from consent_service.core.vocab import Reason
 
 CONSENT_SCREEN: Final = 1  # the banner's first (and, until the TCF layers, only) screen
-TCF_API_VERSION: Final = "2.3"
 
 
 @dataclass(frozen=True, slots=True)
