@@ -74,10 +74,12 @@ class ReplicatedWrites:
     async def _on(
         self, client: aioredis.Redis, script: AsyncScript, keys: list[str], args: list[Any], wait_ms: int
     ) -> tuple[list[Any], int]:
-        pipe = client.pipeline(transaction=False)
-        await script(keys=keys, args=args, client=pipe)
-        pipe.execute_command("WAIT", self._replicas, max(1, wait_ms))
-        result, acknowledged = await pipe.execute()
+        # `async with`: the pipeline gives its connection back however it ends. Its script check runs
+        # before `execute` guards the connection, so a failover there would otherwise leave it held.
+        async with client.pipeline(transaction=False) as pipe:
+            await script(keys=keys, args=args, client=pipe)
+            pipe.execute_command("WAIT", self._replicas, max(1, wait_ms))
+            result, acknowledged = await pipe.execute()
         return list(result), int(acknowledged)
 
     def _confirmed(self, result: list[Any], acknowledged: int) -> list[Any]:
