@@ -13,8 +13,9 @@ spans two keys), so a cluster needs no common slot; the hash tag only keeps them
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from consent_service.core.digits import MS_DIGITS, ascii_int
 from consent_service.store.connect import Client
@@ -23,6 +24,7 @@ from consent_service.store.records import Store
 from consent_service.store.trail import KEY_VERSION
 
 KEPT_MS: Final = 90 * 86_400_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +57,11 @@ class GvlCache:
     async def fetched_ms(self, name: str) -> int | None:
         """When the shared copy was fetched, without reading its body (which is large): enough to see
         whether it is newer than one's own."""
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                raw = await self._redis.hget(gvl_key(name), "fetched_ms")
-        except REDIS_ERRORS as exc:
-            raise unavailable(exc) from exc
+        raw = await self._bounded(self._redis.hget(gvl_key(name), "fetched_ms"))
         return ascii_int(_text(raw), max_digits=MS_DIGITS)
 
     async def read(self, name: str) -> CachedCopy | None:
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                found = await self._redis.hgetall(gvl_key(name))
-        except REDIS_ERRORS as exc:
-            raise unavailable(exc) from exc
+        found = await self._bounded(self._redis.hgetall(gvl_key(name)))
         fetched, expires = (ascii_int(_text(found.get(f)), max_digits=MS_DIGITS) for f in ("fetched_ms", "expires_ms"))
         body = _text(found.get("body"))
         if fetched is None or expires is None or body is None:
@@ -83,36 +77,31 @@ class GvlCache:
             "expires_ms": copy.expires_ms,
             "etag": copy.etag or "",
         }
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                await self._redis.hset(gvl_key(name), mapping=fields)  # type: ignore[arg-type]
-                await self._redis.pexpire(gvl_key(name), KEPT_MS)
-        except REDIS_ERRORS as exc:
-            raise unavailable(exc) from exc
+        await self._bounded(self._write(gvl_key(name), fields))
+
+    async def _write(self, key: str, fields: dict[str, str | int]) -> None:
+        await self._redis.hset(key, mapping=fields)  # type: ignore[arg-type]
+        await self._redis.pexpire(key, KEPT_MS)
 
     async def claim(self, name: str, hold_ms: int) -> bool:
         """Whether this process may fetch now: nobody else is fetching or backing off. The claim lapses
         by itself after `hold_ms` (a fetcher that died frees it)."""
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                return bool(await self._redis.set(f"{gvl_key(name)}:fetch", "1", nx=True, px=max(1, hold_ms)))
-        except REDIS_ERRORS as exc:
-            raise unavailable(exc) from exc
+        return bool(await self._bounded(self._redis.set(f"{gvl_key(name)}:fetch", "1", nx=True, px=max(1, hold_ms))))
 
     async def release(self, name: str) -> None:
         """The fetch is done (its copy written): the next one, after its max-age, may be anyone's."""
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                await self._redis.delete(f"{gvl_key(name)}:fetch")
-        except REDIS_ERRORS as exc:
-            raise unavailable(exc) from exc
+        await self._bounded(self._redis.delete(f"{gvl_key(name)}:fetch"))
 
     async def hold(self, name: str, hold_ms: int) -> None:
         """Keep the others from fetching for `hold_ms` (after a failed fetch: everyone waits out one
         backoff, instead of each process asking again)."""
+        await self._bounded(self._redis.set(f"{gvl_key(name)}:fetch", "1", px=max(1, hold_ms)))
+
+    async def _bounded(self, command: Awaitable[T]) -> T:
+        """One step against Redis within the timeout; its failure as StoreUnavailable."""
         try:
             async with asyncio.timeout(self._timeout_s):
-                await self._redis.set(f"{gvl_key(name)}:fetch", "1", px=max(1, hold_ms))
+                return await command
         except REDIS_ERRORS as exc:
             raise unavailable(exc) from exc
 
