@@ -10,9 +10,8 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-from consent_service.config.validator import Validator, is_loopback
+from consent_service.config.validator import Validator, outbound_url_problem
 from consent_service.core.partner import EventType, Partner
 from consent_service.core.site import Purpose
 
@@ -83,20 +82,15 @@ def _secret(v: Validator, raw: dict[str, Any], where: str) -> bytes:
 
 
 def url_problem(url: str) -> str | None:
-    """Why a partner URL is refused, or None: https only, except http to the loopback address for
-    development (a partner's receiver on this machine). No credentials in the URL."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        return f"not a URL: {exc}"
-    del port  # read only to validate it
-    if parts.username or parts.password:
-        return "must not carry credentials (the signature authenticates us)"
-    if not parts.hostname:
-        return "must name a host"
-    if parts.scheme == "https":
+    """Why a partner URL is refused, or None (config/validator.outbound_url_problem has the rule:
+    https only, except http to the loopback address for development; no credentials)."""
+    found = outbound_url_problem(url)
+    if found is None:
         return None
-    if parts.scheme == "http" and is_loopback(parts.hostname):
-        return None
-    return "must be https (http only to 127.0.0.1, ::1 or localhost, for development)"
+    kind, detail = found
+    return {
+        "malformed": f"not a URL: {detail}",
+        "credentials": "must not carry credentials (the signature authenticates us)",
+        "no_host": "must name a host",
+        "scheme": "must be https (http only to 127.0.0.1, ::1 or localhost, for development)",
+    }[kind]

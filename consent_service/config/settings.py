@@ -9,11 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
-from urllib.parse import urlsplit
 
 from limits import parse as parse_rate
 
-from consent_service.config.validator import is_loopback
+from consent_service.config.validator import outbound_url_problem
 from consent_service.core.digits import ascii_int
 
 SameSite = Literal["lax", "strict", "none"]
@@ -274,15 +273,14 @@ def _fetch_url(env: Mapping[str, str], name: str, template: str | None = None) -
         return None
     if template is not None and template not in raw:
         raise SettingsError(f"{name}: {raw!r} must contain {template} (e.g. …/purposes-{template}.json)")
-    try:
-        parts = urlsplit(raw.replace(template, "en") if template else raw)
-        host, _ = parts.hostname, parts.port  # the port read only to validate it
-    except ValueError:
-        host = None
-    if host is None or parts.username is not None or parts.password is not None:
-        raise SettingsError(f"{name}: {raw!r} is not a URL like https://host/path (without user:password)")
-    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(host)):
-        raise SettingsError(f"{name}: {raw!r} must use https (plain http only to 127.0.0.1, ::1 or localhost)")
+    found = outbound_url_problem(raw.replace(template, "en") if template else raw)
+    if found is not None:
+        problem = (
+            "must use https (plain http only to 127.0.0.1, ::1 or localhost)"
+            if found[0] == "scheme"
+            else "is not a URL like https://host/path (without user:password)"
+        )
+        raise SettingsError(f"{name}: {raw!r} {problem}")
     return raw
 
 

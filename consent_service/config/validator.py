@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
@@ -87,3 +88,25 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+UrlProblem = Literal["malformed", "credentials", "no_host", "scheme"]
+
+
+def outbound_url_problem(url: str) -> tuple[UrlProblem, str] | None:
+    """The one rule for URLs the service itself calls (partners' webhooks) or fetches (the GVL): a
+    host, no user:password (it would show in logs), and https, or plain http to this machine only (a
+    test server, a local mirror). None when `url` keeps it; else what is wrong, and the parser's words
+    for a malformed URL. Each caller says it in its own words."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # read only to validate it
+    except ValueError as exc:
+        return "malformed", str(exc)
+    if parts.username is not None or parts.password is not None:
+        return "credentials", ""
+    if not parts.hostname:
+        return "no_host", ""
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname)):
+        return None
+    return "scheme", ""
