@@ -106,8 +106,11 @@ def parse_gvl(data: bytes | str, *, language: str = "en") -> Gvl:
 
 def with_translation(gvl: Gvl, data: bytes | str, language: str) -> Gvl:
     """The list with the texts of a translation file (`purposes-de.json`: the same keys, texts only).
-    Texts the translation lacks stay English; vendors are never translated."""
+    Texts the translation lacks stay English; vendors are never translated. A file without purposes is
+    no translation ("{}" would translate nothing): GvlError."""
     raw = _json_object(data)
+    if not isinstance(raw.get("purposes"), dict):
+        raise GvlError("a translation without purposes")
     merged = {
         name: {**getattr(gvl, attr), **(_texts(raw, name) if name in raw else {})}
         for name, attr in _TEXT_SECTIONS.items()
